@@ -1,0 +1,54 @@
+# tiermalloc: tiered-memory malloc on jemalloc.
+#
+#   make            build/libtiermalloc.so and the tools
+#   make test       every suite CI runs (host tests, then the two-tier guest)
+#   make demo       the tiering demo in the two-tier QEMU guest
+#   make bench      the side-by-side allocator benchmarks
+#
+# Each area owns a make fragment (tests/*.mk, tests/vm/vm.mk, tools/tools.mk,
+# bench/bench.mk); this file holds the library build and the top-level goals.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+B       := build
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-unused-parameter
+TM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread $(WARN) \
+             -Iinclude -Iallocator -Ipolicy -MMD -MP
+TM_LIBS := -ljemalloc -lnuma -lhwloc -lpthread -ldl
+
+# Library objects: every .c under allocator/ and policy/. malloc.c holds the
+# interposed entry points, so unit tests link everything but it.
+LIB_SRC   := $(sort $(wildcard allocator/*.c allocator/prim/*.c policy/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
+CORE_OBJ  := $(filter-out $(B)/obj/allocator/malloc.o,$(LIB_OBJ))
+
+.PHONY: all test test-host clean
+all: $(B)/libtiermalloc.so
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TM_CFLAGS) -c $< -o $@
+
+# -z nodelete: the library must outlive every destructor that may still call
+# free(); -Bsymbolic keeps our own internal calls off the interposition path.
+$(B)/libtiermalloc.so: $(LIB_OBJ) allocator/exports.map
+	$(CC) -shared -o $@ $(LIB_OBJ) $(TM_LIBS) -Wl,-z,nodelete \
+	      -Wl,-Bsymbolic-functions -Wl,--version-script=allocator/exports.map
+
+# Core objects as an archive, for unit tests and fuzzers.
+$(B)/libtmcore.a: $(CORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+-include tests/tests.mk
+-include tests/vm/vm.mk
+-include tools/tools.mk
+-include bench/bench.mk
+
+test: test-host vm-test
+
+clean:
+	rm -rf $(B)
+
+-include $(LIB_OBJ:.o=.d)

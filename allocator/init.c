@@ -1,0 +1,145 @@
+/* Start-up: options, tiers, arenas; fork; the lazy start of background
+ * threads. Until tm_init has run, the entry points use jemalloc's own arenas
+ * (malloc.c), which is also what any allocation made by the discovery itself
+ * (hwloc, dlopen) gets. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "config.h"
+#include "log.h"
+#include "malloc.h"
+#include "placement.h"
+#include "policy.h"
+#include "runtime.h"
+#include "services.h"
+
+#define SERVICES_AFTER_ALLOCS 256
+#define SERVICES_AFTER_NS (20 * 1000 * 1000ULL)
+#define ARENAS_PER_TIER_MAX 8
+
+extern char **environ;
+
+tm_runtime tm_rt;
+volatile int tm_services_pending;
+static volatile int services_countdown;
+
+uint64_t tm_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void tm_services_arm(void)
+{
+	services_countdown = SERVICES_AFTER_ALLOCS;
+	tm_services_pending = tm_opt_num(TM_OPT_STATS) || tm_rt.tiered;
+}
+
+/* Called by malloc while services are pending; races between threads only
+ * shift the count, and the start itself is serialised by once. */
+void tm_services_tick(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	if (--services_countdown > 0)
+		return;
+	services_countdown = SERVICES_AFTER_ALLOCS;
+	if (tm_now_ns() - tm_rt.start_ns < SERVICES_AFTER_NS ||
+	    pthread_mutex_trylock(&lock) != 0)
+		return;
+	if (tm_services_pending) {
+		tm_services_pending = 0;
+		if (tm_opt_num(TM_OPT_STATS))
+			tm_statsd_start();
+		if (tm_rt.tiered)
+			tm_policy_start();
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+static unsigned arenas_per_tier(void)
+{
+	long n = tm_opt_num(TM_OPT_ARENAS);
+	if (n > 0)
+		return (unsigned)n;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > ARENAS_PER_TIER_MAX ? ARENAS_PER_TIER_MAX : (unsigned)n;
+}
+
+static void on_option_change(tm_opt_id id)
+{
+	tm_placement_configure(&tm_place_state, tm_rt.tiered ? tm_rt.tiers.count : 1,
+			       tm_rt.tiers.tier[0].capacity);
+}
+
+static void describe_tiers(void)
+{
+	const tm_tierset *s = &tm_rt.tiers;
+	for (int t = 0; t < s->count; t++) {
+		char nodes[64];
+		tm_nodelist_format(s->tier[t].nodes, nodes, sizeof(nodes));
+		tm_info("tier %d: nodes %s, %llu MiB, %s%s, latency %u ns, "
+			"bandwidth %u MB/s", t, nodes,
+			(unsigned long long)(s->tier[t].capacity >> 20),
+			s->tier[t].kind[0] ? s->tier[t].kind : "kind unknown",
+			s->tier[t].cpuless ? ", CPU-less" : "",
+			s->tier[t].latency_ns, s->tier[t].bandwidth_mbs);
+	}
+	tm_info("tiers from %s; %s", s->source,
+		tm_rt.tiered ? "tiered allocation" : tm_rt.single_reason);
+}
+
+static void choose_mode(void)
+{
+	tm_tierset *s = &tm_rt.tiers;
+	tm_tiers_discover(tm_opt_str(TM_OPT_SYSFS), tm_opt_str(TM_OPT_TIERS), s);
+	if (s->count < 2) {
+		snprintf(tm_rt.single_reason, sizeof(tm_rt.single_reason),
+			 "one tier (%s): plain jemalloc", s->source);
+		return;
+	}
+	tm_tiers_add_hwloc(s);
+	if (tm_arenas_create(s, arenas_per_tier()) == 0)
+		tm_rt.tiered = true;
+	else
+		snprintf(tm_rt.single_reason, sizeof(tm_rt.single_reason),
+			 "tier arenas could not be created: plain jemalloc");
+}
+
+static void after_fork_child(void)
+{
+	tm_statsd_after_fork_child();
+	if (tm_rt.tiered)
+		tm_policy_after_fork_child();
+	tm_rt.start_ns = tm_now_ns();
+	tm_services_arm();
+}
+
+static void tm_fini(void)
+{
+	if (tm_rt.tiered)
+		tm_policy_stop();
+	tm_statsd_stop();
+}
+
+__attribute__((constructor)) static void tm_init(void)
+{
+	tm_rt.start_ns = tm_now_ns();
+	tm_config_load(environ);
+	choose_mode();
+	tm_placement_configure(&tm_place_state, tm_rt.tiered ? tm_rt.tiers.count : 1,
+			       tm_rt.tiers.tier[0].capacity);
+	tm_config_on_change(on_option_change);
+	if (tm_rt.tiered)
+		tm_policy_init(&tm_rt.tiers);
+	tm_malloc_bind(tm_rt.tiered);
+	describe_tiers();
+	pthread_atfork(NULL, NULL, after_fork_child);
+	atexit(tm_fini);
+	tm_services_arm();
+}

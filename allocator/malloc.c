@@ -1,0 +1,300 @@
+/* The malloc family. With one tier every call goes straight to jemalloc's
+ * own functions (looked up in libjemalloc, since ours shadow them); with
+ * several, allocations go to the arenas of the tier placement chooses.
+ *
+ * Semantics are glibc's where users rely on them: malloc(0) is a unique
+ * pointer, realloc(p, 0) frees, overflow and huge sizes give NULL + ENOMEM,
+ * bad alignments EINVAL. jemalloc's *allocx calls take no size 0 and set no
+ * errno, so those two are handled here. */
+#include "malloc.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <jemalloc/jemalloc.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "config.h"
+#include "placement.h"
+#include "policy.h"
+#include "runtime.h"
+
+#define SITE() ((uintptr_t)__builtin_return_address(0))
+
+/* ---- one tier: jemalloc's own functions ---------------------------------- */
+
+static void *boot_malloc(size_t size);
+static void boot_free(void *p);
+static void *boot_calloc(size_t n, size_t size);
+static void *boot_realloc(void *p, size_t size);
+
+static struct {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+} je = {boot_malloc, boot_free, boot_calloc, boot_realloc};
+
+static bool tiered;
+
+static void *nomem(void)
+{
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* Until tm_malloc_bind, and for anything it cannot resolve: jemalloc's
+ * automatic arenas through its extended API, which we do not shadow. */
+static void *boot_malloc(size_t size)
+{
+	void *p = mallocx(size ? size : 1, 0);
+	return p ? p : nomem();
+}
+
+static void boot_free(void *p)
+{
+	if (p)
+		dallocx(p, 0);
+}
+
+static void *boot_calloc(size_t n, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(n, size, &total))
+		return nomem();
+	void *p = mallocx(total ? total : 1, MALLOCX_ZERO);
+	return p ? p : nomem();
+}
+
+static void *boot_realloc(void *p, size_t size)
+{
+	if (!p)
+		return boot_malloc(size);
+	void *q = rallocx(p, size ? size : 1, 0);
+	return q ? q : nomem();
+}
+
+static void bind_jemalloc(void)
+{
+	void *lib = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
+	if (!lib)
+		return;
+	void *m = dlsym(lib, "malloc"), *f = dlsym(lib, "free");
+	void *c = dlsym(lib, "calloc"), *r = dlsym(lib, "realloc");
+	if (!m || !f || !c || !r)
+		return;
+	je.malloc = (void *(*)(size_t))m;
+	je.calloc = (void *(*)(size_t, size_t))c;
+	je.realloc = (void *(*)(void *, size_t))r;
+	je.free = (void (*)(void *))f;
+}
+
+void tm_malloc_bind(bool use_tiers)
+{
+	bind_jemalloc();
+	tiered = use_tiers;
+}
+
+/* ---- several tiers -------------------------------------------------------- */
+
+static __thread int64_t sample_countdown
+	__attribute__((tls_model("initial-exec"))) = TM_SAMPLE_BYTES;
+
+static void note_alloc(void *p, int tier, uintptr_t site)
+{
+	size_t usable = sallocx(p, 0);
+	tm_place_account(&tm_place_state, tier, (int64_t)usable);
+	if ((sample_countdown -= (int64_t)usable) < 0) {
+		sample_countdown = TM_SAMPLE_BYTES;
+		tm_policy_sample(p, usable, site, tier);
+	}
+}
+
+/* The placement's choice first, then every other tier, fastest first: a
+ * full or exhausted tier never fails an allocation another could serve. */
+static void *tiered_alloc(size_t size, int flags, uintptr_t site)
+{
+	int tiers = tm_heap_count;
+	int site_tier = tm_place_state.policy == TM_POLICY_HEAT
+				? tm_policy_site_tier(site, size) : -1;
+	int first = tm_place(&tm_place_state, size, site_tier);
+	for (int i = 0; i < tiers; i++) {
+		int t = i == 0 ? first : (i - 1 < first ? i - 1 : i);
+		void *p = mallocx(size ? size : 1, flags | tm_arena_flags(t));
+		if (p) {
+			note_alloc(p, t, site);
+			return p;
+		}
+	}
+	return nomem();
+}
+
+static void tiered_free(void *p)
+{
+	int t = tm_arena_tier_of(p);
+	if (t < 0) { /* made before the tiers existed */
+		if (p)
+			je.free(p);
+		return;
+	}
+	tm_place_account(&tm_place_state, t, -(int64_t)sallocx(p, 0));
+	dallocx(p, tm_arena_free_flags(t));
+}
+
+/* Move to wherever placement now says, e.g. when growth would break the
+ * DRAM quota or the tier is full. */
+static void *tiered_move(void *p, size_t old, size_t size, uintptr_t site)
+{
+	void *q = tiered_alloc(size, 0, site);
+	if (q) {
+		memcpy(q, p, old < size ? old : size);
+		tiered_free(p);
+	}
+	return q;
+}
+
+static void *tiered_realloc(void *p, size_t size, uintptr_t site)
+{
+	int t = tm_arena_tier_of(p);
+	if (t < 0)
+		return je.realloc(p, size);
+	int64_t old = (int64_t)sallocx(p, 0);
+	tm_placement *pl = &tm_place_state;
+	if (t == 0 && (int64_t)size > old &&
+	    atomic_load(&pl->used[0]) + (int64_t)size - old > pl->quota)
+		return tiered_move(p, (size_t)old, size, site);
+	void *q = rallocx(p, size, tm_arena_flags(t));
+	if (!q)
+		return tiered_move(p, (size_t)old, size, site);
+	tm_place_account(pl, t, (int64_t)sallocx(q, 0) - old);
+	return q;
+}
+
+void *tm_alloc(size_t size, int flags, uintptr_t site)
+{
+	if (TM_UNLIKELY(tm_services_pending))
+		tm_services_tick();
+	if (tiered)
+		return tiered_alloc(size, flags, site);
+	if (!flags)
+		return je.malloc(size);
+	void *p = mallocx(size ? size : 1, flags);
+	return p ? p : nomem();
+}
+
+void tm_free(void *p)
+{
+	if (tiered)
+		tiered_free(p);
+	else
+		je.free(p);
+}
+
+/* ---- the entry points ------------------------------------------------------ */
+
+TM_EXPORT void *malloc(size_t size)
+{
+	if (TM_UNLIKELY(tm_services_pending))
+		tm_services_tick();
+	if (TM_LIKELY(!tiered))
+		return je.malloc(size);
+	return tiered_alloc(size, 0, SITE());
+}
+
+TM_EXPORT void free(void *p)
+{
+	if (TM_LIKELY(!tiered))
+		je.free(p);
+	else
+		tiered_free(p);
+}
+
+TM_EXPORT void *calloc(size_t n, size_t size)
+{
+	size_t total;
+	if (TM_LIKELY(!tiered))
+		return je.calloc(n, size);
+	if (__builtin_mul_overflow(n, size, &total))
+		return nomem();
+	return tiered_alloc(total, MALLOCX_ZERO, SITE());
+}
+
+TM_EXPORT void *realloc(void *p, size_t size)
+{
+	if (p && size == 0) {
+		free(p);
+		return NULL;
+	}
+	if (TM_LIKELY(!tiered))
+		return je.realloc(p, size);
+	if (!p)
+		return tiered_alloc(size, 0, SITE());
+	return tiered_realloc(p, size, SITE());
+}
+
+TM_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(n, size, &total))
+		return nomem();
+	return realloc(p, total);
+}
+
+static bool power_of_two(size_t a)
+{
+	return a && !(a & (a - 1));
+}
+
+static void *aligned(size_t align, size_t size, uintptr_t site)
+{
+	if (!power_of_two(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return tm_alloc(size, MALLOCX_ALIGN(align), site);
+}
+
+TM_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	if (!power_of_two(align) || align % sizeof(void *))
+		return EINVAL;
+	int saved = errno;
+	void *p = tm_alloc(size, MALLOCX_ALIGN(align), SITE());
+	errno = saved; /* posix_memalign reports through its result only */
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+TM_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	return aligned(align, size, SITE());
+}
+
+TM_EXPORT void *memalign(size_t align, size_t size)
+{
+	return aligned(align, size, SITE());
+}
+
+TM_EXPORT void *valloc(size_t size)
+{
+	return aligned((size_t)getpagesize(), size, SITE());
+}
+
+/* glibc declares pvalloc only in <malloc.h>, which clashes with jemalloc's. */
+void *pvalloc(size_t size);
+
+TM_EXPORT void *pvalloc(size_t size)
+{
+	size_t page = (size_t)getpagesize();
+	if (size > SIZE_MAX - page)
+		return nomem();
+	return aligned(page, (size + page - 1) & ~(page - 1), SITE());
+}
+
+TM_EXPORT size_t malloc_usable_size(void *p)
+{
+	return p ? sallocx(p, 0) : 0;
+}

@@ -1,0 +1,79 @@
+#include "prim/os.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MPOL_PREFERRED 1
+#define MPOL_PREFERRED_MANY 5
+#define MPOL_F_NODE (1 << 0)
+#define MPOL_F_ADDR (1 << 1)
+#define MPOL_MF_MOVE (1 << 1)
+
+size_t tm_os_page_size(void)
+{
+	static size_t page;
+	if (!page)
+		page = (size_t)sysconf(_SC_PAGESIZE);
+	return page;
+}
+
+void *tm_os_reserve(size_t len, size_t min_len, size_t *got)
+{
+	for (; len >= min_len; len /= 2) {
+		void *p = mmap(NULL, len, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p != MAP_FAILED) {
+			*got = len;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+int tm_os_commit(void *addr, size_t len)
+{
+	return mprotect(addr, len, PROT_READ | PROT_WRITE) == 0 ? 0 : -errno;
+}
+
+int tm_os_purge(void *addr, size_t len, bool forced)
+{
+	return madvise(addr, len, forced ? MADV_DONTNEED : MADV_FREE) == 0 ? 0
+									    : -errno;
+}
+
+static long sys_mbind(void *addr, size_t len, int mode, uint64_t mask)
+{
+	/* maxnode counts bits, and the kernel wants one more than it reads. */
+	return syscall(SYS_mbind, addr, len, mode, &mask, 65UL, 0U);
+}
+
+int tm_os_prefer_nodes(void *addr, size_t len, uint64_t nodes, const char **how)
+{
+	if (sys_mbind(addr, len, MPOL_PREFERRED_MANY, nodes) == 0) {
+		*how = "preferred-many";
+		return 0;
+	}
+	uint64_t first = nodes & -nodes;
+	if (sys_mbind(addr, len, MPOL_PREFERRED, first) == 0) {
+		*how = "preferred";
+		return 0;
+	}
+	*how = "none";
+	return -errno;
+}
+
+long tm_os_move_pages(size_t count, void **pages, const int *nodes, int *status)
+{
+	return syscall(SYS_move_pages, 0, count, pages, nodes, status, MPOL_MF_MOVE);
+}
+
+int tm_os_node_of(const void *addr)
+{
+	void *page = (void *)((uintptr_t)addr & ~(tm_os_page_size() - 1));
+	int status = -1;
+	if (tm_os_move_pages(1, &page, NULL, &status) < 0 || status < 0)
+		return -1;
+	return status;
+}

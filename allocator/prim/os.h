@@ -1,0 +1,39 @@
+/* The thin OS layer: address-space reservations, NUMA binding, page moves.
+ *
+ * NUMA calls are raw system calls rather than libnuma's wrappers: libnuma's
+ * constructor runs in every process that loads it, and an LD_PRELOAD library
+ * is loaded by every exec. */
+#ifndef TM_PRIM_OS_H
+#define TM_PRIM_OS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Reserve address space (inaccessible, not charged). Tries len, halving down
+ * to min_len. Returns the base and its size in *got, or NULL. */
+void *tm_os_reserve(size_t len, size_t min_len, size_t *got);
+
+/* Make a reserved range readable and writable. 0 or -errno. */
+int tm_os_commit(void *addr, size_t len);
+
+/* Give pages back; forced drops them now, otherwise the kernel may take
+ * them lazily (MADV_FREE). 0 or -errno. */
+int tm_os_purge(void *addr, size_t len, bool forced);
+
+/* Policy for a range: prefer nodes, fall back to others when they are full.
+ * Uses MPOL_PREFERRED_MANY where the kernel has it, else MPOL_PREFERRED on
+ * the first node. *how names the policy that took. 0 or -errno. */
+int tm_os_prefer_nodes(void *addr, size_t len, uint64_t nodes,
+		       const char **how);
+
+/* move_pages(2) on this process: nodes == NULL queries locations. */
+long tm_os_move_pages(size_t count, void **pages, const int *nodes,
+		      int *status);
+
+/* NUMA node of the page at addr, or -1. */
+int tm_os_node_of(const void *addr);
+
+size_t tm_os_page_size(void);
+
+#endif

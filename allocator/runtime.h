@@ -1,0 +1,31 @@
+/* Process-wide state of the library: the mode it runs in and the tiers it
+ * found. Written once at start-up (and in a forked child), read everywhere. */
+#ifndef TM_RUNTIME_H
+#define TM_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tiers.h"
+
+#define TM_EXPORT __attribute__((visibility("default")))
+#define TM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define TM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+typedef struct {
+	bool tiered;              /* tier arenas in use (more than one tier) */
+	tm_tierset tiers;
+	char single_reason[96];   /* why there is one tier, for the stats */
+	uint64_t start_ns;        /* CLOCK_MONOTONIC at start-up */
+} tm_runtime;
+
+extern tm_runtime tm_rt;
+
+/* Set while background threads (stats server, migrator) are not started:
+ * malloc counts down and starts them once start-up is over. */
+extern volatile int tm_services_pending;
+void tm_services_tick(void);
+
+uint64_t tm_now_ns(void);
+
+#endif

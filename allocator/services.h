@@ -1,0 +1,16 @@
+/* The background threads: the stats server and the policy's migrator. They
+ * start after start-up (first allocations seen and a few milliseconds
+ * passed), so that short-lived programs such as `true` never pay for them and
+ * a program may still, early on, do things only single-threaded processes
+ * may (unshare, seccomp set-up). A forked child starts its own. */
+#ifndef TM_SERVICES_H
+#define TM_SERVICES_H
+
+void tm_services_arm(void);
+
+/* The stats server (statsd.c) and the policy (policy/) entry points. */
+void tm_statsd_start(void);
+void tm_statsd_after_fork_child(void);
+void tm_statsd_stop(void);
+
+#endif

@@ -1,0 +1,241 @@
+#include "tiers.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "prim/file.h"
+
+#define NODE_DIR "devices/system/node"
+#define TIERING_DIR "devices/virtual/memory_tiering"
+
+int tm_first_node(uint64_t mask)
+{
+	return mask ? __builtin_ctzll(mask) : -1;
+}
+
+int tm_nodelist_parse(const char *text, uint64_t *mask)
+{
+	uint64_t m = 0;
+	const char *p = text;
+	while (*p) {
+		char *end;
+		unsigned long lo = strtoul(p, &end, 10), hi = lo;
+		if (end == p || !isdigit((unsigned char)*p))
+			return -1;
+		p = end;
+		if (*p == '-') {
+			const char *q = ++p;
+			hi = strtoul(q, &end, 10);
+			if (end == q || !isdigit((unsigned char)*q) || hi < lo)
+				return -1;
+			p = end;
+		}
+		if (hi >= TM_MAX_NODES)
+			return -1;
+		for (unsigned long n = lo; n <= hi; n++)
+			m |= 1ULL << n;
+		if (*p == ',')
+			p++;
+		else if (*p)
+			return -1;
+	}
+	*mask = m;
+	return 0;
+}
+
+void tm_nodelist_format(uint64_t mask, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int n = 0; n < TM_MAX_NODES && used < len; n++) {
+		if (!(mask & (1ULL << n)))
+			continue;
+		int end = n;
+		while (end + 1 < TM_MAX_NODES && (mask & (1ULL << (end + 1))))
+			end++;
+		int w = end > n ? snprintf(buf + used, len - used, "%s%d-%d",
+					   used ? "," : "", n, end)
+				: snprintf(buf + used, len - used, "%s%d",
+					   used ? "," : "", n);
+		used += (size_t)w;
+		n = end;
+	}
+}
+
+static uint64_t read_nodelist(const char *root, const char *file)
+{
+	char buf[256];
+	uint64_t mask = 0;
+	if (tm_read_textf(buf, sizeof(buf), root, NODE_DIR "/%s", file) < 0 ||
+	    tm_nodelist_parse(buf, &mask) < 0)
+		return 0;
+	return mask;
+}
+
+/* "Node 1 MemTotal:  1048576 kB" -> bytes */
+static uint64_t meminfo_field(const char *text, const char *field)
+{
+	const char *p = strstr(text, field);
+	if (!p)
+		return 0;
+	p += strlen(field);
+	while (*p == ' ' || *p == ':')
+		p++;
+	return strtoull(p, NULL, 10) * 1024;
+}
+
+static uint32_t read_node_u32(const char *root, int node, const char *attr)
+{
+	char buf[32];
+	if (tm_read_textf(buf, sizeof(buf), root,
+			  NODE_DIR "/node%d/access0/initiators/%s", node, attr) < 0)
+		return 0;
+	return (uint32_t)strtoul(buf, NULL, 10);
+}
+
+/* Fill capacity, free memory, HMAT numbers and CPU-lessness of a tier. */
+static void describe_tier(const char *root, uint64_t cpu_nodes, tm_tier *t)
+{
+	t->cpuless = (t->nodes & cpu_nodes) == 0;
+	for (int n = 0; n < TM_MAX_NODES; n++) {
+		if (!(t->nodes & (1ULL << n)))
+			continue;
+		char info[4096];
+		if (tm_read_textf(info, sizeof(info), root, NODE_DIR "/node%d/meminfo",
+				  n) >= 0) {
+			t->capacity += meminfo_field(info, "MemTotal");
+			t->free_at_start += meminfo_field(info, "MemFree");
+		}
+		uint32_t lat = read_node_u32(root, n, "read_latency");
+		uint32_t bw = read_node_u32(root, n, "read_bandwidth");
+		if (lat > t->latency_ns)
+			t->latency_ns = lat; /* the slowest node speaks for the tier */
+		if (bw && (!t->bandwidth_mbs || bw < t->bandwidth_mbs))
+			t->bandwidth_mbs = bw;
+	}
+}
+
+static void add_tier(tm_tierset *set, uint64_t nodes, int kernel_tier)
+{
+	if (!nodes)
+		return;
+	if (set->count == TM_TIER_MAX) { /* fold the rest into the slowest */
+		set->tier[TM_TIER_MAX - 1].nodes |= nodes;
+		return;
+	}
+	tm_tier *t = &set->tier[set->count++];
+	memset(t, 0, sizeof(*t));
+	t->nodes = nodes;
+	t->kernel_tier = kernel_tier;
+}
+
+/* TIERMALLOC_TIERS: node lists separated by ';', fastest first. */
+static int tiers_from_override(const char *text, uint64_t mem, tm_tierset *set)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", text);
+	uint64_t seen = 0;
+	for (char *save, *grp = strtok_r(buf, ";", &save); grp;
+	     grp = strtok_r(NULL, ";", &save)) {
+		uint64_t nodes;
+		if (tm_nodelist_parse(grp, &nodes) < 0 || !nodes) {
+			tm_warn("TIERMALLOC_TIERS=%s: \"%s\" is not a node list; "
+				"using discovered tiers", text, grp);
+			set->count = 0;
+			return -1;
+		}
+		if (nodes & ~mem) {
+			char bad[64];
+			tm_nodelist_format(nodes & ~mem, bad, sizeof(bad));
+			tm_warn("TIERMALLOC_TIERS=%s: node %s has no memory or does "
+				"not exist; ignoring it", text, bad);
+		}
+		add_tier(set, nodes & mem & ~seen, -1);
+		seen |= nodes;
+	}
+	if (set->count == 0) {
+		tm_warn("TIERMALLOC_TIERS=%s: names no usable node; using "
+			"discovered tiers", text);
+		return -1;
+	}
+	snprintf(set->source, sizeof(set->source), "TIERMALLOC_TIERS");
+	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The kernel's memory tiers (memory_tierN, lower N = faster). */
+static int tiers_from_kernel(const char *root, uint64_t mem, tm_tierset *set)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/" TIERING_DIR, root);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return -1;
+	int ids[TM_MAX_NODES], n = 0;
+	struct dirent *de;
+	while ((de = readdir(dir)) && n < TM_MAX_NODES)
+		if (sscanf(de->d_name, "memory_tier%d", &ids[n]) == 1)
+			n++;
+	closedir(dir);
+	qsort(ids, (size_t)n, sizeof(ids[0]), cmp_int);
+	int nonempty = 0;
+	for (int i = 0; i < n; i++) {
+		char buf[256];
+		uint64_t nodes;
+		if (tm_read_textf(buf, sizeof(buf), root, TIERING_DIR
+				  "/memory_tier%d/nodelist", ids[i]) < 0 ||
+		    tm_nodelist_parse(buf, &nodes) < 0 || !(nodes & mem))
+			continue;
+		add_tier(set, nodes & mem, ids[i]);
+		nonempty++;
+	}
+	if (nonempty < 2) { /* one kernel tier says nothing about speed */
+		set->count = 0;
+		return -1;
+	}
+	snprintf(set->source, sizeof(set->source), "kernel memory tiers");
+	return 0;
+}
+
+/* No kernel tiers: nodes with CPUs are fast, CPU-less nodes slow. */
+static void tiers_from_cpus(uint64_t mem, uint64_t cpus, tm_tierset *set)
+{
+	add_tier(set, mem & cpus, -1);
+	add_tier(set, mem & ~cpus, -1);
+	snprintf(set->source, sizeof(set->source),
+		 set->count > 1 ? "CPU-less nodes" : "no slow node");
+}
+
+void tm_tiers_discover(const char *root, const char *override, tm_tierset *set)
+{
+	memset(set, 0, sizeof(*set));
+	uint64_t mem = read_nodelist(root, "has_memory");
+	if (!mem)
+		mem = read_nodelist(root, "online");
+	uint64_t cpus = read_nodelist(root, "has_cpu");
+	if (!mem) { /* no NUMA in sysfs at all: one node 0 */
+		mem = 1;
+		cpus = 1;
+	}
+	set->memory_nodes = mem;
+	bool overridden = override && *override &&
+			  tiers_from_override(override, mem, set) == 0;
+	if (overridden) {
+		/* the user's tiers stand as given */
+	} else if (__builtin_popcountll(mem) == 1) {
+		add_tier(set, mem, -1);
+		snprintf(set->source, sizeof(set->source), "single node");
+	} else if (tiers_from_kernel(root, mem, set) < 0) {
+		tiers_from_cpus(mem, cpus ? cpus : mem, set);
+	}
+	for (int i = 0; i < set->count; i++)
+		describe_tier(root, cpus, &set->tier[i]);
+}
