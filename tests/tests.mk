@@ -1,0 +1,14 @@
+# Host test suites. Each suite owns a fragment that adds its goal to
+# HOST_SUITES; `make test-host` runs them all and fails if any fails.
+HOST_SUITES :=
+-include tests/unit/unit.mk
+-include tests/preload/preload.mk
+-include tests/stats/stats.mk
+-include tests/policy/policy.mk
+
+.PHONY: test-host
+test-host: all
+	@failed=; for s in $(HOST_SUITES); do \
+	  echo "=== $$s"; $(MAKE) --no-print-directory $$s || failed="$$failed $$s"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "host suites failed:$$failed"; exit 1; fi

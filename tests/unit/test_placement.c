@@ -1,0 +1,110 @@
+/* Placement policies and DRAM quota accounting. */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "../check.h"
+#include "config.h"
+#include "placement.h"
+
+static tm_placement fresh(int policy, int64_t quota)
+{
+	tm_placement pl;
+	memset(&pl, 0, sizeof(pl));
+	pl.tiers = 2;
+	pl.policy = policy;
+	pl.quota = quota;
+	pl.ratio_fast = 1;
+	pl.ratio_slow = 3;
+	pl.threshold = 4096;
+	return pl;
+}
+
+static void test_dram_first_and_quota(void)
+{
+	tm_placement pl = fresh(TM_POLICY_DRAM_FIRST, 1 << 20);
+	CHECK_EQ(tm_place(&pl, 1000, -1), 0, "fits");
+	atomic_store(&pl.used[0], (1 << 20) - 100);
+	CHECK_EQ(tm_place(&pl, 100, -1), 0, "exactly fits");
+	CHECK_EQ(tm_place(&pl, 101, -1), 1, "over quota goes down");
+	CHECK_EQ(atomic_load(&pl.quota_fallbacks), 1, "fallback counted");
+	pl.tiers = 1;
+	CHECK_EQ(tm_place(&pl, 1 << 30, -1), 0, "one tier: always 0");
+}
+
+static void test_ratio(void)
+{
+	tm_placement pl = fresh(TM_POLICY_RATIO, INT64_MAX);
+	int fast = 0, slow = 0;
+	for (int i = 0; i < 4000; i++) {
+		int t = tm_place(&pl, 100, -1);
+		atomic_fetch_add(&pl.used[t], 100);
+		if (t)
+			slow++;
+		else
+			fast++;
+	}
+	CHECK(fast >= 995 && fast <= 1005, "1:3 gives a quarter fast (%d)", fast);
+	CHECK(slow >= 2995 && slow <= 3005, "three quarters slow (%d)", slow);
+}
+
+static void test_threshold(void)
+{
+	tm_placement pl = fresh(TM_POLICY_THRESHOLD, INT64_MAX);
+	CHECK_EQ(tm_place(&pl, 4095, -1), 0, "small fast");
+	CHECK_EQ(tm_place(&pl, 4096, -1), 1, "threshold slow");
+	pl.quota = 0;
+	CHECK_EQ(tm_place(&pl, 1, -1), 1, "quota beats small");
+}
+
+static void test_heat_sites(void)
+{
+	tm_placement pl = fresh(TM_POLICY_HEAT, INT64_MAX);
+	CHECK_EQ(tm_place(&pl, 10, -1), 0, "unknown site: dram-first");
+	CHECK_EQ(tm_place(&pl, 10, 1), 1, "cold site");
+	CHECK_EQ(tm_place(&pl, 10, 7), 0, "bad tier ignored");
+	CHECK_EQ(atomic_load(&pl.site_choices), 1, "site choice counted");
+	pl.quota = 5;
+	CHECK_EQ(tm_place(&pl, 10, 0), 1, "hot site still under quota");
+}
+
+static void test_configure(void)
+{
+	char *env[] = {"TIERMALLOC_DRAM_LIMIT=25%", "TIERMALLOC_POLICY=threshold",
+		       "TIERMALLOC_THRESHOLD=1M", NULL};
+	tm_config_load(env);
+	tm_placement pl = fresh(0, 0);
+	tm_placement_configure(&pl, 2, 400 << 20);
+	CHECK_EQ(pl.quota, 100 << 20, "25%% of 400 MiB");
+	CHECK_EQ(pl.policy, TM_POLICY_THRESHOLD, "policy");
+	CHECK_EQ(pl.threshold, 1 << 20, "threshold");
+	char err[128];
+	CHECK(tm_config_set("TIERMALLOC_DRAM_LIMIT", "64M", err, sizeof(err)) == 0, "set");
+	tm_placement_configure(&pl, 2, 400 << 20);
+	CHECK_EQ(pl.quota, 64 << 20, "live quota");
+}
+
+static void test_accounting(void)
+{
+	tm_placement pl = fresh(TM_POLICY_DRAM_FIRST, INT64_MAX);
+	for (int i = 0; i < 100; i++)
+		tm_place_account(&pl, 1, 1000);
+	CHECK_EQ(atomic_load(&pl.used[1]), 0, "batched below the batch size");
+	tm_place_flush(&pl);
+	CHECK_EQ(atomic_load(&pl.used[1]), 100000, "flushed");
+	CHECK_EQ(atomic_load(&pl.allocs[1]), 100, "allocations counted");
+	tm_place_account(&pl, 1, 1 << 20);
+	CHECK_EQ(atomic_load(&pl.used[1]), 100000 + (1 << 20), "large change flushes");
+	tm_place_account(&pl, 1, -(1 << 20));
+	CHECK_EQ(atomic_load(&pl.used[1]), 100000, "frees subtract");
+}
+
+int main(void)
+{
+	test_dram_first_and_quota();
+	test_ratio();
+	test_threshold();
+	test_heat_sites();
+	test_configure();
+	test_accounting();
+	return check_summary();
+}
