@@ -8,6 +8,7 @@
 # Each area owns a make fragment (tests/*.mk, tests/vm/vm.mk, tools/tools.mk,
 # bench/bench.mk); this file holds the library build and the top-level goals.
 
+SHELL   := /bin/bash
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 B       := build
@@ -23,10 +24,20 @@ LIB_SRC   := $(sort $(wildcard allocator/*.c allocator/prim/*.c policy/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
 CORE_OBJ  := $(filter-out $(B)/obj/allocator/malloc.o,$(LIB_OBJ))
 
-.PHONY: all test test-host clean
+.PHONY: all deps test clean
 all: $(B)/libtiermalloc.so
 
-$(B)/obj/%.o: %.c
+# A fresh machine gets the build's Debian packages before the first compile;
+# `make deps` installs what every suite needs too.
+$(B)/.build-deps: tools/packages.txt
+	@mkdir -p $(@D)
+	tools/deps.sh tools/packages.txt
+	@touch $@
+
+deps:
+	tools/deps.sh
+
+$(B)/obj/%.o: %.c | $(B)/.build-deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TM_CFLAGS) -c $< -o $@
 
@@ -46,7 +57,10 @@ $(B)/libtmcore.a: $(CORE_OBJ)
 -include tools/tools.mk
 -include bench/bench.mk
 
-test: test-host vm-test
+# Everything CI runs: the host suites, then the two-tier guest.
+test: deps
+	$(MAKE) test-host
+	$(MAKE) vm-test
 
 clean:
 	rm -rf $(B)

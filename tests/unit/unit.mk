@@ -12,3 +12,24 @@ $(B)/tests/unit/%: tests/unit/%.c $(B)/libtmcore.a tests/check.h
 test-unit: $(UNIT_TESTS)
 	@rc=0; for t in $(UNIT_TESTS); do \
 	  printf '%-28s ' "$${t##*/}"; $$t || rc=1; done; exit $$rc
+
+# README's options table is generated from the options table in config.c.
+$(B)/tools/options_doc: tools/options_doc.c $(B)/libtmcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -Iinclude -Iallocator $< $(B)/libtmcore.a \
+	      -ljemalloc -lpthread -ldl -o $@
+
+README_OPTS = sed -n '/<!-- options:begin -->/,/<!-- options:end -->/p' README.md | sed '1d;$$d'
+
+.PHONY: readme-options test-readme-options
+readme-options: $(B)/tools/options_doc
+	@$< > $(B)/options.md
+	@sed -i -e '/<!-- options:begin -->/,/<!-- options:end -->/{//!d}' \
+	        -e '/<!-- options:begin -->/r $(B)/options.md' README.md
+
+HOST_SUITES += test-readme-options
+test-readme-options: $(B)/tools/options_doc
+	@if diff <($(README_OPTS)) <($<) >/dev/null; then \
+	  echo "1 passed, 0 failed (README options table matches config.c)"; \
+	else diff <($(README_OPTS)) <($<); \
+	  echo "0 passed, 1 failed (run make readme-options)"; exit 1; fi
