@@ -53,6 +53,7 @@ $(B)/libtmcore.a: $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 -include tests/tests.mk
+-include tests/vm/alloc.mk
 -include tests/vm/vm.mk
 -include tools/tools.mk
 -include bench/bench.mk
