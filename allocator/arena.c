@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "prim/os.h"
+#include "runtime.h"
 
 #define TM_RESERVE_MAX (1ULL << 40) /* 1 TiB of address space per tier */
 #define TM_RESERVE_MIN (1ULL << 32)
@@ -29,13 +30,12 @@ enum { THREAD_NEW, THREAD_LIVE, THREAD_DEAD };
 
 typedef struct {
 	int tcache[TM_TIER_MAX]; /* jemalloc tcache id + 1; 0: none yet */
-	unsigned slot;           /* picks one of a tier's arenas */
+	int flags[TM_TIER_MAX];  /* MALLOCX_ARENA | MALLOCX_TCACHE, ready made */
 	int state;
 } thread_caches;
 
 static __thread thread_caches tls __attribute__((tls_model("initial-exec")));
 static pthread_key_t exit_key;
-static _Atomic unsigned next_slot;
 
 static tier_hooks *hooks_tier(extent_hooks_t *h)
 {
@@ -145,39 +145,46 @@ static void thread_exit(void *arg)
 	tls.state = THREAD_DEAD; /* frees from later destructors skip tcaches */
 }
 
+/* A thread's arena of a tier: threads are spread over the tier's arenas in
+ * the order they first allocate. */
+static unsigned pick_arena(int tier)
+{
+	static _Atomic unsigned next_thread;
+	const tm_tier_heap *heap = &tm_heaps[tier];
+	return heap->first_arena + atomic_fetch_add(&next_thread, 1) % heap->narenas;
+}
+
+static int tcache_none_flags(int tier)
+{
+	return MALLOCX_ARENA(pick_arena(tier)) | MALLOCX_TCACHE_NONE;
+}
+
 static int create_tcache(int tier)
 {
 	unsigned id;
 	size_t len = sizeof(id);
 	if (tls.state == THREAD_DEAD ||
 	    mallctl("tcache.create", &id, &len, NULL, 0) != 0)
-		return MALLOCX_TCACHE_NONE;
+		return tcache_none_flags(tier);
 	tls.tcache[tier] = (int)id + 1;
+	tls.flags[tier] = MALLOCX_ARENA(pick_arena(tier)) | MALLOCX_TCACHE(id);
 	if (tls.state == THREAD_NEW) {
 		tls.state = THREAD_LIVE;
-		tls.slot = atomic_fetch_add(&next_slot, 1);
 		pthread_setspecific(exit_key, &tls); /* may allocate: state first */
 	}
-	return MALLOCX_TCACHE(id);
-}
-
-static inline int tcache_flags(int tier)
-{
-	int tc = tls.tcache[tier];
-	return tc > 0 ? MALLOCX_TCACHE(tc - 1) : create_tcache(tier);
+	return tls.flags[tier];
 }
 
 int tm_arena_flags(int tier)
 {
-	int tc = tcache_flags(tier);
-	const tm_tier_heap *heap = &tm_heaps[tier];
-	unsigned arena = heap->first_arena + tls.slot % heap->narenas;
-	return MALLOCX_ARENA(arena) | tc;
+	return TM_LIKELY(tls.tcache[tier] > 0) ? tls.flags[tier]
+					       : create_tcache(tier);
 }
 
+/* The arena bits are ignored when freeing; only the tcache matters. */
 int tm_arena_free_flags(int tier)
 {
-	return tcache_flags(tier);
+	return tm_arena_flags(tier);
 }
 
 uint64_t tm_arena_mapped(int tier)
