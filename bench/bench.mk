@@ -1,0 +1,42 @@
+# bench/bench.mk: included by the top-level Makefile (CC, CFLAGS, B).
+#
+#   make bench          full comparison: every workload x every allocator,
+#                       BENCH_RUNS runs each (default 5); ~10-15 min
+#   make bench-quick    small sizes, 2 runs: a smoke test in < 2 min
+#   make bench-bins     just the workload binaries, in $(B)/bench/
+#
+# BENCH_ARGS passes options to bench/compare.py, for example
+#   make bench BENCH_ARGS='--allocators glibc,jemalloc,tiermalloc'
+
+BENCH_DIR    := $(B)/bench
+BENCH_C      := churn server prodcons realloc large frag
+BENCH_CXX    := cxxmaps
+BENCH_BINS   := $(addprefix $(BENCH_DIR)/,$(BENCH_C) $(BENCH_CXX) tm-spawn)
+BENCH_RUNS   ?= 5
+BENCH_ARGS   ?=
+BENCH_WARN   := -Wall -Wextra
+CXX          ?= g++
+
+.PHONY: bench bench-quick bench-bins
+bench-bins: $(BENCH_BINS)
+
+# The workloads are ordinary programs built the ordinary way (-O2, no
+# -fno-builtin-malloc): each uses the memory it allocates, so the compiler
+# cannot drop the malloc/free pairs.
+$(BENCH_DIR)/%: bench/workloads/%.c bench/workloads/common.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BENCH_WARN) -pthread $< -o $@
+
+$(BENCH_DIR)/%: bench/workloads/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CFLAGS) $(BENCH_WARN) -pthread $< -o $@
+
+$(BENCH_DIR)/tm-spawn: bench/spawn.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BENCH_WARN) $< -o $@
+
+bench: all bench-bins
+	bench/run.sh --runs $(BENCH_RUNS) $(BENCH_ARGS)
+
+bench-quick: all bench-bins
+	bench/run.sh --quick $(BENCH_ARGS)
