@@ -75,6 +75,14 @@ static void *boot_realloc(void *p, size_t size)
 	return q ? q : nomem();
 }
 
+/* jemalloc's realloc returns NULL without setting errno when the size is past
+ * its largest size class (SIZE_MAX, PTRDIFF_MAX + 1, ...): say ENOMEM here. */
+static void *je_realloc(void *p, size_t size)
+{
+	void *q = je.realloc(p, size);
+	return q ? q : nomem();
+}
+
 static void bind_jemalloc(void)
 {
 	void *lib = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
@@ -158,7 +166,7 @@ static void *tiered_realloc(void *p, size_t size, uintptr_t site)
 {
 	int t = tm_arena_tier_of(p);
 	if (t < 0)
-		return je.realloc(p, size);
+		return je_realloc(p, size);
 	int64_t old = (int64_t)sallocx(p, 0);
 	tm_placement *pl = &tm_place_state;
 	if (t == 0 && (int64_t)size > old &&
@@ -227,7 +235,7 @@ TM_EXPORT void *realloc(void *p, size_t size)
 		return NULL;
 	}
 	if (TM_LIKELY(!tiered))
-		return je.realloc(p, size);
+		return je_realloc(p, size);
 	if (!p)
 		return tiered_alloc(size, 0, SITE());
 	return tiered_realloc(p, size, SITE());
