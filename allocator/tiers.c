@@ -88,6 +88,19 @@ static uint64_t meminfo_field(const char *text, const char *field)
 	return strtoull(p, NULL, 10) * 1024;
 }
 
+uint64_t tm_nodes_free(const char *root, uint64_t nodes)
+{
+	uint64_t bytes = 0;
+	for (int n = 0; n < TM_MAX_NODES; n++) {
+		char info[4096];
+		if ((nodes & (1ULL << n)) &&
+		    tm_read_textf(info, sizeof(info), root, NODE_DIR "/node%d/meminfo",
+				  n) >= 0)
+			bytes += meminfo_field(info, "MemFree");
+	}
+	return bytes;
+}
+
 static uint32_t read_node_u32(const char *root, int node, const char *attr)
 {
 	char buf[32];

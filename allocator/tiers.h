@@ -48,6 +48,10 @@ void tm_tiers_discover(const char *sysfs_root, const char *override,
 /* Fill latency, bandwidth and kind from hwloc where sysfs did not. */
 void tm_tiers_add_hwloc(tm_tierset *set);
 
+/* Free memory of the nodes in mask now, in bytes: MemFree of each node's
+ * meminfo under sysfs_root (0 for a node that cannot be read). */
+uint64_t tm_nodes_free(const char *sysfs_root, uint64_t nodes);
+
 /* Lowest-numbered node of a mask (its "first" node), -1 if empty. */
 int tm_first_node(uint64_t mask);
 
