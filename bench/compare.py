@@ -11,6 +11,7 @@ printed something different from the glibc run.
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -48,14 +49,25 @@ def setup(args):
     if not os.access(spawn, os.X_OK):
         sys.exit("%s missing: run 'make bench' (or make %s)" % (spawn, spawn))
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    rawdir = os.path.join(HERE, "results", "raw", stamp + "-" + args.mode)
+    rawdir = os.path.join(HERE, "results", "raw", "%s-%s-%d" % (
+        stamp, args.mode, os.getpid()))
     os.makedirs(rawdir, exist_ok=True)
     return spawn, rawdir
 
 
-def pick_allocators(args, spawn):
-    wanted = args.allocators.split(",") if args.allocators else None
+def snapshot_lib(args, rawdir):
+    """Copy build/libtiermalloc.so aside: others rebuild it while a long
+    run goes on, and every row must measure one and the same build."""
     lib = os.path.join(args.build, "libtiermalloc.so")
+    if not os.path.exists(lib):
+        return lib, "not built"
+    copy = os.path.join(rawdir, "libtiermalloc.so")
+    shutil.copy2(lib, copy)
+    return copy, "build sha256 %s" % measure.sha256_file(copy)[:16]
+
+
+def pick_allocators(args, spawn, lib):
+    wanted = args.allocators.split(",") if args.allocators else None
     found = allocators.discover(spawn, lib, wanted)
     for name, why in found.skipped:
         log("skip allocator %s: %s" % (name, why))
@@ -138,13 +150,15 @@ def main():
     args = parse_args()
     t0 = time.monotonic()
     spawn, rawdir = setup(args)
-    found = pick_allocators(args, spawn)
+    lib, lib_id = snapshot_lib(args, rawdir)
+    found = pick_allocators(args, spawn, lib)
     suite, skipped_wl = pick_workloads(args, rawdir)
     allocs = found.usable
     if not allocs or not suite:
         sys.exit("nothing to run")
     ref = "glibc" if any(a.name == "glibc" for a in allocs) else allocs[0].name
     head = machine.describe(ROOT)
+    head.append("libtiermalloc.so: %s" % lib_id)
     runs = run_all(args, spawn, suite, allocs, rawdir)
     rounds, execs = (2, 100) if args.quick else (5, 100)
     log("start-up cost: %d x %d execs of /bin/true per allocator"

@@ -102,6 +102,16 @@ def last_lines(path, n=3):
         return " | ".join(f.read().strip().splitlines()[-n:])
 
 
+def how_it_ended(kv):
+    sig = int(kv.get("signal", 0))
+    if sig:
+        try:
+            return "killed by %s" % signal.Signals(sig).name
+        except ValueError:
+            return "killed by signal %d" % sig
+    return "exit status %s" % kv.get("exit")
+
+
 def run_one(spawn, workload, alloc, index, rawdir, mode):
     base = os.path.join(rawdir, "%s.%s.%d" % (
         workload.name, alloc.name.replace(":", "-"), index))
@@ -126,9 +136,7 @@ def run_one(spawn, workload, alloc, index, rawdir, mode):
         read_stderr_metrics(run, f.read())
     run.out_sha = sha256_file(base + ".out")
     if rc != 0:
-        run.error = "exit %s signal %s: %s" % (kv.get("exit"),
-                                              kv.get("signal"),
-                                              last_lines(base + ".err"))
+        run.error = "%s: %s" % (how_it_ended(kv), last_lines(base + ".err"))
         return run
     run.ok = True
     return run
