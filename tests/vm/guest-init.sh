@@ -56,8 +56,11 @@ mount_root() {
 	mount -t tmpfs -o mode=1777 tmp "$R/tmp"
 	mount -t tmpfs -o mode=755 run "$R/run"
 	mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup" 2>/dev/null || say "no cgroup2"
-	# Shared read-write, uncached: the host must see results at once.
+	# Shared read-write, uncached: the host must see results at once. A
+	# path under /tmp or /run needs its mount point made on the new tmpfs.
+	mkdir -p "$R$tm_repo" "$R$tm_results" 2>/dev/null
 	mount -t 9p -o "$P9,cache=none" repo "$R$tm_repo" || die "9p mount of the repo failed"
+	mkdir -p "$R$tm_results" 2>/dev/null
 	mount -t 9p -o "$P9,cache=none" results "$R$tm_results" ||
 		die "9p mount of the results directory failed"
 }
@@ -110,10 +113,11 @@ echo madvise >/sys/kernel/mm/transparent_hugepage/enabled
 echo madvise >/sys/kernel/mm/transparent_hugepage/defrag
 
 # A clean environment: PATH, HOME and the guest facts; cmd adds the
-# variables forwarded from the host and changes to the repo.
+# variables forwarded from the host and changes to the repo. HOME is on the
+# tmpfs, as the host's /root is read-only here.
 chroot "$R" /usr/bin/env -i \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	HOME=/root TERM=dumb LANG=C.UTF-8 \
+	HOME=/tmp TERM=dumb LANG=C.UTF-8 \
 	TM_VM=1 TM_VM_MODE="$tm_mode" TM_VM_RESULTS="$tm_results" \
 	/bin/bash "$tm_run/cmd" </dev/null >/dev/hvc0 2>&1
 echo "$?" >"$R$tm_run/status"

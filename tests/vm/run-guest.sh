@@ -71,11 +71,19 @@ parse_args() {
 
 ### Host packages #############################################################
 
+# Run a command and show its output only when it fails (apt is chatty).
+quietly() {
+	local out
+	out=$("$@" 2>&1) && return 0
+	printf '%s\n' "$out" | tail -n 20 >&2
+	return 1
+}
+
 apt_updated=false
 apt_update_once() {
 	$apt_updated && return
 	log "apt-get update"
-	timeout 300 apt-get -qq update || die "apt-get update failed"
+	quietly timeout 180 apt-get -q update || die "apt-get update failed"
 	apt_updated=true
 }
 
@@ -92,9 +100,9 @@ ensure_packages() {
 	((EUID == 0)) || die "missing packages (install as root): ${missing[*]}"
 	apt_update_once
 	log "installing ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive timeout 600 apt-get -qq install -y \
-		-o DPkg::Lock::Timeout=120 --no-install-recommends "${missing[@]}" \
-		>/dev/null || die "apt-get install failed"
+	DEBIAN_FRONTEND=noninteractive quietly timeout 300 apt-get -q install -y \
+		-o DPkg::Lock::Timeout=120 --no-install-recommends "${missing[@]}" ||
+		die "apt-get install failed"
 }
 
 ### Kernel ####################################################################
@@ -172,7 +180,7 @@ ensure_kernel() {
 	rm -rf "$tmp" "$CACHE/kernel"
 	mkdir -p "$tmp/deb"
 	log "downloading $pkg"
-	(cd "$tmp/deb" && timeout 600 apt-get -qq download -o APT::Sandbox::User=root "$pkg") ||
+	(cd "$tmp/deb" && quietly timeout 300 apt-get -q download -o APT::Sandbox::User=root "$pkg") ||
 		die "apt-get download $pkg failed"
 	dpkg-deb -x "$tmp"/deb/*.deb "$tmp/x"
 	mkdir -p "$tmp/kernel"
@@ -261,6 +269,25 @@ print_console_tail() {
 	tail -n 40 "$run/console.log" | sed 's/^/  | /' >&2
 }
 
+# Run QEMU under a timeout. timeout(1) puts QEMU in a process group of its
+# own, out of reach of the terminal's Ctrl-C, so an interrupt or a TERM sent
+# to this script is passed on by hand. stdin is /dev/null: QEMU then leaves
+# the terminal's settings alone.
+run_qemu() {
+	local pid rc=0 stopped=
+	timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 "${qemu_args[@]}" </dev/null &
+	pid=$!
+	trap 'stopped=1; kill -TERM "$pid" 2>/dev/null' INT TERM HUP
+	wait "$pid" || rc=$?
+	if [[ $stopped ]]; then
+		wait "$pid" || true
+		log "interrupted"
+		exit 130
+	fi
+	trap - INT TERM HUP
+	return "$rc"
+}
+
 boot() {
 	local append="console=ttyS0 loglevel=4 panic=-1 mitigations=off"
 	append+=" tm_mode=$mode tm_repo=$REPO tm_run=$run tm_results=$results"
@@ -277,8 +304,7 @@ boot() {
 		-virtfs "local,path=$results,mount_tag=results,security_model=none,multidevs=remap")
 	numa_options
 	local rc=0
-	# stdin from /dev/null: QEMU then leaves the terminal's settings alone.
-	timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 "${qemu_args[@]}" </dev/null || rc=$?
+	run_qemu || rc=$?
 	cp "$run/console.log" "$CACHE/console-$mode.log" 2>/dev/null || true
 	[[ ${VM_DEBUG-} ]] && cat "$run/console.log" >&2
 	if [[ -f $run/status ]]; then
@@ -305,12 +331,14 @@ main() {
 
 	# One preparer at a time (parallel runs share the cache).
 	exec 9>"$CACHE/prepare.lock"
-	flock -w 900 9 || die "timed out waiting for $CACHE/prepare.lock"
+	flock -w 600 9 || die "timed out waiting for $CACHE/prepare.lock"
 	ensure_packages
 	ensure_kernel
 	ensure_initrd
 	exec 9>&-
 
+	# Run directories of runs killed with SIGKILL would stay forever.
+	find "$CACHE/runs" -mindepth 1 -maxdepth 1 -mmin +1440 -exec rm -rf {} +
 	run=$(mktemp -d "$CACHE/runs/$mode.XXXXXX")
 	trap 'rm -rf "$run"' EXIT
 	write_cmd

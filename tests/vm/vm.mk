@@ -30,8 +30,9 @@ $(VM_BED_BINS): $(B)/vm/%: $(VM_DIR)/%.c | $(B)/.build-deps
 vm-test: all $(VM_TEST_BINS)
 	$(VM_DIR)/vm-test.sh $(VM_TESTS)
 
-# The command goes through the environment so that make does not re-quote it.
-vm-shell: export VM_SHELL_CMD := $(or $(CMD),numactl -H)
+# The command goes to bash through the environment, untouched by make (its
+# $ signs are not make variables).
+vm-shell: export VM_SHELL_CMD := $(or $(value CMD),numactl -H)
 vm-shell: $(VM_TEST_BINS)
 	$(VM_DIR)/run-guest.sh --mode $(or $(MODE),hmat) -- bash -c "$$VM_SHELL_CMD"
 
