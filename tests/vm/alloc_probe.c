@@ -23,27 +23,34 @@
 
 #define MAX_NODES 8
 
-static void count_pages(char *p, size_t len, long *per_node, long *unknown)
+/* Add the bytes of [p, p+len) to the node each of its pages is on. Blocks
+ * need not be page-aligned (jemalloc offsets large ones within their first
+ * page), so a page is charged only for the bytes of the block inside it. */
+static void count_bytes(char *p, size_t len, long *per_node, long *unknown)
 {
-	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	enum { BATCH = 512 };
 	void *pages[BATCH];
+	long bytes[BATCH];
 	int status[BATCH];
-	char *end = p + len;
-	char *cur = (char *)((uintptr_t)p & ~(uintptr_t)(page - 1));
+	uintptr_t cur = (uintptr_t)p, end = cur + len;
 	while (cur < end) {
 		int n = 0;
-		for (; n < BATCH && cur < end; n++, cur += page)
-			pages[n] = cur;
+		for (; n < BATCH && cur < end; n++) {
+			uintptr_t next = (cur & ~(page - 1)) + page;
+			pages[n] = (void *)(cur & ~(page - 1));
+			bytes[n] = (long)((next < end ? next : end) - cur);
+			cur = next;
+		}
 		if (move_pages(0, (unsigned long)n, pages, NULL, status, 0) < 0) {
 			perror("move_pages");
 			exit(2);
 		}
 		for (int i = 0; i < n; i++)
 			if (status[i] >= 0 && status[i] < MAX_NODES)
-				per_node[status[i]] += page;
+				per_node[status[i]] += bytes[i];
 			else
-				*unknown += page;
+				*unknown += bytes[i];
 	}
 }
 
@@ -69,7 +76,7 @@ int main(int argc, char **argv)
 	long per_node[MAX_NODES] = {0}, unknown = 0;
 	for (size_t i = 0; i < count; i++)
 		if (blocks[i])
-			count_pages(blocks[i], chunk, per_node, &unknown);
+			count_bytes(blocks[i], chunk, per_node, &unknown);
 	size_t bad = 0;
 	for (size_t i = 0; i < count; i++)
 		if (blocks[i] && (blocks[i][0] != (char)(i & 0xff) ||

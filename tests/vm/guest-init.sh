@@ -58,7 +58,7 @@ mount_root() {
 	mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup" 2>/dev/null || say "no cgroup2"
 	# Shared read-write, uncached: the host must see results at once. A
 	# path under /tmp or /run needs its mount point made on the new tmpfs.
-	mkdir -p "$R$tm_repo" "$R$tm_results" 2>/dev/null
+	mkdir -p "$R$tm_repo" 2>/dev/null
 	mount -t 9p -o "$P9,cache=none" repo "$R$tm_repo" || die "9p mount of the repo failed"
 	mkdir -p "$R$tm_results" 2>/dev/null
 	mount -t 9p -o "$P9,cache=none" results "$R$tm_results" ||
@@ -81,7 +81,7 @@ setup_kmem() {
 		die "ndctl create-namespace failed"
 	chroot "$R" daxctl reconfigure-device --mode=system-ram dax0.0 >/dev/null ||
 		die "daxctl reconfigure-device failed"
-	grep -q 1 /sys/devices/system/node/has_memory ||
+	grep -qx 0-1 /sys/devices/system/node/has_memory ||
 		die "node 1 has no memory after daxctl"
 }
 

@@ -21,7 +21,8 @@
 #
 # Exit status: COMMAND's, or 124 when the timeout (default 300 s, boot
 # included) expired, or 125 when the guest failed before COMMAND finished
-# (the kernel console tail is printed). Set VM_DEBUG=1 to see the whole console.
+# (the kernel console tail is printed). Set VM_DEBUG=1 to see the whole
+# console, VM_APPEND='...' to add kernel arguments (e.g. loglevel=7).
 #
 # QEMU options are comma-separated lists, not mistyped bash arrays:
 # shellcheck disable=SC2054
@@ -292,6 +293,7 @@ boot() {
 	local append="console=ttyS0 loglevel=4 panic=-1 mitigations=off"
 	append+=" tm_mode=$mode tm_repo=$REPO tm_run=$run tm_results=$results"
 	[[ $mode == kmem ]] && append+=" memhp_default_state=offline"
+	append+=" ${VM_APPEND-}"
 	qemu_args=(-nodefaults -no-user-config -display none -no-reboot
 		-accel tcg -cpu max -smp 2
 		-kernel "$CACHE/kernel/vmlinux" -initrd "$initrd" -append "$append"
