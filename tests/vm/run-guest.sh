@@ -266,6 +266,10 @@ write_cmd() {
 }
 
 print_console_tail() {
+	if [[ ! -s $run/console.log ]]; then
+		log "the kernel console is empty (VM_APPEND=loglevel=7 shows more)"
+		return
+	fi
 	log "kernel console (last 40 lines of $CACHE/console-$mode.log):"
 	tail -n 40 "$run/console.log" | sed 's/^/  | /' >&2
 }
