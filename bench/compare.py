@@ -108,6 +108,22 @@ def run_all(args, spawn, suite, allocs, rawdir):
     return runs
 
 
+# Above this share of the machine taken by other processes, timings are
+# flagged as disturbed (peak RSS and faults are not affected).
+DISTURBED = 0.10
+
+
+def disturbance(watch):
+    others, steal = watch.others_fraction()
+    line = ("CPU taken by other processes during the runs: %.0f%% of the "
+            "machine, hypervisor steal %.0f%%" % (100 * others, 100 * steal))
+    if others + steal > DISTURBED:
+        line += (" — **timings disturbed**: rerun on a quiet machine before "
+                 "trusting wall/CPU ratios")
+        log("warning: " + line)
+    return line
+
+
 def build_results(suite, allocs, runs, bad, startup_times):
     cells = {}
     for w in suite:
@@ -159,6 +175,7 @@ def main():
     ref = "glibc" if any(a.name == "glibc" for a in allocs) else allocs[0].name
     head = machine.describe(ROOT)
     head.append("libtiermalloc.so: %s" % lib_id)
+    watch = machine.CpuWatch()
     runs = run_all(args, spawn, suite, allocs, rawdir)
     rounds, execs = (2, 100) if args.quick else (5, 100)
     log("start-up cost: %d x %d execs of /bin/true per allocator"
@@ -168,6 +185,7 @@ def main():
     check.prune(runs, ref, bad)
     res = build_results(suite, allocs, runs, bad, times)
     head.append("suite time: %.0f s" % (time.monotonic() - t0))
+    head.append(disturbance(watch))
     text = report.render(res, head, notes_for(args, found, skipped_wl, ref),
                          {w.name: w.what for w in suite})
     print(text)

@@ -2,6 +2,7 @@
 versions, and the tiermalloc commit."""
 import os
 import platform
+import time
 import subprocess
 
 PACKAGES = ("libc6", "libjemalloc2", "libmimalloc2.0", "libtcmalloc-minimal4",
@@ -64,3 +65,37 @@ def describe(root):
         "tiermalloc: %s" % git_commit(root),
         "packages: " + ", ".join(package_versions()),
     ]
+
+
+def _busy_seconds():
+    """Machine-wide non-idle CPU seconds (all CPUs) and steal, /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    user, nice, system, idle, iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq) / hz, steal / hz
+
+
+def _own_seconds():
+    import resource
+    s = resource.getrusage(resource.RUSAGE_SELF)
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+class CpuWatch:
+    """How much CPU other processes (and the hypervisor: steal) took while
+    the suite ran. On a 2-core VM shared with builds and QEMU guests this
+    decides whether the numbers mean anything, so the report states it."""
+
+    def __init__(self):
+        self.t0 = time.monotonic()
+        self.busy0, self.steal0 = _busy_seconds()
+        self.own0 = _own_seconds()
+
+    def others_fraction(self):
+        """(others' share of all CPUs, steal share), both 0..1."""
+        elapsed = (time.monotonic() - self.t0) * (os.cpu_count() or 1)
+        busy, steal = _busy_seconds()
+        others = (busy - self.busy0) - (_own_seconds() - self.own0)
+        return max(others, 0.0) / elapsed, (steal - self.steal0) / elapsed

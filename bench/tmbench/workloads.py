@@ -34,9 +34,9 @@ def _own(bins, name, full, quick, mode, what):
 def compiled(bins, mode):
     """The workloads written in C/C++ in bench/workloads/."""
     return [
-        _own(bins, "churn", "16", "2", mode,
+        _own(bins, "churn", "30", "3", mode,
              "single-threaded small-object churn"),
-        _own(bins, "server", "4 250", "4 30", mode,
+        _own(bins, "server", "4 600", "4 60", mode,
              "4 threads, request/response churn, cross-thread frees"),
         _own(bins, "prodcons", "2 2 1000", "2 2 100", mode,
              "2 producers -> bounded queue -> 2 consumers"),

@@ -61,7 +61,7 @@ static inline size_t small_size(uint64_t *s)
  * back later: proves the allocator kept the contents and makes the compiler
  * keep every malloc/free pair. Only the head is touched so the workloads
  * measure the allocator rather than memset bandwidth. */
-#define TOUCH_BYTES 64
+#define TOUCH_BYTES 16
 
 static inline void fill_block(unsigned char *p, size_t n, uint64_t tag)
 {
