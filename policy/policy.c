@@ -1,17 +1,155 @@
-/* Policy side placeholder until heat tracking lands: no site predictions, no
- * migrator; hints are refused with ENOSYS. */
+/* The policy's entry points: the heat map over the tiers' reservations, the
+ * heat sources, and the migrator's life cycle, put together for the
+ * allocator (policy.h). */
 #include "policy.h"
 
 #include <errno.h>
+#include <string.h>
 
-void tm_policy_init(const tm_tierset *tiers) {}
-void tm_policy_start(void) {}
-void tm_policy_after_fork_child(void) {}
-void tm_policy_stop(void) {}
-int tm_policy_site_tier(uintptr_t site, size_t size) { return -1; }
-void tm_policy_sample(void *p, size_t size, uintptr_t site, int tier) {}
+#include "arena.h"
+#include "config.h"
+#include "heat_damon.h"
+#include "heat_perf.h"
+#include "heat_uffd.h"
+#include "heatmap.h"
+#include "log.h"
+#include "migrator.h"
+#include "prim/os.h"
+#include "sites.h"
+
+/* Write faults a second that the uffd source may cause (~10 us each under
+ * a hypervisor: at most 4% of one CPU). */
+#define UFFD_FAULTS_PER_SEC 4096
+
+/* TIERMALLOC_HEAT's choices: auto, the sources in TM_HEAT_* order, none. */
+#define HEAT_AUTO 0
+#define HEAT_NONE (TM_HEAT_SOURCES + 1)
+
+static struct {
+	bool ready;              /* the heat map exists */
+	tm_tierset tiers;
+	tm_heatmap hm;
+	tm_perf_src perf;
+	tm_damon_src damon;
+	tm_uffd_src uffd;
+	tm_heat_src *srcs[TM_HEAT_SOURCES];
+} pol;
+
+static int grow_cells(void *cells, size_t old_bytes, size_t new_bytes)
+{
+	return tm_os_commit((char *)cells + old_bytes, new_bytes - old_bytes);
+}
+
+/* Cells for a whole reservation, reserved now and committed as the heap
+ * grows. */
+static int add_span(int tier)
+{
+	const tm_tier_heap *heap = &tm_heaps[tier];
+	size_t bytes = (heap->size >> pol.hm.shift) * sizeof(tm_cell);
+	size_t got;
+	void *cells = tm_os_reserve(bytes, bytes, &got);
+	if (!cells)
+		return -1;
+	return tm_heatmap_add_span(&pol.hm, heap->base, heap->size, cells, tier);
+}
+
+bool tm_policy_wants_one_tier(void)
+{
+	int64_t heat = tm_opt_num(TM_OPT_HEAT);
+	return heat != HEAT_AUTO && heat != HEAT_NONE;
+}
+
+void tm_policy_init(const tm_tierset *tiers)
+{
+	pol.tiers = *tiers;
+	pol.tiers.count = tm_heap_count; /* the tiers that have arenas */
+	tm_heatmap_init(&pol.hm, (unsigned)__builtin_ctzl(tm_os_page_size()),
+			grow_cells);
+	for (int t = 0; t < tm_heap_count; t++)
+		if (add_span(t) < 0) {
+			tm_warn("no room for the heat map: no heat tracking");
+			return;
+		}
+	const char *root = tm_opt_str(TM_OPT_SYSFS);
+	tm_perf_src_init(&pol.perf, &tm_perf_os_real, root);
+	tm_damon_src_init(&pol.damon, root);
+	tm_uffd_src_init(&pol.uffd, &tm_uffd_os_real, UFFD_FAULTS_PER_SEC);
+	pol.srcs[TM_HEAT_PERF] = &pol.perf.base;
+	pol.srcs[TM_HEAT_DAMON] = &pol.damon.base;
+	pol.srcs[TM_HEAT_UFFD] = &pol.uffd.base;
+	pol.srcs[TM_HEAT_HINTS] = &tm_hints_source;
+	pol.ready = true;
+}
+
+void tm_policy_start(void)
+{
+	int64_t heat = tm_opt_num(TM_OPT_HEAT);
+	if (!pol.ready || heat == HEAT_NONE)
+		return;
+	tm_migrator_config cfg = {
+		.hm = &pol.hm,
+		.tiers = &pol.tiers,
+		.srcs = pol.srcs,
+		.forced = heat == HEAT_AUTO ? -1 : (int)heat - 1,
+		.sysfs_root = tm_opt_str(TM_OPT_SYSFS),
+	};
+	int rc = tm_migrator_start(&cfg);
+	if (rc < 0)
+		tm_warn("cannot start the migrator thread: %s", strerror(-rc));
+}
+
+void tm_policy_after_fork_child(void)
+{
+	tm_migrator_after_fork_child();
+}
+
+void tm_policy_stop(void)
+{
+	tm_migrator_stop();
+}
+
+int tm_policy_site_tier(uintptr_t site, size_t size)
+{
+	return tm_sites_tier(site);
+}
+
+void tm_policy_sample(void *p, size_t size, uintptr_t site, int tier)
+{
+	tm_sites_sample((uintptr_t)p, size, site);
+}
+
 int tm_policy_advise(void *p, size_t len, int heat)
 {
-	errno = ENOSYS;
-	return -1;
+	if (!pol.ready) {
+		errno = ENOSYS;
+		return -1;
+	}
+	uintptr_t start = (uintptr_t)p;
+	tm_heatmap_hint(&pol.hm, start, start + (len ? len : 1), heat);
+	return 0;
+}
+
+int tm_policy_heat_of(const void *p)
+{
+	if (!pol.ready || !tm_migrator_running())
+		return -1;
+	const tm_cell *c = tm_heatmap_cell(&pol.hm, (uintptr_t)p);
+	return c ? (int)tm_cell_heat(c) : -1;
+}
+
+/* Cells are touched only as far as the heap reaches; the tables are fixed. */
+static uint64_t metadata_bytes(void)
+{
+	uint64_t bytes = sizeof(pol);
+	for (int s = 0; s < pol.hm.nspans; s++)
+		bytes += tm_span_pages(&pol.hm, &pol.hm.span[s]) * sizeof(tm_cell);
+	return bytes + tm_sites_table_bytes() + tm_migrator_table_bytes();
+}
+
+void tm_policy_snapshot_get(tm_policy_snapshot *out)
+{
+	tm_migrator_stats(out);
+	tm_sites_counts(&out->sites, &out->sites_dropped, &out->samples);
+	out->ntop = tm_sites_top(out->top, TM_TOP_SITES);
+	out->metadata_bytes = metadata_bytes();
 }

@@ -1,10 +1,11 @@
 /* The policy side, as the allocator sees it: one question ("which tier for an
- * allocation from this site?"), sampled allocations, hints, and the life
- * cycle of the background migrator. Everything else of heat, planning and
- * migration stays inside policy/. */
+ * allocation from this site?"), sampled allocations, hints, the heat of a
+ * page, the life cycle of the background migrator, and its statistics.
+ * Everything else of heat, planning and migration stays inside policy/. */
 #ifndef TM_POLICY_H
 #define TM_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,11 @@ void tm_policy_after_fork_child(void);
 /* At exit: stop the migrator and release kernel resources (kdamond...). */
 void tm_policy_stop(void);
 
+/* Whether TIERMALLOC_HEAT asks for heat tracking even on one tier (it names
+ * a source): the heap is then tracked for the statistics and tm_heat_of,
+ * and nothing moves. */
+bool tm_policy_wants_one_tier(void);
+
 /* Heat policy's tier for a new allocation from site, -1 for no opinion.
  * Called inside malloc: lock-free, allocation-free. */
 int tm_policy_site_tier(uintptr_t site, size_t size);
@@ -35,5 +41,63 @@ void tm_policy_sample(void *p, size_t size, uintptr_t site, int tier);
 
 /* tm_advise(); same contract. */
 int tm_policy_advise(void *p, size_t len, int heat);
+
+/* tm_heat_of(): heat 0..255 of the page holding p, -1 if untracked. */
+int tm_policy_heat_of(const void *p);
+
+/* ---- statistics ----------------------------------------------------------- */
+
+enum { TM_HEAT_PERF, TM_HEAT_DAMON, TM_HEAT_UFFD, TM_HEAT_HINTS, TM_HEAT_SOURCES };
+
+/* Why pages did not move. */
+enum {
+	TM_FAIL_BUSY,    /* EBUSY, EAGAIN: locked, under I/O, pinned */
+	TM_FAIL_NOMEM,   /* ENOMEM: the target node is full */
+	TM_FAIL_GONE,    /* EFAULT, ENOENT: freed or purged meanwhile */
+	TM_FAIL_DENIED,  /* EACCES, EPERM: shared with another process */
+	TM_FAIL_OTHER,   /* anything else, or landed on another node */
+	TM_FAIL_KINDS
+};
+
+#define TM_HEAT_HIST 8          /* heat histogram buckets of 32 */
+#define TM_TOP_SITES 8
+
+typedef struct {
+	const char *name;       /* "perf", "damon", "uffd", "hints" */
+	bool tried, available;
+	char why[120];          /* why it is not in use; "" for the one that is */
+} tm_heat_source_stat;
+
+typedef struct {
+	uintptr_t site;         /* return address of the allocating call */
+	uint64_t samples;       /* sampled allocations */
+	uint64_t bytes;         /* bytes allocated, estimated from the samples
+				 * (since start-up: frees are not seen) */
+	int heat;               /* running average heat of its memory */
+	int tier;               /* its allocations' tier, -1: dram-first */
+} tm_site_info;
+
+typedef struct {
+	const char *source;     /* heat source in use, or "none" */
+	tm_heat_source_stat sources[TM_HEAT_SOURCES];
+	bool running;           /* the migrator thread exists */
+	uint64_t periods;       /* periods run */
+	uint64_t promoted_pages, demoted_pages;
+	uint64_t promoted_bytes, demoted_bytes;
+	uint64_t failed[TM_FAIL_KINDS];       /* pages, by reason */
+	uint64_t cpu_ns;        /* CPU time of the migrator thread */
+	uint64_t wall_ns;       /* since it started: cpu_ns / wall_ns is its share */
+	uint64_t resident_pages[TM_TIER_MAX]; /* heap pages present, per tier */
+	uint64_t heat_hist[TM_TIER_MAX][TM_HEAT_HIST];
+	unsigned boundary;      /* heat DRAM can afford (0: all fits) */
+	bool pressure;
+	uint64_t samples, sites, sites_dropped;
+	int ntop;
+	tm_site_info top[TM_TOP_SITES];
+	uint64_t metadata_bytes; /* heat map cells committed, plus tables */
+} tm_policy_snapshot;
+
+/* A consistent copy of the policy's numbers; any thread, not inside malloc. */
+void tm_policy_snapshot_get(tm_policy_snapshot *out);
 
 #endif

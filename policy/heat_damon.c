@@ -1,0 +1,224 @@
+#include "heat_damon.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "os.h"
+#include "prim/file.h"
+
+#define KD "kernel/mm/damon/admin/kdamonds"
+#define CTX KD "/0/contexts/0"
+#define TRIED CTX "/schemes/0/tried_regions"
+
+/* 20 access checks per region per aggregation; reading back 400 regions a
+ * period costs a few milliseconds of sysfs reads. */
+#define SAMPLE_US 5000
+#define AGGR_US 100000
+#define MAX_REGIONS 400
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+/* The monitoring set-up, in order. The "stat" scheme only counts, and its
+ * pattern must match every region: DAMON's maxima default to 0 (nothing). */
+static const struct {
+	const char *path, *value;
+} setup[] = {
+	{KD "/0/contexts/nr_contexts", "1"},
+	{CTX "/operations", "fvaddr"},
+	{CTX "/monitoring_attrs/intervals/sample_us", XSTR(SAMPLE_US)},
+	{CTX "/monitoring_attrs/intervals/aggr_us", XSTR(AGGR_US)},
+	{CTX "/monitoring_attrs/nr_regions/max", XSTR(MAX_REGIONS)},
+	{CTX "/targets/nr_targets", "1"},
+	{CTX "/schemes/nr_schemes", "1"},
+	{CTX "/schemes/0/action", "stat"},
+	{CTX "/schemes/0/access_pattern/sz/max", "18446744073709551615"},
+	{CTX "/schemes/0/access_pattern/nr_accesses/max", "4294967295"},
+	{CTX "/schemes/0/access_pattern/age/max", "4294967295"},
+};
+
+static tm_damon_src *self(tm_heat_src *s)
+{
+	return (tm_damon_src *)s;
+}
+
+static int write_u64(tm_damon_src *d, uint64_t v, const char *path)
+{
+	char text[24];
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)v);
+	return tm_sysfs_write(text, d->root, "%s", path);
+}
+
+static int read_u64(tm_damon_src *d, const char *path, uint64_t *v)
+{
+	char buf[32];
+	if (tm_read_textf(buf, sizeof(buf), d->root, "%s", path) <= 0)
+		return -1;
+	*v = strtoull(buf, NULL, 10);
+	return 0;
+}
+
+/* The heap spans, in address order as DAMON wants them, as fixed target
+ * regions; an empty heap gives its first page. */
+static int write_regions(tm_damon_src *d, const tm_heatmap *hm)
+{
+	uintptr_t start[TM_TIER_MAX], end[TM_TIER_MAX];
+	int n = 0;
+	for (int s = 0; s < hm->nspans; s++) {
+		const tm_span *sp = &hm->span[s];
+		if (sp->end == sp->base)
+			continue;
+		int i = n++;
+		for (; i > 0 && start[i - 1] > sp->base; i--) {
+			start[i] = start[i - 1];
+			end[i] = end[i - 1];
+		}
+		start[i] = sp->base;
+		end[i] = sp->end;
+	}
+	if (n == 0) {
+		start[0] = hm->span[0].base;
+		end[0] = start[0] + (1UL << hm->shift);
+		n = 1;
+	}
+	char path[128];
+	int rc = write_u64(d, (uint64_t)n, CTX "/targets/0/regions/nr_regions");
+	for (int i = 0; rc == 0 && i < n; i++) {
+		snprintf(path, sizeof(path), CTX "/targets/0/regions/%d/start", i);
+		rc = write_u64(d, start[i], path);
+		snprintf(path, sizeof(path), CTX "/targets/0/regions/%d/end", i);
+		if (rc == 0)
+			rc = write_u64(d, end[i], path);
+	}
+	for (int s = 0; rc == 0 && s < hm->nspans; s++)
+		d->region_end[s] = hm->span[s].end;
+	return rc;
+}
+
+static int fail(char *why, size_t len, const char *what, int err)
+{
+	snprintf(why, len, "DAMON: %s: %s", what,
+		 err == -EACCES || err == -EPERM ? "needs root" : strerror(-err));
+	return -1;
+}
+
+/* Claim kdamond 0: make it if there is none, take it if it is off. */
+static int claim(tm_damon_src *d, char *why, size_t len)
+{
+	uint64_t nr;
+	if (read_u64(d, KD "/nr_kdamonds", &nr) < 0) {
+		snprintf(why, len, "no DAMON sysfs interface (%s/" KD ")", d->root);
+		return -1;
+	}
+	char state[16] = "";
+	if (nr == 0) {
+		int rc = tm_sysfs_write("1", d->root, KD "/nr_kdamonds");
+		if (rc < 0)
+			return fail(why, len, "nr_kdamonds", rc);
+		d->created = true;
+	} else if (tm_read_textf(state, sizeof(state), d->root, KD "/0/state") < 0 ||
+		   strcmp(state, "off") != 0) {
+		snprintf(why, len, "DAMON busy: kdamond 0 is %s (someone else's)",
+			 state[0] ? state : "unreadable");
+		return -1;
+	}
+	return 0;
+}
+
+static void release(tm_damon_src *d)
+{
+	if (d->on)
+		tm_sysfs_write("off", d->root, KD "/0/state");
+	if (d->created)
+		tm_sysfs_write("0", d->root, KD "/nr_kdamonds");
+	d->on = d->created = false;
+}
+
+static int damon_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
+		      char *why, size_t len)
+{
+	tm_damon_src *d = self(s);
+	if (claim(d, why, len) < 0)
+		return -1;
+	char ops[64] = "";
+	tm_read_textf(ops, sizeof(ops), d->root, CTX "/avail_operations");
+	int rc = 0;
+	if (!strstr(ops, "fvaddr")) {
+		snprintf(why, len, "DAMON lacks fixed virtual-address monitoring (fvaddr)");
+		rc = -1;
+	}
+	for (size_t i = 0; rc == 0 && i < sizeof(setup) / sizeof(setup[0]); i++)
+		if ((rc = tm_sysfs_write(setup[i].value, d->root, "%s", setup[i].path)) < 0)
+			fail(why, len, setup[i].path + sizeof(KD), rc);
+	if (rc == 0 && (rc = write_u64(d, (uint64_t)getpid(), CTX "/targets/0/pid_target")) < 0)
+		fail(why, len, "pid_target", rc);
+	if (rc == 0 && (rc = write_regions(d, hm)) < 0)
+		fail(why, len, "target regions", rc);
+	if (rc == 0 && (rc = tm_sysfs_write("on", d->root, KD "/0/state")) < 0)
+		fail(why, len, "turning kdamond on", rc);
+	d->on = rc == 0;
+	if (rc < 0)
+		release(d);
+	return rc < 0 ? -1 : 0;
+}
+
+static bool heap_moved(const tm_damon_src *d, const tm_heatmap *hm)
+{
+	for (int s = 0; s < hm->nspans; s++)
+		if (hm->span[s].end != d->region_end[s])
+			return true;
+	return false;
+}
+
+static void damon_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
+{
+	tm_damon_src *d = self(s);
+	if (heap_moved(d, hm) && write_regions(d, hm) == 0)
+		tm_sysfs_write("commit", d->root, KD "/0/state");
+	if (tm_sysfs_write("update_schemes_tried_regions", d->root, KD "/0/state") < 0)
+		return;
+	for (int i = 0; i < 4 * MAX_REGIONS; i++) {
+		static const char *const field[3] = {"start", "end", "nr_accesses"};
+		uint64_t v[3];
+		int k = 0;
+		for (char path[96]; k < 3; k++) {
+			snprintf(path, sizeof(path), TRIED "/%d/%s", i, field[k]);
+			if (read_u64(d, path, &v[k]) < 0)
+				break;
+		}
+		if (k < 3)
+			break;
+		uint64_t credit = v[2] * TM_HEAT_FULL / d->max_accesses;
+		tm_heatmap_credit(hm, v[0], v[1],
+				  credit > TM_HEAT_FULL ? TM_HEAT_FULL : (unsigned)credit);
+		d->regions_read++;
+	}
+}
+
+static void damon_close(tm_heat_src *s)
+{
+	release(self(s));
+}
+
+/* The parent's kdamond is the parent's to stop. */
+static void damon_forget(tm_heat_src *s)
+{
+	tm_damon_src *d = self(s);
+	d->on = d->created = false;
+}
+
+void tm_damon_src_init(tm_damon_src *s, const char *sysfs_root)
+{
+	memset(s, 0, sizeof(*s));
+	s->base = (tm_heat_src){
+		.name = "damon",
+		.open = damon_open,
+		.collect = damon_collect,
+		.close = damon_close,
+		.forget = damon_forget,
+	};
+	s->root = sysfs_root;
+	s->max_accesses = AGGR_US / SAMPLE_US;
+}

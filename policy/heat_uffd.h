@@ -1,0 +1,40 @@
+/* Write tracking with userfaultfd WP_ASYNC and PAGEMAP_SCAN: heat from which
+ * pages were written, for any user on kernels >= 6.7.
+ *
+ * Every write to a protected page costs one fault (~10 us under a
+ * hypervisor), so only a bounded sample is protected: the heap is cut into
+ * regions of 2^k pages so that their number fits the fault budget, and each
+ * period one page per region, chosen afresh at random, is protected. A
+ * region whose sampled page was written gets the full credit of the period,
+ * the way DAMON samples one page per region. Small heaps are tracked page by
+ * page. Reads are not seen: a page only read stays cold. */
+#ifndef TM_HEAT_UFFD_H
+#define TM_HEAT_UFFD_H
+
+#include "os.h"
+#include "source.h"
+
+#define TM_UFFD_RUNS 256
+
+typedef struct {
+	tm_heat_src base;
+	const tm_uffd_os *os;
+	unsigned faults_per_sec;      /* the fault budget */
+	int uffd, pagemap;
+	uintptr_t registered[TM_TIER_MAX];  /* per span: registered up to */
+	/* The sample armed last period: its regions, seed and extent. */
+	unsigned armed_shift;
+	uint64_t armed_seed;
+	uintptr_t armed_end[TM_TIER_MAX];
+	uint64_t seed;
+	uint64_t protected_pages;     /* for the stats: pages armed so far */
+	tm_page_run runs[TM_UFFD_RUNS];
+} tm_uffd_src;
+
+void tm_uffd_src_init(tm_uffd_src *s, const tm_uffd_os *os,
+		      unsigned faults_per_sec);
+
+/* Region size (log2 bytes) that keeps pages/region samples within budget. */
+unsigned tm_uffd_region_shift(size_t pages, size_t budget, unsigned page_shift);
+
+#endif

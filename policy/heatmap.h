@@ -1,0 +1,110 @@
+/* The heat map: one cell per page of the managed heap, kept for every tier's
+ * reservation (a "span"), with periodic cooling so old heat fades.
+ *
+ * Heat is a decayed access estimate in 0..255. Each period the migrator
+ * halves every cell (cooling) and the heat source adds credit for what it saw:
+ * TM_HEAT_FULL means "accessed throughout the period", so a page accessed in
+ * every period settles at the top and one left alone fades to zero in eight.
+ *
+ * Cells are 4 bytes per page (0.1% of the heap). Their memory is reserved for
+ * the whole span and committed only as the heap grows (tm_heatmap_cover), so
+ * the metadata follows the footprint, not the reservation. */
+#ifndef TM_HEATMAP_H
+#define TM_HEATMAP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "tiermalloc.h"
+
+#define TM_HEAT_MAX 255
+#define TM_HEAT_FULL 128
+#define TM_TIER_NONE 0xff       /* page not present (never touched, purged) */
+
+typedef struct {
+	_Atomic uint8_t heat;   /* written by the migrator, read by anyone */
+	_Atomic uint8_t hint;   /* TM_NORMAL/HOT/COLD, written by tm_advise */
+	uint8_t tier;           /* where the page is now; migrator only */
+	uint8_t age;            /* periods since it last moved (saturating) */
+} tm_cell;
+
+/* Grows the committed part of a span's cell array from old to new bytes;
+ * 0 or -errno. NULL when the cells are all committed up front (tests). */
+typedef int (*tm_cells_grow_fn)(void *cells, size_t old_bytes, size_t new_bytes);
+
+typedef struct {
+	uintptr_t base;          /* first byte of the span, page aligned */
+	size_t cap;              /* cells the span may ever need */
+	_Atomic size_t ready;    /* cells committed and usable */
+	uintptr_t end;           /* end of the heap's committed part, as last seen */
+	tm_cell *cells;
+	int home;                /* tier whose arenas own the span */
+} tm_span;
+
+typedef struct {
+	int nspans;
+	unsigned shift;          /* log2 of the page size */
+	tm_cells_grow_fn grow;
+	tm_span span[TM_TIER_MAX];
+} tm_heatmap;
+
+void tm_heatmap_init(tm_heatmap *hm, unsigned page_shift, tm_cells_grow_fn grow);
+
+/* Add a span over [base, base+size) with its cell array (size >> shift cells,
+ * reserved). Returns the span index, or -1 when full. */
+int tm_heatmap_add_span(tm_heatmap *hm, uintptr_t base, size_t size,
+			tm_cell *cells, int home);
+
+/* The heap of span s is committed up to end: make cells usable up to there.
+ * Safe from several threads; 0 or -errno. */
+int tm_heatmap_cover(tm_heatmap *hm, int s, uintptr_t end);
+
+/* The usable cell of addr, or NULL. */
+tm_cell *tm_heatmap_cell(const tm_heatmap *hm, uintptr_t addr);
+
+/* Span index holding addr, or -1. */
+int tm_heatmap_span_of(const tm_heatmap *hm, uintptr_t addr);
+
+static inline size_t tm_span_pages(const tm_heatmap *hm, const tm_span *sp)
+{
+	return (sp->end - sp->base) >> hm->shift;
+}
+
+/* Add credit (saturating) to every page of [start, end) in the heap.
+ * Returns the number of pages credited. */
+size_t tm_heatmap_credit(tm_heatmap *hm, uintptr_t start, uintptr_t end,
+		       unsigned credit);
+
+/* One cooling step: every page's heat is halved. */
+void tm_heatmap_cool(tm_heatmap *hm);
+
+/* Record an application hint (TM_NORMAL clears) over [start, end), rounded
+ * out to pages. Returns the number of pages hinted. */
+size_t tm_heatmap_hint(tm_heatmap *hm, uintptr_t start, uintptr_t end, int hint);
+
+/* Heat as placement sees it: a hint overrides what was measured. */
+static inline unsigned tm_cell_heat(const tm_cell *c)
+{
+	switch (atomic_load_explicit(&c->hint, memory_order_relaxed)) {
+	case TM_HOT:
+		return TM_HEAT_MAX;
+	case TM_COLD:
+		return 0;
+	default:
+		return atomic_load_explicit(&c->heat, memory_order_relaxed);
+	}
+}
+
+/* Mean heat of the pages under [start, end), at most max_pages of them
+ * looked at (evenly spread); -1 when none is in the heap. */
+int tm_heatmap_mean(const tm_heatmap *hm, uintptr_t start, uintptr_t end,
+		    size_t max_pages);
+
+/* Present pages per tier and heat bucket. */
+void tm_heatmap_histogram(const tm_heatmap *hm,
+			  uint64_t hist[TM_TIER_MAX][TM_HEAT_HIST]);
+
+#endif

@@ -1,0 +1,326 @@
+#define _GNU_SOURCE /* pthread_setname_np */
+#include "migrator.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "config.h"
+#include "log.h"
+#include "mover.h"
+#include "os.h"
+#include "placement.h"
+#include "planner.h"
+#include "prim/os.h"
+#include "runtime.h"
+#include "sites.h"
+
+#define MOVES_PER_ROUND 1024
+#define MIN_AGE 4                       /* periods a moved page stays put */
+#define SWAP_MARGIN 32                  /* heat a promotion must win by */
+#define MIN_PROMOTE_HEAT (TM_HEAT_FULL / 8)
+#define HEADROOM_SHIFT 5                /* 1/32 of DRAM left to new allocations */
+#define RESERVE_SHIFT 6                 /* 1/64 of a tier left to the kernel */
+
+static struct {
+	tm_migrator_config cfg;
+	tm_heat_src *src;
+	tm_mover mover;
+	tm_move moves[MOVES_PER_ROUND];
+	int64_t applied[TM_TIER_MAX];  /* bytes this thread added to used[] */
+	double tokens;                 /* migration budget, bytes */
+	uint64_t last_ns, start_ns;
+	pthread_t thread;
+	_Atomic bool running, stopping;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_mutex_t stats_lock;
+	tm_policy_snapshot pub;           /* as of the last period */
+} mg = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.stats_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static int64_t page_bytes(void)
+{
+	return (int64_t)1 << mg.cfg.hm->shift;
+}
+
+/* ---- one period -------------------------------------------------------------- */
+
+/* The heap only grows (the arenas bump through their reservations). */
+static void follow_heap(void)
+{
+	tm_heatmap *hm = mg.cfg.hm;
+	for (int s = 0; s < hm->nspans; s++) {
+		uintptr_t start, end;
+		tm_arena_committed_range(hm->span[s].home, &start, &end);
+		if (end > hm->span[s].end && tm_heatmap_cover(hm, s, end) == 0)
+			hm->span[s].end = end;
+	}
+}
+
+/* The allocator counts bytes to the tier whose arena made them; a page
+ * living on another tier (moved, or put there by the kernel's fallback)
+ * counts to the tier it is on, so the DRAM quota sees real DRAM use. */
+static void account(int tier, int64_t bytes)
+{
+	atomic_fetch_add_explicit(&tm_place_state.used[tier], bytes,
+				  memory_order_relaxed);
+	mg.applied[tier] += bytes;
+}
+
+static void reconcile(const tm_residency *r, int tiers)
+{
+	for (int t = 0; t < tiers; t++) {
+		int64_t net = 0;
+		for (int o = 0; o < tiers; o++)
+			if (o != t)
+				net += r->pages[o][t] - r->pages[t][o];
+		account(t, net * page_bytes() - mg.applied[t]);
+	}
+}
+
+static int64_t resident(const tm_residency *r, int tier)
+{
+	int64_t n = 0;
+	for (int h = 0; h < TM_TIER_MAX; h++)
+		n += r->pages[h][tier];
+	return n;
+}
+
+/* What each tier may hold: what it holds plus its free memory (less a
+ * reserve for the kernel), and for DRAM no more than the quota. */
+static void capacities(tm_plan_params *p, const tm_residency *r)
+{
+	const tm_tierset *set = mg.cfg.tiers;
+	memset(p, 0, sizeof(*p));
+	p->tiers = set->count;
+	for (int t = 0; t < set->count; t++) {
+		int64_t free = (int64_t)tm_nodes_free(mg.cfg.sysfs_root, set->tier[t].nodes);
+		int64_t spare = free - (int64_t)(set->tier[t].capacity >> RESERVE_SHIFT);
+		p->cap[t] = resident(r, t) + (spare > 0 ? spare / page_bytes() : 0);
+	}
+	int64_t quota = tm_place_state.quota / page_bytes();
+	if (quota < p->cap[0])
+		p->cap[0] = quota;
+	p->headroom = p->cap[0] >> HEADROOM_SHIFT;
+	p->min_age = MIN_AGE;
+	p->margin = SWAP_MARGIN;
+	p->min_heat = MIN_PROMOTE_HEAT;
+}
+
+/* TIERMALLOC_MIGRATE_MBPS as a token bucket holding two periods' worth. */
+static int64_t budget_pages(unsigned period_ms)
+{
+	uint64_t now = tm_now_ns();
+	double rate = (double)tm_opt_num(TM_OPT_MIGRATE_MBPS) * (1 << 20) / 1e9;
+	double most = rate * 2e6 * period_ms;
+	mg.tokens += rate * (double)(now - mg.last_ns);
+	if (mg.tokens > most)
+		mg.tokens = most;
+	mg.last_ns = now;
+	return (int64_t)(mg.tokens / (double)page_bytes());
+}
+
+static void add_result(tm_move_result *sum, const tm_move_result *r)
+{
+	sum->promoted += r->promoted;
+	sum->demoted += r->demoted;
+	for (int k = 0; k < TM_FAIL_KINDS; k++)
+		sum->failed[k] += r->failed[k];
+}
+
+/* Plan and move in rounds until the plan or the budget is spent. The first
+ * round's summary describes the heap as it was found. */
+static void migrate(tm_plan_params *p, tm_plan_summary *sum, tm_move_result *res)
+{
+	tm_heatmap *hm = mg.cfg.hm;
+	tm_plan_summary later;
+	for (int round = 0; !atomic_load(&mg.stopping); round++) {
+		size_t n = tm_plan(hm, p, mg.moves, MOVES_PER_ROUND, round ? &later : sum);
+		if (n == 0)
+			break;
+		tm_move_result r = {0};
+		tm_mover_apply(&mg.mover, hm, mg.moves, n, &r);
+		for (int t = 0; t < p->tiers; t++)
+			account(t, r.gained[t] * page_bytes());
+		add_result(res, &r);
+		mg.tokens -= (double)n * (double)page_bytes();
+		if ((p->budget -= (int64_t)n) <= 0)
+			break;
+	}
+}
+
+static void publish(const tm_plan_summary *sum, const tm_move_result *mv,
+		    const tm_residency *r)
+{
+	struct timespec cpu;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+	pthread_mutex_lock(&mg.stats_lock);
+	tm_policy_snapshot *s = &mg.pub;
+	s->periods++;
+	s->promoted_pages += mv->promoted;
+	s->demoted_pages += mv->demoted;
+	s->promoted_bytes += mv->promoted * (uint64_t)page_bytes();
+	s->demoted_bytes += mv->demoted * (uint64_t)page_bytes();
+	for (int k = 0; k < TM_FAIL_KINDS; k++)
+		s->failed[k] += mv->failed[k];
+	s->cpu_ns = (uint64_t)cpu.tv_sec * 1000000000ULL + (uint64_t)cpu.tv_nsec;
+	s->wall_ns = tm_now_ns() - mg.start_ns;
+	for (int t = 0; t < TM_TIER_MAX; t++)
+		s->resident_pages[t] = (uint64_t)resident(r, t);
+	tm_heatmap_histogram(mg.cfg.hm, s->heat_hist);
+	s->boundary = sum->boundary;
+	s->pressure = sum->pressure;
+	pthread_mutex_unlock(&mg.stats_lock);
+}
+
+static void period(unsigned period_ms)
+{
+	tm_heatmap *hm = mg.cfg.hm;
+	follow_heap();
+	tm_heatmap_cool(hm);
+	mg.src->collect(mg.src, hm, period_ms);
+	tm_residency res;
+	tm_mover_locate(&mg.mover, hm, &res);
+	tm_plan_params p;
+	capacities(&p, &res);
+	if (p.tiers > 1)
+		reconcile(&res, p.tiers);
+	/* Heat is tracked under any placement policy (for the statistics);
+	 * pages move only under the heat policy. */
+	int64_t budget = budget_pages(period_ms);
+	if (p.tiers > 1 && tm_opt_num(TM_OPT_POLICY) == TM_POLICY_HEAT)
+		p.budget = budget;
+	tm_plan_summary sum;
+	tm_move_result moved = {0};
+	migrate(&p, &sum, &moved);
+	tm_sites_update(hm, &sum, p.tiers - 1);
+	publish(&sum, &moved, &res);
+}
+
+/* ---- the thread ------------------------------------------------------------ */
+
+static unsigned period_ms(void)
+{
+	return (unsigned)tm_opt_num(TM_OPT_SCAN_MS);
+}
+
+/* Sleep one period; false when asked to stop. */
+static bool wait_period(void)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	uint64_t ns = (uint64_t)until.tv_nsec + (uint64_t)period_ms() * 1000000ULL;
+	until.tv_sec += (time_t)(ns / 1000000000ULL);
+	until.tv_nsec = (long)(ns % 1000000000ULL);
+	pthread_mutex_lock(&mg.lock);
+	while (!atomic_load(&mg.stopping) &&
+	       pthread_cond_timedwait(&mg.wake, &mg.lock, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&mg.lock);
+	return !atomic_load(&mg.stopping);
+}
+
+static void choose_source(void)
+{
+	tm_heat_source_stat st[TM_HEAT_SOURCES];
+	follow_heap();
+	mg.src = tm_sources_choose(mg.cfg.srcs, mg.cfg.forced, mg.cfg.hm,
+				   period_ms(), st);
+	if (mg.cfg.forced >= 0 && mg.src != mg.cfg.srcs[mg.cfg.forced])
+		tm_warn("TIERMALLOC_HEAT=%s: %s; using %s", st[mg.cfg.forced].name,
+			st[mg.cfg.forced].why, mg.src ? mg.src->name : "none");
+	for (int i = 0; i < TM_HEAT_SOURCES; i++)
+		tm_info("heat source %s: %s", st[i].name,
+			st[i].available ? "in use" : st[i].why);
+	pthread_mutex_lock(&mg.stats_lock);
+	memcpy(mg.pub.sources, st, sizeof(st));
+	mg.pub.source = mg.src ? mg.src->name : "none";
+	pthread_mutex_unlock(&mg.stats_lock);
+}
+
+static void *run(void *arg)
+{
+	pthread_setname_np(pthread_self(), "tm-migrator");
+	choose_source();
+	mg.start_ns = mg.last_ns = tm_now_ns();
+	while (mg.src && wait_period())
+		period(period_ms());
+	if (mg.src)
+		mg.src->close(mg.src);
+	return NULL;
+}
+
+int tm_migrator_start(const tm_migrator_config *cfg)
+{
+	pthread_mutex_lock(&mg.lock);
+	int rc = 0;
+	if (!atomic_load(&mg.running)) {
+		mg.cfg = *cfg;
+		tm_mover_init(&mg.mover, cfg->tiers, tm_os_move_pages);
+		atomic_store(&mg.stopping, false);
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&mg.wake, &ca);
+		pthread_condattr_destroy(&ca);
+		/* Signals are the program's: the thread takes none. */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		rc = pthread_create(&mg.thread, NULL, run, NULL);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		atomic_store(&mg.running, rc == 0);
+	}
+	pthread_mutex_unlock(&mg.lock);
+	return -rc;
+}
+
+void tm_migrator_stop(void)
+{
+	pthread_mutex_lock(&mg.lock);
+	bool running = atomic_load(&mg.running);
+	atomic_store(&mg.stopping, true);
+	pthread_cond_signal(&mg.wake);
+	pthread_mutex_unlock(&mg.lock);
+	if (running && !pthread_equal(mg.thread, pthread_self()))
+		pthread_join(mg.thread, NULL);
+	atomic_store(&mg.running, false);
+}
+
+/* The locks may have been held by the parent's migrator at the fork. */
+void tm_migrator_after_fork_child(void)
+{
+	mg.lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	mg.stats_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	if (atomic_load(&mg.running) && mg.src)
+		mg.src->forget(mg.src);
+	mg.src = NULL;
+	atomic_store(&mg.running, false);
+	memset(&mg.pub, 0, sizeof(mg.pub));
+}
+
+bool tm_migrator_running(void)
+{
+	return atomic_load(&mg.running);
+}
+
+size_t tm_migrator_table_bytes(void)
+{
+	return sizeof(mg);
+}
+
+void tm_migrator_stats(tm_policy_snapshot *out)
+{
+	pthread_mutex_lock(&mg.stats_lock);
+	*out = mg.pub;
+	pthread_mutex_unlock(&mg.stats_lock);
+	out->running = atomic_load(&mg.running);
+	if (!out->source)
+		out->source = "none";
+}

@@ -1,0 +1,133 @@
+#include "mover.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define AGE_MAX 255
+
+void tm_mover_init(tm_mover *m, const tm_tierset *set, tm_move_pages_fn fn)
+{
+	memset(m, 0, sizeof(*m));
+	m->move_pages = fn;
+	m->tiers = set->count;
+	memset(m->tier_of_node, -1, sizeof(m->tier_of_node));
+	for (int t = 0; t < set->count; t++) {
+		m->node_of_tier[t] = tm_first_node(set->tier[t].nodes);
+		for (int n = 0; n < TM_MAX_NODES; n++)
+			if (set->tier[t].nodes & (1ULL << n))
+				m->tier_of_node[n] = (int8_t)t;
+	}
+}
+
+int tm_move_fail_kind(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case EBUSY:
+	case EAGAIN:
+		return TM_FAIL_BUSY;
+	case ENOMEM:
+		return TM_FAIL_NOMEM;
+	case EFAULT:
+	case ENOENT:
+		return TM_FAIL_GONE;
+	case EACCES:
+	case EPERM:
+		return TM_FAIL_DENIED;
+	default:
+		return TM_FAIL_OTHER;
+	}
+}
+
+static uint8_t tier_of_status(const tm_mover *m, int status)
+{
+	if (status < 0 || status >= TM_MAX_NODES || m->tier_of_node[status] < 0)
+		return TM_TIER_NONE;
+	return (uint8_t)m->tier_of_node[status];
+}
+
+/* Query the nodes of cells [first, first+n) of a span. */
+static void locate_batch(tm_mover *m, const tm_heatmap *hm, tm_span *sp,
+			 size_t first, size_t n, tm_residency *res)
+{
+	for (size_t k = 0; k < n; k++)
+		m->pages[k] = (void *)(sp->base + ((first + k) << hm->shift));
+	if (m->move_pages(n, m->pages, NULL, m->status) < 0)
+		return; /* locations unknown this period: cells keep the last */
+	for (size_t k = 0; k < n; k++) {
+		tm_cell *c = &sp->cells[first + k];
+		c->tier = tier_of_status(m, m->status[k]);
+		if (c->age < AGE_MAX)
+			c->age++;
+		if (c->tier != TM_TIER_NONE)
+			res->pages[sp->home][c->tier]++;
+	}
+}
+
+void tm_mover_locate(tm_mover *m, tm_heatmap *hm, tm_residency *res)
+{
+	memset(res, 0, sizeof(*res));
+	for (int s = 0; s < hm->nspans; s++) {
+		tm_span *sp = &hm->span[s];
+		size_t pages = tm_span_pages(hm, sp);
+		for (size_t i = 0; i < pages; i += TM_MOVE_BATCH) {
+			size_t n = pages - i < TM_MOVE_BATCH ? pages - i : TM_MOVE_BATCH;
+			locate_batch(m, hm, sp, i, n, res);
+		}
+	}
+}
+
+/* A page that did not move waits out its hysteresis age before the planner
+ * picks it again; a page that is gone is no longer present. */
+static void settle(const tm_mover *m, tm_cell *c, const tm_move *mv,
+		   int status, tm_move_result *res)
+{
+	c->age = 0;
+	if (status == m->node_of_tier[mv->to]) {
+		c->tier = (uint8_t)mv->to;
+		mv->to == 0 ? res->promoted++ : res->demoted++;
+		res->gained[mv->to]++;
+		res->gained[mv->from]--;
+		return;
+	}
+	if (status >= 0) { /* moved, but elsewhere (a full node's fallback) */
+		c->tier = tier_of_status(m, status);
+		if (c->tier != TM_TIER_NONE && c->tier != mv->from) {
+			res->gained[c->tier]++;
+			res->gained[mv->from]--;
+		}
+		res->failed[TM_FAIL_OTHER]++;
+		return;
+	}
+	int kind = tm_move_fail_kind(status);
+	if (kind == TM_FAIL_GONE)
+		c->tier = TM_TIER_NONE;
+	res->failed[kind]++;
+}
+
+static void apply_batch(tm_mover *m, tm_heatmap *hm, const tm_move *mv,
+			size_t n, tm_move_result *res)
+{
+	for (size_t k = 0; k < n; k++) {
+		m->pages[k] = (void *)mv[k].addr;
+		m->nodes[k] = m->node_of_tier[mv[k].to];
+		m->status[k] = -EBUSY;
+	}
+	if (m->move_pages(n, m->pages, m->nodes, m->status) < 0) {
+		int err = errno;
+		for (size_t k = 0; k < n; k++)
+			m->status[k] = -err;
+	}
+	for (size_t k = 0; k < n; k++) {
+		tm_cell *c = tm_heatmap_cell(hm, mv[k].addr);
+		if (c)
+			settle(m, c, &mv[k], m->status[k], res);
+	}
+}
+
+void tm_mover_apply(tm_mover *m, tm_heatmap *hm, const tm_move *moves,
+		    size_t n, tm_move_result *res)
+{
+	for (size_t i = 0; i < n; i += TM_MOVE_BATCH)
+		apply_batch(m, hm, moves + i,
+			    n - i < TM_MOVE_BATCH ? n - i : TM_MOVE_BATCH, res);
+}

@@ -1,0 +1,58 @@
+/* Page locations and page moves, with move_pages(2) in batches.
+ *
+ * The system call comes in as a function so the failure handling (EBUSY,
+ * ENOMEM, EFAULT on memory freed meanwhile...) is unit-tested with a fake.
+ * No failure is fatal: a page that did not move stays where it is, counts
+ * under its reason, and is tried again once its hysteresis age has passed. */
+#ifndef TM_MOVER_H
+#define TM_MOVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heatmap.h"
+#include "planner.h"
+#include "policy.h"
+#include "tiers.h"
+
+#define TM_MOVE_BATCH 512
+
+typedef long (*tm_move_pages_fn)(size_t count, void **pages, const int *nodes,
+				 int *status);
+
+typedef struct {
+	uint64_t promoted, demoted;          /* pages */
+	uint64_t failed[TM_FAIL_KINDS];
+	int64_t gained[TM_TIER_MAX];         /* pages each tier gained (or lost) */
+} tm_move_result;
+
+/* Present pages by the tier whose arenas own them (home) and the tier they
+ * are on now. */
+typedef struct {
+	int64_t pages[TM_TIER_MAX][TM_TIER_MAX];
+} tm_residency;
+
+typedef struct {
+	tm_move_pages_fn move_pages;
+	int tiers;
+	int node_of_tier[TM_TIER_MAX];       /* where moves to a tier go */
+	int8_t tier_of_node[TM_MAX_NODES];   /* -1: a node of no tier */
+	void *pages[TM_MOVE_BATCH];
+	int nodes[TM_MOVE_BATCH];
+	int status[TM_MOVE_BATCH];
+} tm_mover;
+
+void tm_mover_init(tm_mover *m, const tm_tierset *set, tm_move_pages_fn fn);
+
+/* Find where every page of the heap is, age every page by one period, and
+ * count the pages per home and tier. */
+void tm_mover_locate(tm_mover *m, tm_heatmap *hm, tm_residency *res);
+
+/* Carry out moves (demotions first, as planned); cells follow the pages. */
+void tm_mover_apply(tm_mover *m, tm_heatmap *hm, const tm_move *moves,
+		    size_t n, tm_move_result *res);
+
+/* The failure kind of a negative status or errno value. */
+int tm_move_fail_kind(int err);
+
+#endif

@@ -1,0 +1,68 @@
+/* The policy's system calls, kept apart so the logic around them is
+ * unit-tested with fakes: userfaultfd and PAGEMAP_SCAN (os_uffd.c),
+ * perf_event_open and its ring buffers (os_perf.c), sysfs writes
+ * (os_sysfs.c). Page moves and address-space reservations are the
+ * allocator's (prim/os.h). Each table's real instance is tm_*_os_real. */
+#ifndef TM_POLICY_OS_H
+#define TM_POLICY_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- userfaultfd write tracking --------------------------------------- */
+
+typedef struct {
+	uintptr_t start, end;
+} tm_page_run;
+
+typedef struct {
+	/* A userfaultfd with asynchronous write protection (WP_ASYNC and
+	 * WP_UNPOPULATED), user-mode faults only, so no privilege is needed.
+	 * fd, or -ENOSYS (no userfaultfd), -EPERM (not permitted), or
+	 * -EOPNOTSUPP (the kernel lacks the features: before 6.7). */
+	int (*open)(void);
+	/* /proc/self/pagemap with PAGEMAP_SCAN working; fd or -errno. */
+	int (*open_pagemap)(void);
+	/* Register [start, start+len) for write protection; 0 or -errno. */
+	int (*register_wp)(int uffd, uintptr_t start, size_t len);
+	/* Write-protect [start, start+len); 0 or -errno. */
+	int (*protect)(int uffd, uintptr_t start, size_t len);
+	/* Runs of present pages of [start, end) written since they were
+	 * protected (pages never protected count as written). Fills at most
+	 * max runs; *walk_end is where the scan stopped. Count or -errno. */
+	long (*scan_written)(int pagemap, uintptr_t start, uintptr_t end,
+			     tm_page_run *runs, size_t max, uintptr_t *walk_end);
+	void (*close)(int fd);
+} tm_uffd_os;
+
+extern const tm_uffd_os tm_uffd_os_real;
+
+/* ---- perf_event_open sampling ------------------------------------------ */
+
+struct perf_event_attr;
+
+typedef struct {
+	/* perf_event_open(attr, pid, cpu, group -1, CLOEXEC); fd or -errno. */
+	int (*event_open)(struct perf_event_attr *attr, pid_t pid, int cpu);
+	/* Map the ring buffer (one header page + pages); NULL on failure. */
+	void *(*map)(int fd, size_t len);
+	void (*unmap)(void *addr, size_t len);
+	/* Redirect fd's samples into the ring buffer of to; 0 or -errno. */
+	int (*set_output)(int fd, int to);
+	int (*enable)(int fd);
+	void (*close)(int fd);
+	/* Online CPUs (their count) and this process's threads, by id. */
+	int (*cpus)(void);
+	int (*threads)(pid_t *tids, int max);
+} tm_perf_os;
+
+extern const tm_perf_os tm_perf_os_real;
+
+/* ---- sysfs ---------------------------------------------------------------- */
+
+/* Write text to the file root/path (printf format); 0 or -errno. */
+int tm_sysfs_write(const char *text, const char *root, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,120 @@
+/* userfaultfd write protection and the PAGEMAP_SCAN ioctl (kernel >= 6.7).
+ * The installed headers predate both, so the ABI pieces they lack are
+ * defined here from the kernel's documentation (userfaultfd(2),
+ * PAGEMAP_SCAN(2const)). */
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define FEATURE_WP_UNPOPULATED (1ULL << 13) /* protect pages never touched */
+#define FEATURE_WP_ASYNC (1ULL << 15)       /* the kernel resolves WP faults */
+
+#define PAGE_IS_WRITTEN (1ULL << 1)
+#define PAGE_IS_PRESENT (1ULL << 3)
+
+struct pm_page_region {
+	uint64_t start, end, categories;
+};
+
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask;
+	uint64_t return_mask;
+};
+
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+
+static int uffd_open(void)
+{
+	int fd = (int)syscall(SYS_userfaultfd,
+			      O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (fd < 0)
+		return -errno;
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = FEATURE_WP_ASYNC | FEATURE_WP_UNPOPULATED,
+	};
+	if (ioctl(fd, UFFDIO_API, &api) < 0) {
+		int err = errno;
+		close(fd);
+		return err == EINVAL ? -EOPNOTSUPP : -err;
+	}
+	return fd;
+}
+
+static long scan_written(int pagemap, uintptr_t start, uintptr_t end,
+			 tm_page_run *runs, size_t max, uintptr_t *walk_end)
+{
+	struct pm_page_region vec[64];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = start,
+		.end = end,
+		.vec = (uintptr_t)vec,
+		.vec_len = max < 64 ? max : 64,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PRESENT,
+	};
+	long n = ioctl(pagemap, PAGEMAP_SCAN, &arg);
+	if (n < 0)
+		return -errno;
+	long kept = 0;
+	for (long i = 0; i < n; i++)
+		if (vec[i].categories & PAGE_IS_PRESENT)
+			runs[kept++] = (tm_page_run){vec[i].start, vec[i].end};
+	*walk_end = arg.walk_end;
+	return kept;
+}
+
+/* A scan of an empty range tells whether the ioctl exists at all. */
+static int open_pagemap(void)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uintptr_t walk_end;
+	tm_page_run run;
+	long rc = scan_written(fd, 0, 0, &run, 1, &walk_end);
+	if (rc < 0) {
+		close(fd);
+		return (int)rc;
+	}
+	return fd;
+}
+
+static int register_wp(int uffd, uintptr_t start, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = {start, len},
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	return ioctl(uffd, UFFDIO_REGISTER, &reg) == 0 ? 0 : -errno;
+}
+
+static int protect(int uffd, uintptr_t start, size_t len)
+{
+	struct uffdio_writeprotect wp = {
+		.range = {start, len},
+		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+	return ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) == 0 ? 0 : -errno;
+}
+
+static void close_fd(int fd)
+{
+	close(fd);
+}
+
+const tm_uffd_os tm_uffd_os_real = {
+	.open = uffd_open,
+	.open_pagemap = open_pagemap,
+	.register_wp = register_wp,
+	.protect = protect,
+	.scan_written = scan_written,
+	.close = close_fd,
+};

@@ -1,0 +1,36 @@
+#include "source.h"
+
+#include <stdio.h>
+#include <string.h>
+
+tm_heat_src *tm_sources_choose(tm_heat_src *const srcs[TM_HEAT_SOURCES],
+			       int forced, const tm_heatmap *hm,
+			       unsigned period_ms,
+			       tm_heat_source_stat status[TM_HEAT_SOURCES])
+{
+	int order[TM_HEAT_SOURCES], n = 0;
+	if (forced >= 0)
+		order[n++] = forced;
+	for (int i = 0; i < TM_HEAT_SOURCES; i++)
+		if (i != forced)
+			order[n++] = i;
+	tm_heat_src *chosen = NULL;
+	memset(status, 0, sizeof(tm_heat_source_stat) * TM_HEAT_SOURCES);
+	for (int k = 0; k < n; k++) {
+		tm_heat_source_stat *st = &status[order[k]];
+		tm_heat_src *src = srcs[order[k]];
+		st->name = src->name;
+		if (chosen) {
+			snprintf(st->why, sizeof(st->why), "not tried: %s is in use",
+				 chosen->name);
+			continue;
+		}
+		st->tried = true;
+		if (src->open(src, hm, period_ms, st->why, sizeof(st->why)) == 0) {
+			st->available = true;
+			st->why[0] = '\0';
+			chosen = src;
+		}
+	}
+	return chosen;
+}

@@ -1,0 +1,46 @@
+/* Heat sources: plug-ins that observe which pages of the heap are accessed
+ * and credit them in the heat map. They are tried in order of quality
+ * (hardware sampling, DAMON, write tracking, hints only) unless
+ * TIERMALLOC_HEAT forces one; each records why it could not be used.
+ *
+ * All calls come from the migrator thread, except forget, which runs in a
+ * forked child where that thread does not exist. */
+#ifndef TM_SOURCE_H
+#define TM_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "heatmap.h"
+#include "policy.h"
+
+typedef struct tm_heat_src tm_heat_src;
+struct tm_heat_src {
+	const char *name;
+	/* Start observing the heap of hm. 0, or -1 with the reason in why. */
+	int (*open)(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
+		    char *why, size_t len);
+	/* Once per period: follow the heap's growth (the spans' end), and
+	 * credit what was accessed since the last call. */
+	void (*collect)(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms);
+	/* Stop and release kernel resources. */
+	void (*close)(tm_heat_src *s);
+	/* In a forked child: drop file descriptors and mappings without
+	 * touching kernel state that belongs to the parent. */
+	void (*forget)(tm_heat_src *s);
+};
+
+/* srcs[] in order of quality, indexed by TM_HEAT_* (TIERMALLOC_HEAT's
+ * choices are "auto", these, then "none"). Open the forced source
+ * (0 <= forced < TM_HEAT_SOURCES) if it can be, else the first that opens
+ * in order of quality. Every source gets its status: why it failed, or why
+ * it was not tried. Returns the open source or NULL. */
+tm_heat_src *tm_sources_choose(tm_heat_src *const srcs[TM_HEAT_SOURCES],
+			       int forced, const tm_heatmap *hm,
+			       unsigned period_ms,
+			       tm_heat_source_stat status[TM_HEAT_SOURCES]);
+
+/* The "hints" source: no measurement; tm_advise alone gives heat. */
+extern tm_heat_src tm_hints_source;
+
+#endif

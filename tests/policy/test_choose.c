@@ -1,0 +1,67 @@
+/* The choice of heat source: the best that opens, a forced one, a forced
+ * one that cannot open (the best of the rest), and the reasons recorded
+ * for every source. */
+#include <stdio.h>
+
+#include "../check.h"
+#include "fixture.h"
+#include "source.h"
+
+typedef struct {
+	tm_heat_src base;
+	int works;
+	int opened;
+} fake_src;
+
+static int fake_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
+		     char *why, size_t len)
+{
+	fake_src *f = (fake_src *)s;
+	f->opened++;
+	if (f->works)
+		return 0;
+	snprintf(why, len, "%s is not here", s->name);
+	return -1;
+}
+
+static fake_src fakes[TM_HEAT_SOURCES] = {
+	{{"perf", fake_open, NULL, NULL, NULL}, 0, 0},
+	{{"damon", fake_open, NULL, NULL, NULL}, 0, 0},
+	{{"uffd", fake_open, NULL, NULL, NULL}, 1, 0},
+	{{"hints", fake_open, NULL, NULL, NULL}, 1, 0},
+};
+static tm_heat_src *const srcs[TM_HEAT_SOURCES] = {
+	&fakes[0].base, &fakes[1].base, &fakes[2].base, &fakes[3].base,
+};
+
+int main(void)
+{
+	tm_heatmap hm;
+	tm_heat_source_stat st[TM_HEAT_SOURCES];
+	fx_map(&hm, 1, (size_t[]){4});
+
+	tm_heat_src *s = tm_sources_choose(srcs, -1, &hm, 100, st);
+	CHECK(s == srcs[TM_HEAT_UFFD], "the best that opens");
+	CHECK(st[TM_HEAT_PERF].tried && !st[TM_HEAT_PERF].available, "perf tried");
+	CHECK(!strcmp(st[TM_HEAT_PERF].why, "perf is not here"), "its reason");
+	CHECK(!strcmp(st[TM_HEAT_DAMON].why, "damon is not here"), "damon's");
+	CHECK(st[TM_HEAT_UFFD].available && !st[TM_HEAT_UFFD].why[0], "in use");
+	CHECK(!st[TM_HEAT_HINTS].tried, "hints not tried");
+	CHECK(strstr(st[TM_HEAT_HINTS].why, "uffd is in use") != NULL, "says why");
+	CHECK(!strcmp(st[TM_HEAT_HINTS].name, "hints"), "names");
+
+	s = tm_sources_choose(srcs, TM_HEAT_HINTS, &hm, 100, st);
+	CHECK(s == srcs[TM_HEAT_HINTS], "forced");
+	CHECK(!st[TM_HEAT_PERF].tried, "nothing else tried");
+
+	fakes[0].opened = fakes[2].opened = 0;
+	s = tm_sources_choose(srcs, TM_HEAT_DAMON, &hm, 100, st);
+	CHECK(s == srcs[TM_HEAT_UFFD], "forced one fails: the best of the rest");
+	CHECK(strstr(st[TM_HEAT_DAMON].why, "not here") != NULL, "the forced one's reason");
+	CHECK_EQ(fakes[0].opened, 1, "perf tried after the forced one");
+
+	fakes[2].works = fakes[3].works = 0;
+	s = tm_sources_choose(srcs, -1, &hm, 100, st);
+	CHECK(s == NULL, "none at all");
+	return check_summary();
+}

@@ -1,0 +1,166 @@
+/* The DAMON source against fake sysfs trees: absent, busy, no fvaddr, the
+ * set-up written, regions read back into heat, heap growth, and the
+ * kdamond turned off (and kdamond 0 removed) when the source closes. */
+#include <unistd.h>
+
+#include "../check.h"
+#include "fixture.h"
+#include "heat_damon.h"
+
+#define KD "kernel/mm/damon/admin/kdamonds"
+#define CTX KD "/0/contexts/0"
+
+/* The files the kernel would show once kdamond 0 and its context exist. */
+static void damon_tree(const char *root, const char *nr, const char *state)
+{
+	static const char *const files[] = {
+		KD "/0/contexts/nr_contexts", CTX "/operations",
+		CTX "/monitoring_attrs/intervals/sample_us",
+		CTX "/monitoring_attrs/intervals/aggr_us",
+		CTX "/monitoring_attrs/nr_regions/max", CTX "/targets/nr_targets",
+		CTX "/targets/0/pid_target", CTX "/targets/0/regions/nr_regions",
+		CTX "/schemes/nr_schemes", CTX "/schemes/0/action",
+		CTX "/schemes/0/access_pattern/sz/max",
+		CTX "/schemes/0/access_pattern/nr_accesses/max",
+		CTX "/schemes/0/access_pattern/age/max",
+	};
+	fx_put(root, KD "/nr_kdamonds", nr);
+	fx_put(root, KD "/0/state", state);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		fx_put(root, files[i], "0\n");
+	fx_put(root, CTX "/avail_operations", "vaddr\nfvaddr\npaddr\n");
+	for (int r = 0; r < TM_TIER_MAX; r++) {
+		char path[128];
+		snprintf(path, sizeof(path), CTX "/targets/0/regions/%d/start", r);
+		fx_put(root, path, "0\n");
+		snprintf(path, sizeof(path), CTX "/targets/0/regions/%d/end", r);
+		fx_put(root, path, "0\n");
+	}
+}
+
+static void tried(const char *root, int i, uintptr_t start, uintptr_t end,
+		  int accesses)
+{
+	char path[160], text[32];
+	const char *dir = CTX "/schemes/0/tried_regions";
+	snprintf(path, sizeof(path), "%s/%d/start", dir, i);
+	snprintf(text, sizeof(text), "%lu", (unsigned long)start);
+	fx_put(root, path, text);
+	snprintf(path, sizeof(path), "%s/%d/end", dir, i);
+	snprintf(text, sizeof(text), "%lu", (unsigned long)end);
+	fx_put(root, path, text);
+	snprintf(path, sizeof(path), "%s/%d/nr_accesses", dir, i);
+	snprintf(text, sizeof(text), "%d", accesses);
+	fx_put(root, path, text);
+}
+
+static void test_unavailable(void)
+{
+	char buf[64], why[120];
+	const char *root = fx_tree(buf, sizeof(buf));
+	tm_heatmap hm;
+	tm_damon_src d;
+	fx_map(&hm, 2, (size_t[]){16, 16});
+	tm_damon_src_init(&d, root);
+	CHECK_EQ(d.base.open(&d.base, &hm, 100, why, sizeof(why)), -1, "no DAMON");
+	CHECK(strstr(why, "no DAMON sysfs interface") != NULL, "why: %s", why);
+
+	damon_tree(root, "1\n", "on\n");
+	CHECK_EQ(d.base.open(&d.base, &hm, 100, why, sizeof(why)), -1, "busy");
+	CHECK(strstr(why, "busy") != NULL, "why: %s", why);
+	CHECK(!strcmp(fx_get(root, KD "/0/state"), "on"), "someone else's left alone");
+
+	damon_tree(root, "0\n", "off\n");
+	fx_put(root, CTX "/avail_operations", "vaddr\npaddr\n");
+	CHECK_EQ(d.base.open(&d.base, &hm, 100, why, sizeof(why)), -1, "no fvaddr");
+	CHECK(strstr(why, "fvaddr") != NULL, "why: %s", why);
+	CHECK(!strcmp(fx_get(root, KD "/nr_kdamonds"), "0"), "kdamond 0 removed again");
+	fx_tree_remove(root);
+}
+
+static void test_monitoring(void)
+{
+	char buf[64], why[120], text[32];
+	const char *root = fx_tree(buf, sizeof(buf));
+	tm_heatmap hm;
+	tm_damon_src d;
+	fx_map(&hm, 2, (size_t[]){16, 8});
+	damon_tree(root, "0\n", "off\n");
+	tm_damon_src_init(&d, root);
+	CHECK_EQ(d.base.open(&d.base, &hm, 100, why, sizeof(why)), 0, "opens: %s", why);
+	CHECK(!strcmp(fx_get(root, KD "/nr_kdamonds"), "1"), "kdamond 0 made");
+	CHECK(!strcmp(fx_get(root, CTX "/operations"), "fvaddr"), "fixed regions");
+	snprintf(text, sizeof(text), "%d", (int)getpid());
+	CHECK(!strcmp(fx_get(root, CTX "/targets/0/pid_target"), text), "our pid");
+	CHECK(!strcmp(fx_get(root, CTX "/schemes/0/action"), "stat"), "stat scheme");
+	CHECK(strcmp(fx_get(root, CTX "/schemes/0/access_pattern/nr_accesses/max"), "0"),
+	      "the pattern matches every region");
+	CHECK(!strcmp(fx_get(root, CTX "/targets/0/regions/nr_regions"), "2"), "2 spans");
+	snprintf(text, sizeof(text), "%lu", (unsigned long)fx_addr(0, 0));
+	CHECK(!strcmp(fx_get(root, CTX "/targets/0/regions/0/start"), text),
+	      "span 0's start");
+	snprintf(text, sizeof(text), "%lu", (unsigned long)fx_addr(1, 8));
+	CHECK(!strcmp(fx_get(root, CTX "/targets/0/regions/1/end"), text), "its end");
+	CHECK(!strcmp(fx_get(root, KD "/0/state"), "on"), "turned on");
+
+	/* The kernel's answer: region [0,4) of span 0 accessed in every sample,
+	 * [4,16) never, span 1 half the time. */
+	tried(root, 0, fx_addr(0, 0), fx_addr(0, 4), 20);
+	tried(root, 1, fx_addr(0, 4), fx_addr(0, 16), 0);
+	tried(root, 2, fx_addr(1, 0), fx_addr(1, 8), 10);
+	d.base.collect(&d.base, &hm, 100);
+	CHECK(!strcmp(fx_get(root, KD "/0/state"), "update_schemes_tried_regions"),
+	      "regions asked for");
+	CHECK_EQ(atomic_load(&fx_cell(0, 2)->heat), TM_HEAT_FULL, "hot region");
+	CHECK_EQ(atomic_load(&fx_cell(0, 9)->heat), 0, "cold region");
+	CHECK_EQ(atomic_load(&fx_cell(1, 3)->heat), TM_HEAT_FULL / 2, "warm region");
+	CHECK_EQ(d.regions_read, 3, "three regions read");
+
+	/* The heap grew: the target regions follow. */
+	hm.span[1].end = fx_addr(1, 12);
+	d.base.collect(&d.base, &hm, 100);
+	snprintf(text, sizeof(text), "%lu", (unsigned long)fx_addr(1, 12));
+	CHECK(!strcmp(fx_get(root, CTX "/targets/0/regions/1/end"), text), "grown");
+
+	d.base.close(&d.base);
+	CHECK(!strcmp(fx_get(root, KD "/0/state"), "off"), "kdamond off at close");
+	CHECK(!strcmp(fx_get(root, KD "/nr_kdamonds"), "0"), "and removed");
+
+	/* A forked child forgets the parent's kdamond without stopping it. */
+	damon_tree(root, "0\n", "off\n");
+	d.base.open(&d.base, &hm, 100, why, sizeof(why));
+	d.base.forget(&d.base);
+	d.base.close(&d.base);
+	CHECK(!strcmp(fx_get(root, KD "/0/state"), "on"), "the parent's stays on");
+	fx_tree_remove(root);
+}
+
+/* DAMON wants target regions in address order; spans need not be. */
+static void test_region_order(void)
+{
+	char buf[64], why[120], text[32];
+	const char *root = fx_tree(buf, sizeof(buf));
+	tm_heatmap hm;
+	tm_damon_src d;
+	tm_heatmap_init(&hm, FX_SHIFT, NULL);
+	tm_heatmap_add_span(&hm, 3UL << 30, FX_CELLS * FX_PAGE, fx_cells[0], 0);
+	tm_heatmap_add_span(&hm, 1UL << 30, FX_CELLS * FX_PAGE, fx_cells[1], 1);
+	hm.span[0].end = (3UL << 30) + FX_PAGE;
+	hm.span[1].end = (1UL << 30) + FX_PAGE;
+	damon_tree(root, "0\n", "off\n");
+	tm_damon_src_init(&d, root);
+	CHECK_EQ(d.base.open(&d.base, &hm, 100, why, sizeof(why)), 0, "opens: %s", why);
+	snprintf(text, sizeof(text), "%lu", 1UL << 30);
+	CHECK(!strcmp(fx_get(root, CTX "/targets/0/regions/0/start"), text),
+	      "the lower span first");
+	d.base.close(&d.base);
+	fx_tree_remove(root);
+}
+
+int main(void)
+{
+	test_unavailable();
+	test_monitoring();
+	test_region_order();
+	return check_summary();
+}

@@ -1,0 +1,224 @@
+/* The write-tracking source: the sampling logic against a fake kernel
+ * (bounded faults, region credit, scans in pieces, heap growth), its
+ * fallbacks, and the real userfaultfd + PAGEMAP_SCAN where the kernel has
+ * them (kernel >= 6.7). */
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "../check.h"
+#include "fixture.h"
+#include "heat_uffd.h"
+
+/* ---- the fake kernel ------------------------------------------------------
+ * Pages of span 0 (at 1 GiB): write-protected or not, present or not. A
+ * write to a protected page clears the protection (WP_ASYNC). */
+static unsigned char wp[FX_CELLS], present[FX_CELLS];
+static uintptr_t registered_end;
+static int open_error, pagemap_error;
+static size_t protects, runs_per_call = 1000;
+
+static size_t page_of(uintptr_t a)
+{
+	return (a - fx_addr(0, 0)) >> FX_SHIFT;
+}
+
+static void write_page(size_t i)
+{
+	wp[i] = 0;
+	present[i] = 1;
+}
+
+static int f_open(void) { return open_error ? open_error : 10; }
+static int f_pagemap(void) { return pagemap_error ? pagemap_error : 11; }
+static void f_close(int fd) {}
+
+static int f_register(int fd, uintptr_t start, size_t len)
+{
+	if (start != (registered_end ? registered_end : fx_addr(0, 0)))
+		return -EINVAL;
+	registered_end = start + len;
+	return 0;
+}
+
+static int f_protect(int fd, uintptr_t start, size_t len)
+{
+	if (start + len > registered_end)
+		return -ENOENT;
+	protects++;
+	wp[page_of(start)] = 1;
+	return 0;
+}
+
+/* Runs of present pages not protected, a few per call. */
+static long f_scan(int fd, uintptr_t start, uintptr_t end, tm_page_run *runs,
+		   size_t max, uintptr_t *walk_end)
+{
+	size_t n = 0, i = page_of(start), last = page_of(end);
+	size_t limit = max < runs_per_call ? max : runs_per_call;
+	*walk_end = end;
+	while (i < last) {
+		if (wp[i] || !present[i]) {
+			i++;
+			continue;
+		}
+		if (n == limit) {
+			*walk_end = fx_addr(0, i);
+			break;
+		}
+		size_t j = i;
+		while (j < last && !wp[j] && present[j])
+			j++;
+		runs[n++] = (tm_page_run){fx_addr(0, i), fx_addr(0, j)};
+		i = j;
+	}
+	return (long)n;
+}
+
+static const tm_uffd_os fake = {
+	f_open, f_pagemap, f_register, f_protect, f_scan, f_close,
+};
+
+static void reset_kernel(size_t pages)
+{
+	memset(wp, 0, sizeof(wp));
+	memset(present, 0, sizeof(present));
+	memset(present, 1, pages);
+	registered_end = 0;
+	protects = 0;
+}
+
+static void test_regions(void)
+{
+	CHECK_EQ(tm_uffd_region_shift(100, 256, 12), 12, "small heap: pages");
+	CHECK_EQ(tm_uffd_region_shift(4096, 256, 12), 16, "16 pages a region");
+	CHECK_EQ(tm_uffd_region_shift(4097, 256, 12), 17, "rounded up");
+	CHECK_EQ(tm_uffd_region_shift(0, 256, 12), 12, "empty heap");
+}
+
+/* 4096 pages, 256 samples a period: 16-page regions, one page protected in
+ * each; the written regions get full credit, the others none. */
+static void test_sampling(size_t per_call)
+{
+	char why[120];
+	tm_heatmap hm;
+	tm_uffd_src u;
+	fx_map(&hm, 1, (size_t[]){4096});
+	reset_kernel(4096);
+	runs_per_call = per_call;
+	tm_uffd_src_init(&u, &fake, 1000);
+	CHECK_EQ(u.base.open(&u.base, &hm, 256, why, sizeof(why)), 0, "opens");
+	u.base.collect(&u.base, &hm, 256);
+	CHECK_EQ(registered_end, fx_addr(0, 4096), "the heap registered");
+	CHECK_EQ(protects, 256, "one page a region: the fault budget");
+	for (size_t i = 0; i < 512; i++)
+		write_page(i);
+	u.base.collect(&u.base, &hm, 256);
+	size_t hot = 0, cold = 0;
+	for (size_t i = 0; i < 4096; i++) {
+		unsigned h = atomic_load(&fx_cell(0, i)->heat);
+		hot += i < 512 && h == TM_HEAT_FULL;
+		cold += i >= 512 && h == 0;
+	}
+	CHECK_EQ(hot, 512, "written regions credited (%zu runs a scan)", per_call);
+	CHECK_EQ(cold, 4096 - 512, "the others not");
+	CHECK_EQ(protects, 512, "again one a region");
+	CHECK_EQ(u.protected_pages, 512, "counted");
+}
+
+/* A heap within the budget is tracked page by page; it grows. */
+static void test_pages_and_growth(void)
+{
+	char why[120];
+	tm_heatmap hm;
+	tm_uffd_src u;
+	fx_map(&hm, 1, (size_t[]){100});
+	reset_kernel(200);
+	runs_per_call = 2;
+	tm_uffd_src_init(&u, &fake, 1000);
+	u.base.open(&u.base, &hm, 1000, why, sizeof(why));
+	u.base.collect(&u.base, &hm, 1000);
+	write_page(7);
+	write_page(50);
+	hm.span[0].end = fx_addr(0, 200);
+	u.base.collect(&u.base, &hm, 1000);
+	CHECK_EQ(atomic_load(&fx_cell(0, 7)->heat), TM_HEAT_FULL, "page 7");
+	CHECK_EQ(atomic_load(&fx_cell(0, 50)->heat), TM_HEAT_FULL, "page 50");
+	CHECK_EQ(atomic_load(&fx_cell(0, 8)->heat), 0, "page 8 not");
+	CHECK_EQ(registered_end, fx_addr(0, 200), "growth registered");
+	write_page(150);
+	u.base.collect(&u.base, &hm, 1000);
+	CHECK_EQ(atomic_load(&fx_cell(0, 150)->heat), TM_HEAT_FULL, "grown part tracked");
+	u.base.close(&u.base);
+}
+
+static void test_fallbacks(void)
+{
+	char why[120];
+	tm_heatmap hm;
+	tm_uffd_src u;
+	fx_map(&hm, 1, (size_t[]){16});
+	tm_uffd_src_init(&u, &fake, 1000);
+	static const struct {
+		int open, pagemap;
+		const char *says;
+	} cases[] = {
+		{-ENOSYS, 0, "no userfaultfd"},
+		{-EPERM, 0, "not permitted"},
+		{-EOPNOTSUPP, 0, "WP_ASYNC"},
+		{0, -ENOTTY, "PAGEMAP_SCAN"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		open_error = cases[i].open;
+		pagemap_error = cases[i].pagemap;
+		CHECK_EQ(u.base.open(&u.base, &hm, 100, why, sizeof(why)), -1,
+			 "fails: %s", cases[i].says);
+		CHECK(strstr(why, cases[i].says) != NULL, "why: %s", why);
+	}
+	open_error = pagemap_error = 0;
+}
+
+/* The real kernel, on a buffer of our own with the same code. */
+static void test_real_kernel(void)
+{
+	char why[120];
+	tm_heatmap hm;
+	tm_uffd_src u;
+	size_t pages = 1024;
+	char *buf = mmap(NULL, pages * FX_PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(buf, 1, pages * FX_PAGE);
+	tm_heatmap_init(&hm, FX_SHIFT, NULL);
+	memset(fx_cells, 0, sizeof(fx_cells));
+	tm_heatmap_add_span(&hm, (uintptr_t)buf, pages * FX_PAGE, fx_cells[0], 0);
+	hm.span[0].end = (uintptr_t)buf + pages * FX_PAGE;
+	tm_uffd_src_init(&u, &tm_uffd_os_real, 1 << 20);
+	if (u.base.open(&u.base, &hm, 1000, why, sizeof(why)) < 0) {
+		printf("(real userfaultfd not tested: %s) ", why);
+		munmap(buf, pages * FX_PAGE);
+		return;
+	}
+	u.base.collect(&u.base, &hm, 1000);
+	for (size_t i = 100; i < 200; i++)
+		buf[i * FX_PAGE + 5] = 2;
+	u.base.collect(&u.base, &hm, 1000);
+	size_t right = 0;
+	for (size_t i = 0; i < pages; i++)
+		right += (atomic_load(&fx_cells[0][i].heat) > 0) == (i >= 100 && i < 200);
+	CHECK_EQ(right, pages, "the kernel saw exactly the written pages");
+	for (size_t i = 0; i < pages; i++)
+		CHECK(buf[i * FX_PAGE + 5] == (i >= 100 && i < 200 ? 2 : 1),
+		      "contents intact (%zu)", i);
+	u.base.close(&u.base);
+	munmap(buf, pages * FX_PAGE);
+}
+
+int main(void)
+{
+	test_regions();
+	test_sampling(1000);
+	test_sampling(1);
+	test_pages_and_growth();
+	test_fallbacks();
+	test_real_kernel();
+	return check_summary();
+}
