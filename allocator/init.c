@@ -98,7 +98,10 @@ static void choose_mode(void)
 {
 	tm_tierset *s = &tm_rt.tiers;
 	tm_tiers_discover(tm_opt_str(TM_OPT_SYSFS), tm_opt_str(TM_OPT_TIERS), s);
-	if (s->count < 2) {
+	/* One tier is plain jemalloc, unless TIERMALLOC_HEAT names a heat
+	 * source: then its heap gets tier arenas too, so that its heat can be
+	 * tracked and read (stats, tm_heat_of); nothing moves. */
+	if (s->count < 2 && !tm_policy_wants_one_tier()) {
 		snprintf(tm_rt.single_reason, sizeof(tm_rt.single_reason),
 			 "one tier (%s): plain jemalloc", s->source);
 		return;

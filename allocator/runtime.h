@@ -13,7 +13,8 @@
 #define TM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 typedef struct {
-	bool tiered;              /* tier arenas in use (more than one tier) */
+	bool tiered;              /* tier arenas in use (more than one tier,
+				   * or one tracked for heat) */
 	tm_tierset tiers;
 	char single_reason[96];   /* why there is one tier, for the stats */
 	uint64_t start_ns;        /* CLOCK_MONOTONIC at start-up */
