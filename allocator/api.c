@@ -41,3 +41,8 @@ TM_EXPORT int tm_advise(void *ptr, size_t len, int heat)
 	}
 	return tm_policy_advise(ptr, len, heat);
 }
+
+TM_EXPORT int tm_heat_of(const void *ptr)
+{
+	return tm_rt.tiered && ptr ? tm_policy_heat_of(ptr) : -1;
+}

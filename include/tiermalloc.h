@@ -39,6 +39,13 @@ int tm_tier_of(const void *ptr);
 /* NUMA node the page holding ptr lives on now, or -1 if unknown/unmapped. */
 int tm_node_of(const void *ptr);
 
+/* Heat of the page holding ptr as the library measures it: 0 (cold) to 255
+ * (accessed throughout every recent period; TM_HOT hints read 255, TM_COLD
+ * ones 0), or -1 when ptr is not in the tracked heap or no heat is tracked
+ * (one tier without TIERMALLOC_HEAT naming a source, TIERMALLOC_HEAT=none,
+ * or the migrator thread not started yet). */
+int tm_heat_of(const void *ptr);
+
 /* Number of tiers discovered (1 on a one-node machine). */
 int tm_tier_count(void);
 
