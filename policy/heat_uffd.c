@@ -6,6 +6,7 @@
 
 /* Below this many samples a period says too little to be worth the work. */
 #define MIN_SAMPLES 64
+#define WINDOW_US 10000   /* how long sampled pages are watched */
 
 static tm_uffd_src *self(tm_heat_src *s)
 {
@@ -89,16 +90,15 @@ static bool written(run_cursor *rc, uintptr_t p)
 	return rc->k < rc->n && u->runs[rc->k].start <= p;
 }
 
-/* Credit the regions whose sampled page was written since it was armed. */
-static void check_span(tm_uffd_src *u, tm_heatmap *hm, const tm_span *sp,
-		       uintptr_t end)
+/* Credit the regions of span s whose sampled page was written. */
+static void check_span(tm_uffd_src *u, tm_heatmap *hm, int s)
 {
-	unsigned shift = u->armed_shift;
-	run_cursor rc = {u, sp->base, end, 0, 0};
+	uintptr_t base = hm->span[s].base, end = u->registered[s];
+	run_cursor rc = {u, base, end, 0, 0};
 	region r;
-	for (bool more = region_first(&r, sp->base, end, shift); more;
-	     more = region_next(&r, end, shift))
-		if (written(&rc, sample_page(&r, u->armed_seed, hm->shift)))
+	for (bool more = region_first(&r, base, end, u->shift); more;
+	     more = region_next(&r, end, u->shift))
+		if (written(&rc, sample_page(&r, u->seed, hm->shift)))
 			tm_heatmap_credit(hm, r.start, r.end, TM_HEAT_FULL);
 }
 
@@ -113,36 +113,38 @@ static void register_growth(tm_uffd_src *u, const tm_heatmap *hm)
 	}
 }
 
+/* Protect one page of every region, chosen afresh, with regions as small
+ * as the period's fault budget allows. */
 static void arm(tm_uffd_src *u, const tm_heatmap *hm, unsigned period_ms)
 {
 	size_t pages = 0;
 	for (int s = 0; s < hm->nspans; s++)
 		pages += (u->registered[s] - hm->span[s].base) >> hm->shift;
 	size_t budget = (size_t)u->faults_per_sec * period_ms / 1000;
-	u->armed_shift = tm_uffd_region_shift(pages, budget > MIN_SAMPLES ? budget
-						     : MIN_SAMPLES, hm->shift);
-	u->armed_seed = u->seed = mix(u->seed + 1);
+	u->shift = tm_uffd_region_shift(pages, budget > MIN_SAMPLES ? budget
+						 : MIN_SAMPLES, hm->shift);
+	u->seed = mix(u->seed + 1);
 	uintptr_t page = 1UL << hm->shift;
 	for (int s = 0; s < hm->nspans; s++) {
 		uintptr_t base = hm->span[s].base, end = u->registered[s];
 		region r;
-		for (bool more = region_first(&r, base, end, u->armed_shift); more;
-		     more = region_next(&r, end, u->armed_shift))
-			if (u->os->protect(u->uffd, sample_page(&r, u->armed_seed,
-								hm->shift), page) == 0)
+		for (bool more = region_first(&r, base, end, u->shift); more;
+		     more = region_next(&r, end, u->shift))
+			if (u->os->protect(u->uffd, sample_page(&r, u->seed, hm->shift),
+					   page) == 0)
 				u->protected_pages++;
-		u->armed_end[s] = end;
 	}
 }
 
 static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 {
 	tm_uffd_src *u = self(s);
-	if (u->armed_shift)
-		for (int i = 0; i < hm->nspans; i++)
-			check_span(u, hm, &hm->span[i], u->armed_end[i]);
 	register_growth(u, hm);
 	arm(u, hm, period_ms);
+	unsigned window = period_ms * 500; /* at most half the period */
+	u->os->wait(window < WINDOW_US ? window : WINDOW_US);
+	for (int i = 0; i < hm->nspans; i++)
+		check_span(u, hm, i);
 }
 
 static const char *open_reason(int err)
@@ -177,7 +179,6 @@ static int uffd_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 	}
 	u->uffd = fd;
 	u->pagemap = pm;
-	u->armed_shift = 0;
 	for (int i = 0; i < hm->nspans; i++)
 		u->registered[i] = hm->span[i].base;
 	return 0;

@@ -4,10 +4,12 @@
  * Every write to a protected page costs one fault (~10 us under a
  * hypervisor), so only a bounded sample is protected: the heap is cut into
  * regions of 2^k pages so that their number fits the fault budget, and each
- * period one page per region, chosen afresh at random, is protected. A
- * region whose sampled page was written gets the full credit of the period,
- * the way DAMON samples one page per region. Small heaps are tracked page by
- * page. Reads are not seen: a page only read stays cold. */
+ * period one page per region, chosen afresh at random, is protected for a
+ * short window (10 ms). A region whose sampled page was written within the
+ * window gets the full credit of the period, the way DAMON samples one page
+ * per region. The short window, rather than the whole period, tells a page
+ * written all the time from one written now and then. Small heaps are
+ * tracked page by page. Reads are not seen: a page only read stays cold. */
 #ifndef TM_HEAT_UFFD_H
 #define TM_HEAT_UFFD_H
 
@@ -22,11 +24,8 @@ typedef struct {
 	unsigned faults_per_sec;      /* the fault budget */
 	int uffd, pagemap;
 	uintptr_t registered[TM_TIER_MAX];  /* per span: registered up to */
-	/* The sample armed last period: its regions, seed and extent. */
-	unsigned armed_shift;
-	uint64_t armed_seed;
-	uintptr_t armed_end[TM_TIER_MAX];
-	uint64_t seed;
+	unsigned shift;               /* this period's regions (log2 bytes) */
+	uint64_t seed;                /* this period's choice of pages */
 	uint64_t protected_pages;     /* for the stats: pages armed so far */
 	tm_page_run runs[TM_UFFD_RUNS];
 } tm_uffd_src;

@@ -34,6 +34,8 @@ typedef struct {
 	long (*scan_written)(int pagemap, uintptr_t start, uintptr_t end,
 			     tm_page_run *runs, size_t max, uintptr_t *walk_end);
 	void (*close)(int fd);
+	/* Let the program run for the observation window. */
+	void (*wait)(unsigned us);
 } tm_uffd_os;
 
 extern const tm_uffd_os tm_uffd_os_real;

@@ -110,6 +110,11 @@ static void close_fd(int fd)
 	close(fd);
 }
 
+static void wait_us(unsigned us)
+{
+	usleep(us);
+}
+
 const tm_uffd_os tm_uffd_os_real = {
 	.open = uffd_open,
 	.open_pagemap = open_pagemap,
@@ -117,4 +122,5 @@ const tm_uffd_os tm_uffd_os_real = {
 	.protect = protect,
 	.scan_written = scan_written,
 	.close = close_fd,
+	.wait = wait_us,
 };

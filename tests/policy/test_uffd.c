@@ -3,6 +3,8 @@
  * fallbacks, and the real userfaultfd + PAGEMAP_SCAN where the kernel has
  * them (kernel >= 6.7). */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 
 #include "../check.h"
@@ -26,6 +28,17 @@ static void write_page(size_t i)
 {
 	wp[i] = 0;
 	present[i] = 1;
+}
+
+/* What the program writes during the observation window. */
+static size_t window_first, window_count;
+static unsigned waited_us;
+
+static void f_wait(unsigned us)
+{
+	waited_us = us;
+	for (size_t i = window_first; i < window_first + window_count; i++)
+		write_page(i);
 }
 
 static int f_open(void) { return open_error ? open_error : 10; }
@@ -75,7 +88,7 @@ static long f_scan(int fd, uintptr_t start, uintptr_t end, tm_page_run *runs,
 }
 
 static const tm_uffd_os fake = {
-	f_open, f_pagemap, f_register, f_protect, f_scan, f_close,
+	f_open, f_pagemap, f_register, f_protect, f_scan, f_close, f_wait,
 };
 
 static void reset_kernel(size_t pages)
@@ -107,12 +120,12 @@ static void test_sampling(size_t per_call)
 	runs_per_call = per_call;
 	tm_uffd_src_init(&u, &fake, 1000);
 	CHECK_EQ(u.base.open(&u.base, &hm, 256, why, sizeof(why)), 0, "opens");
+	window_first = 0;
+	window_count = 512;
 	u.base.collect(&u.base, &hm, 256);
 	CHECK_EQ(registered_end, fx_addr(0, 4096), "the heap registered");
 	CHECK_EQ(protects, 256, "one page a region: the fault budget");
-	for (size_t i = 0; i < 512; i++)
-		write_page(i);
-	u.base.collect(&u.base, &hm, 256);
+	CHECK_EQ(waited_us, 10000, "watched for 10 ms");
 	size_t hot = 0, cold = 0;
 	for (size_t i = 0; i < 4096; i++) {
 		unsigned h = atomic_load(&fx_cell(0, i)->heat);
@@ -121,8 +134,9 @@ static void test_sampling(size_t per_call)
 	}
 	CHECK_EQ(hot, 512, "written regions credited (%zu runs a scan)", per_call);
 	CHECK_EQ(cold, 4096 - 512, "the others not");
+	CHECK_EQ(u.protected_pages, 256, "counted");
+	u.base.collect(&u.base, &hm, 256);
 	CHECK_EQ(protects, 512, "again one a region");
-	CHECK_EQ(u.protected_pages, 512, "counted");
 }
 
 /* A heap within the budget is tracked page by page; it grows. */
@@ -136,17 +150,20 @@ static void test_pages_and_growth(void)
 	runs_per_call = 2;
 	tm_uffd_src_init(&u, &fake, 1000);
 	u.base.open(&u.base, &hm, 1000, why, sizeof(why));
-	u.base.collect(&u.base, &hm, 1000);
-	write_page(7);
-	write_page(50);
-	hm.span[0].end = fx_addr(0, 200);
+	window_first = 7;
+	window_count = 2;
 	u.base.collect(&u.base, &hm, 1000);
 	CHECK_EQ(atomic_load(&fx_cell(0, 7)->heat), TM_HEAT_FULL, "page 7");
-	CHECK_EQ(atomic_load(&fx_cell(0, 50)->heat), TM_HEAT_FULL, "page 50");
-	CHECK_EQ(atomic_load(&fx_cell(0, 8)->heat), 0, "page 8 not");
+	CHECK_EQ(atomic_load(&fx_cell(0, 8)->heat), TM_HEAT_FULL, "page 8");
+	CHECK_EQ(atomic_load(&fx_cell(0, 9)->heat), 0, "page 9 not");
+	write_page(50); /* outside the window: not seen */
+	hm.span[0].end = fx_addr(0, 200);
+	window_first = 148; /* a short period has a small budget: 4-page regions */
+	window_count = 4;
+	u.base.collect(&u.base, &hm, 10);
+	CHECK_EQ(waited_us, 5000, "a short period: half of it");
+	CHECK_EQ(atomic_load(&fx_cell(0, 50)->heat), 0, "page 50 written out of window");
 	CHECK_EQ(registered_end, fx_addr(0, 200), "growth registered");
-	write_page(150);
-	u.base.collect(&u.base, &hm, 1000);
 	CHECK_EQ(atomic_load(&fx_cell(0, 150)->heat), TM_HEAT_FULL, "grown part tracked");
 	u.base.close(&u.base);
 }
@@ -177,7 +194,18 @@ static void test_fallbacks(void)
 	open_error = pagemap_error = 0;
 }
 
-/* The real kernel, on a buffer of our own with the same code. */
+/* The real kernel, on a buffer of our own with the same code; a thread
+ * keeps writing pages [100, 200) through the observation window. */
+static _Atomic int writing;
+static void *writer(void *arg)
+{
+	char *buf = arg;
+	while (atomic_load(&writing))
+		for (size_t i = 100; i < 200; i++)
+			buf[i * FX_PAGE + 5] = 2;
+	return NULL;
+}
+
 static void test_real_kernel(void)
 {
 	char why[120];
@@ -197,10 +225,12 @@ static void test_real_kernel(void)
 		munmap(buf, pages * FX_PAGE);
 		return;
 	}
+	pthread_t t;
+	atomic_store(&writing, 1);
+	pthread_create(&t, NULL, writer, buf);
 	u.base.collect(&u.base, &hm, 1000);
-	for (size_t i = 100; i < 200; i++)
-		buf[i * FX_PAGE + 5] = 2;
-	u.base.collect(&u.base, &hm, 1000);
+	atomic_store(&writing, 0);
+	pthread_join(t, NULL);
 	size_t right = 0;
 	for (size_t i = 0; i < pages; i++)
 		right += (atomic_load(&fx_cells[0][i].heat) > 0) == (i >= 100 && i < 200);
