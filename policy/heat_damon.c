@@ -26,7 +26,6 @@
 static const struct {
 	const char *path, *value;
 } setup[] = {
-	{KD "/0/contexts/nr_contexts", "1"},
 	{CTX "/operations", "fvaddr"},
 	{CTX "/monitoring_attrs/intervals/sample_us", XSTR(SAMPLE_US)},
 	{CTX "/monitoring_attrs/intervals/aggr_us", XSTR(AGGR_US)},
@@ -142,10 +141,12 @@ static int damon_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 	tm_damon_src *d = self(s);
 	if (claim(d, why, len) < 0)
 		return -1;
+	int rc = tm_sysfs_write("1", d->root, KD "/0/contexts/nr_contexts");
+	if (rc < 0)
+		fail(why, len, "nr_contexts", rc);
 	char ops[64] = "";
 	tm_read_textf(ops, sizeof(ops), d->root, CTX "/avail_operations");
-	int rc = 0;
-	if (!strstr(ops, "fvaddr")) {
+	if (rc == 0 && !strstr(ops, "fvaddr")) {
 		snprintf(why, len, "DAMON lacks fixed virtual-address monitoring (fvaddr)");
 		rc = -1;
 	}
