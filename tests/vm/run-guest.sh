@@ -11,8 +11,8 @@
 #
 # The guest mounts the host's root read-only and chroots into it, so COMMAND
 # is any host program; it runs as root in the repo root, with the repo and the
-# results directory (default build/vm/results/MODE, exported to the command as
-# TM_VM_RESULTS) shared read-write at their host paths. TM_VM=1 and
+# results directory (default build/vm/results/run-MODE, exported to the
+# command as TM_VM_RESULTS) shared read-write at their host paths. TM_VM=1 and
 # TM_VM_MODE are set; TIERMALLOC_* variables are forwarded from the host.
 #
 # The first run installs missing Debian packages, downloads Debian's 6.12
@@ -330,7 +330,7 @@ main() {
 	parse_args "$@"
 	# The guest sees paths through the kernel command line: no blanks.
 	[[ $REPO != *[[:space:]]* ]] || die "the repo path must not contain blanks"
-	results=${results:-$REPO/build/vm/results/$mode}
+	results=${results:-$REPO/build/vm/results/run-$mode}
 	mkdir -p "$results" "$CACHE/runs"
 	results=$(cd "$results" && pwd -P)
 	[[ $results != *[[:space:]]* ]] || die "the results path must not contain blanks"

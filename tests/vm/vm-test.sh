@@ -26,14 +26,30 @@ failed=0
 skipped=0
 bad_modes=()
 
+# Several people may share one checkout: a second vm-test of the same mode
+# waits for the first rather than delete the results it is writing.
+lock_results() {
+	local mode=$1 lock
+	lock=$REPO/build/vm/results/.$mode.lock
+	mkdir -p "${lock%/*}"
+	exec {lock_fd}>"$lock"
+	flock -n "$lock_fd" && return 0
+	echo "waiting for another vm-test ($mode) in this checkout"
+	flock -w $((timeout_s + 60)) "$lock_fd"
+}
+
 # run_mode MODE [NAME...]: one boot, all tests; add its counts to ours.
 run_mode() {
-	local mode=$1 results rc=0 start p f s
+	local mode=$1 results rc=0 start p f s lock_fd
 	shift
+	echo "== $mode"
+	lock_results "$mode" || {
+		echo "FAIL $mode: another vm-test held build/vm/results/$mode too long"
+		failed=$((failed + 1)) && bad_modes+=("$mode") && return
+	}
 	results=$REPO/build/vm/results/$mode
 	rm -rf "$results"
 	mkdir -p "$results"
-	echo "== $mode"
 	start=$SECONDS
 	"$REPO/tests/vm/run-guest.sh" --mode "$mode" --timeout "$timeout_s" \
 		--results "$results" -- \
@@ -48,6 +64,7 @@ run_mode() {
 		failed=$((failed + 1))
 	fi
 	((rc == 0)) || bad_modes+=("$mode")
+	exec {lock_fd}>&-
 	echo "== $mode took $((SECONDS - start)) s"
 }
 
