@@ -20,6 +20,9 @@
 
 #define SERVICES_AFTER_ALLOCS 256
 #define SERVICES_AFTER_NS (20 * 1000 * 1000ULL)
+/* A large allocation counts as one per this many bytes: a program whose
+ * heap is a few large blocks (GUPS, HPC codes) must get its services too. */
+#define SERVICES_BYTES_PER_ALLOC (64 << 10)
 #define ARENAS_PER_TIER_MAX 8
 
 extern char **environ;
@@ -42,13 +45,17 @@ void tm_services_arm(void)
 }
 
 /* Called by malloc while services are pending; races between threads only
- * shift the count, and the start itself is serialised by once. */
-void tm_services_tick(void)
+ * shift the count, and the start itself is serialised by once. Once enough
+ * has been allocated, the first allocation after the delay starts them (a
+ * program may allocate its whole heap within the delay, then rarely). */
+void tm_services_tick(size_t size)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	if (--services_countdown > 0)
+	size_t ticks = 1 + size / SERVICES_BYTES_PER_ALLOC;
+	if (services_countdown > 0 &&
+	    (services_countdown -= ticks < SERVICES_AFTER_ALLOCS ? (int)ticks
+								 : SERVICES_AFTER_ALLOCS) > 0)
 		return;
-	services_countdown = SERVICES_AFTER_ALLOCS;
 	if (tm_now_ns() - tm_rt.start_ns < SERVICES_AFTER_NS ||
 	    pthread_mutex_trylock(&lock) != 0)
 		return;

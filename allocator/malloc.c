@@ -182,7 +182,7 @@ static void *tiered_realloc(void *p, size_t size, uintptr_t site)
 void *tm_alloc(size_t size, int flags, uintptr_t site)
 {
 	if (TM_UNLIKELY(tm_services_pending))
-		tm_services_tick();
+		tm_services_tick(size);
 	if (tiered)
 		return tiered_alloc(size, flags, site);
 	if (!flags)
@@ -204,7 +204,7 @@ void tm_free(void *p)
 TM_EXPORT void *malloc(size_t size)
 {
 	if (TM_UNLIKELY(tm_services_pending))
-		tm_services_tick();
+		tm_services_tick(size);
 	if (TM_LIKELY(!tiered))
 		return je.malloc(size);
 	return tiered_alloc(size, 0, SITE());
@@ -221,6 +221,8 @@ TM_EXPORT void free(void *p)
 TM_EXPORT void *calloc(size_t n, size_t size)
 {
 	size_t total;
+	if (TM_UNLIKELY(tm_services_pending))
+		tm_services_tick(n * size); /* the count only: overflow is harmless */
 	if (TM_LIKELY(!tiered))
 		return je.calloc(n, size);
 	if (__builtin_mul_overflow(n, size, &total))
@@ -234,6 +236,8 @@ TM_EXPORT void *realloc(void *p, size_t size)
 		free(p);
 		return NULL;
 	}
+	if (TM_UNLIKELY(tm_services_pending))
+		tm_services_tick(size);
 	if (TM_LIKELY(!tiered))
 		return je_realloc(p, size);
 	if (!p)

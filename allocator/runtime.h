@@ -4,6 +4,7 @@
 #define TM_RUNTIME_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tiers.h"
@@ -25,7 +26,7 @@ extern tm_runtime tm_rt;
 /* Set while background threads (stats server, migrator) are not started:
  * malloc counts down and starts them once start-up is over. */
 extern volatile int tm_services_pending;
-void tm_services_tick(void);
+void tm_services_tick(size_t size);
 
 uint64_t tm_now_ns(void);
 
