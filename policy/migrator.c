@@ -24,6 +24,7 @@
 #define MIN_PROMOTE_HEAT (TM_HEAT_FULL / 8)
 #define HEADROOM_SHIFT 5                /* 1/32 of DRAM left to new allocations */
 #define RESERVE_SHIFT 6                 /* 1/64 of a tier left to the kernel */
+#define LOCATE_PAGES 8192               /* pages located a period (~2.5 ms) */
 
 static struct {
 	tm_migrator_config cfg;
@@ -186,7 +187,7 @@ static void period(unsigned period_ms)
 	tm_heatmap_cool(hm);
 	mg.src->collect(mg.src, hm, period_ms);
 	tm_residency res;
-	tm_mover_locate(&mg.mover, hm, &res);
+	tm_mover_locate(&mg.mover, hm, LOCATE_PAGES, &res);
 	tm_plan_params p;
 	capacities(&p, &res);
 	if (p.tiers > 1)

@@ -45,35 +45,86 @@ static uint8_t tier_of_status(const tm_mover *m, int status)
 	return (uint8_t)m->tier_of_node[status];
 }
 
-/* Query the nodes of cells [first, first+n) of a span. */
-static void locate_batch(tm_mover *m, const tm_heatmap *hm, tm_span *sp,
-			 size_t first, size_t n, tm_residency *res)
+/* Query the nodes of pages [first, last) of span s. */
+static void locate_range(tm_mover *m, const tm_heatmap *hm, int s, size_t first,
+			 size_t last)
 {
-	for (size_t k = 0; k < n; k++)
-		m->pages[k] = (void *)(sp->base + ((first + k) << hm->shift));
-	if (m->move_pages(n, m->pages, NULL, m->status) < 0)
-		return; /* locations unknown this period: cells keep the last */
-	for (size_t k = 0; k < n; k++) {
-		tm_cell *c = &sp->cells[first + k];
-		c->tier = tier_of_status(m, m->status[k]);
-		if (c->age < AGE_MAX)
-			c->age++;
-		if (c->tier != TM_TIER_NONE)
-			res->pages[sp->home][c->tier]++;
+	const tm_span *sp = &hm->span[s];
+	for (size_t i = first; i < last; i += TM_MOVE_BATCH) {
+		size_t n = last - i < TM_MOVE_BATCH ? last - i : TM_MOVE_BATCH;
+		for (size_t k = 0; k < n; k++)
+			m->pages[k] = (void *)(sp->base + ((i + k) << hm->shift));
+		if (m->move_pages(n, m->pages, NULL, m->status) < 0)
+			continue; /* unknown this time: the cells keep the last */
+		for (size_t k = 0; k < n; k++)
+			sp->cells[i + k].tier = tier_of_status(m, m->status[k]);
 	}
 }
 
-void tm_mover_locate(tm_mover *m, tm_heatmap *hm, tm_residency *res)
+/* Pages the heap gained since the last call: they are the least known. */
+static size_t locate_new(tm_mover *m, const tm_heatmap *hm, size_t budget)
+{
+	size_t used = 0;
+	for (int s = 0; s < hm->nspans && used < budget; s++) {
+		size_t pages = tm_span_pages(hm, &hm->span[s]);
+		size_t first = m->located[s], last = pages;
+		if (last - first > budget - used)
+			last = first + (budget - used);
+		locate_range(m, hm, s, first, last);
+		m->located[s] = last;
+		used += last - first;
+	}
+	return used;
+}
+
+/* Then a rotating share of the rest, so that every page is looked at again
+ * every so often (after a purge, a kernel fallback, a fork); no more than
+ * were not just located. */
+static void locate_rotating(tm_mover *m, const tm_heatmap *hm, size_t budget,
+			    size_t just)
+{
+	size_t total = 0;
+	for (int s = 0; s < hm->nspans; s++)
+		total += m->located[s];
+	if (budget > total - just)
+		budget = total - just;
+	while (budget > 0) {
+		size_t known = m->located[m->cursor_span];
+		if (m->cursor >= known) {
+			m->cursor_span = (m->cursor_span + 1) % hm->nspans;
+			m->cursor = 0;
+			continue;
+		}
+		size_t n = known - m->cursor < budget ? known - m->cursor : budget;
+		locate_range(m, hm, m->cursor_span, m->cursor, m->cursor + n);
+		m->cursor += n;
+		budget -= n;
+	}
+}
+
+/* Every page ages by a period; present pages are counted. */
+static void census(const tm_heatmap *hm, tm_residency *res)
 {
 	memset(res, 0, sizeof(*res));
 	for (int s = 0; s < hm->nspans; s++) {
-		tm_span *sp = &hm->span[s];
+		const tm_span *sp = &hm->span[s];
 		size_t pages = tm_span_pages(hm, sp);
-		for (size_t i = 0; i < pages; i += TM_MOVE_BATCH) {
-			size_t n = pages - i < TM_MOVE_BATCH ? pages - i : TM_MOVE_BATCH;
-			locate_batch(m, hm, sp, i, n, res);
+		for (size_t i = 0; i < pages; i++) {
+			tm_cell *c = &sp->cells[i];
+			if (c->age < AGE_MAX)
+				c->age++;
+			if (c->tier != TM_TIER_NONE)
+				res->pages[sp->home][c->tier]++;
 		}
 	}
+}
+
+void tm_mover_locate(tm_mover *m, tm_heatmap *hm, size_t max_pages,
+		     tm_residency *res)
+{
+	size_t used = locate_new(m, hm, max_pages);
+	locate_rotating(m, hm, max_pages - used, used);
+	census(hm, res);
 }
 
 /* A page that did not move waits out its hysteresis age before the planner

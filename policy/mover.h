@@ -34,6 +34,9 @@ typedef struct {
 
 typedef struct {
 	tm_move_pages_fn move_pages;
+	size_t located[TM_TIER_MAX];         /* per span: pages located once */
+	int cursor_span;                     /* where the rotating look is */
+	size_t cursor;
 	int tiers;
 	int node_of_tier[TM_TIER_MAX];       /* where moves to a tier go */
 	int8_t tier_of_node[TM_MAX_NODES];   /* -1: a node of no tier */
@@ -44,9 +47,13 @@ typedef struct {
 
 void tm_mover_init(tm_mover *m, const tm_tierset *set, tm_move_pages_fn fn);
 
-/* Find where every page of the heap is, age every page by one period, and
- * count the pages per home and tier. */
-void tm_mover_locate(tm_mover *m, tm_heatmap *hm, tm_residency *res);
+/* Find where pages are, querying at most max_pages: the pages the heap
+ * gained first, then the next share of the others in turn (a move_pages
+ * query costs ~0.3 us a page: all of a large heap each period would be
+ * too much). Then age every page by a period and count the present pages
+ * per home and tier, as the cells know them. */
+void tm_mover_locate(tm_mover *m, tm_heatmap *hm, size_t max_pages,
+		     tm_residency *res);
 
 /* Carry out moves (demotions first, as planned); cells follow the pages. */
 void tm_mover_apply(tm_mover *m, tm_heatmap *hm, const tm_move *moves,
