@@ -5,8 +5,9 @@
 #include <string.h>
 
 /* Below this many samples a period says too little to be worth the work. */
-#define MIN_SAMPLES 64
+#define MIN_SAMPLES 16
 #define WINDOW_US 10000   /* how long sampled pages are watched */
+#define CPU_SHARE 50      /* protecting takes at most 1/50 of a period */
 
 static tm_uffd_src *self(tm_heat_src *s)
 {
@@ -113,18 +114,30 @@ static void register_growth(tm_uffd_src *u, const tm_heatmap *hm)
 	}
 }
 
+/* Pages to protect this period: within the fault budget, and within the
+ * migrator's own share of the period at what a protection has been costing
+ * (a TLB flush each: ~1 us on hardware, far more under emulation). */
+static size_t samples(const tm_uffd_src *u, unsigned period_ms)
+{
+	size_t n = (size_t)u->faults_per_sec * period_ms / 1000;
+	if (u->protect_ns) {
+		size_t affordable = (size_t)(period_ms * 1000000ULL / CPU_SHARE / u->protect_ns);
+		n = affordable < n ? affordable : n;
+	}
+	return n > MIN_SAMPLES ? n : MIN_SAMPLES;
+}
+
 /* Protect one page of every region, chosen afresh, with regions as small
- * as the period's fault budget allows. */
+ * as the budget allows. */
 static void arm(tm_uffd_src *u, const tm_heatmap *hm, unsigned period_ms)
 {
-	size_t pages = 0;
+	size_t pages = 0, armed = 0;
 	for (int s = 0; s < hm->nspans; s++)
 		pages += (u->registered[s] - hm->span[s].base) >> hm->shift;
-	size_t budget = (size_t)u->faults_per_sec * period_ms / 1000;
-	u->shift = tm_uffd_region_shift(pages, budget > MIN_SAMPLES ? budget
-						 : MIN_SAMPLES, hm->shift);
+	u->shift = tm_uffd_region_shift(pages, samples(u, period_ms), hm->shift);
 	u->seed = mix(u->seed + 1);
 	uintptr_t page = 1UL << hm->shift;
+	uint64_t t0 = u->os->now_ns();
 	for (int s = 0; s < hm->nspans; s++) {
 		uintptr_t base = hm->span[s].base, end = u->registered[s];
 		region r;
@@ -132,8 +145,13 @@ static void arm(tm_uffd_src *u, const tm_heatmap *hm, unsigned period_ms)
 		     more = region_next(&r, end, u->shift))
 			if (u->os->protect(u->uffd, sample_page(&r, u->seed, hm->shift),
 					   page) == 0)
-				u->protected_pages++;
+				armed++;
 	}
+	if (armed) {
+		uint64_t each = (u->os->now_ns() - t0) / armed + 1;
+		u->protect_ns = u->protect_ns ? (3 * u->protect_ns + each) / 4 : each;
+	}
+	u->protected_pages += armed;
 }
 
 static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)

@@ -9,7 +9,10 @@
  * window gets the full credit of the period, the way DAMON samples one page
  * per region. The short window, rather than the whole period, tells a page
  * written all the time from one written now and then. Small heaps are
- * tracked page by page. Reads are not seen: a page only read stays cold. */
+ * tracked page by page. Fewer pages are sampled when protecting them costs
+ * more than 2% of the period (each protection flushes the TLB: ~1 us on
+ * hardware, 100 times that under emulation). Reads are not seen: a page
+ * only read stays cold. */
 #ifndef TM_HEAT_UFFD_H
 #define TM_HEAT_UFFD_H
 
@@ -26,6 +29,7 @@ typedef struct {
 	uintptr_t registered[TM_TIER_MAX];  /* per span: registered up to */
 	unsigned shift;               /* this period's regions (log2 bytes) */
 	uint64_t seed;                /* this period's choice of pages */
+	uint64_t protect_ns;          /* what a protection costs, on average */
 	uint64_t protected_pages;     /* for the stats: pages armed so far */
 	tm_page_run runs[TM_UFFD_RUNS];
 } tm_uffd_src;

@@ -36,6 +36,7 @@ typedef struct {
 	void (*close)(int fd);
 	/* Let the program run for the observation window. */
 	void (*wait)(unsigned us);
+	uint64_t (*now_ns)(void);  /* a monotonic clock */
 } tm_uffd_os;
 
 extern const tm_uffd_os tm_uffd_os_real;

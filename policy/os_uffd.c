@@ -9,6 +9,7 @@
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FEATURE_WP_UNPOPULATED (1ULL << 13) /* protect pages never touched */
@@ -115,6 +116,13 @@ static void wait_us(unsigned us)
 	usleep(us);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 const tm_uffd_os tm_uffd_os_real = {
 	.open = uffd_open,
 	.open_pagemap = open_pagemap,
@@ -123,4 +131,5 @@ const tm_uffd_os tm_uffd_os_real = {
 	.scan_written = scan_written,
 	.close = close_fd,
 	.wait = wait_us,
+	.now_ns = now_ns,
 };

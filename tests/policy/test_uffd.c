@@ -41,6 +41,10 @@ static void f_wait(unsigned us)
 		write_page(i);
 }
 
+/* The clock: each protection costs protect_cost_ns. */
+static uint64_t clock_ns, protect_cost_ns = 1000;
+static uint64_t f_now(void) { return clock_ns; }
+
 static int f_open(void) { return open_error ? open_error : 10; }
 static int f_pagemap(void) { return pagemap_error ? pagemap_error : 11; }
 static void f_close(int fd) {}
@@ -58,6 +62,7 @@ static int f_protect(int fd, uintptr_t start, size_t len)
 	if (start + len > registered_end)
 		return -ENOENT;
 	protects++;
+	clock_ns += protect_cost_ns;
 	wp[page_of(start)] = 1;
 	return 0;
 }
@@ -88,7 +93,7 @@ static long f_scan(int fd, uintptr_t start, uintptr_t end, tm_page_run *runs,
 }
 
 static const tm_uffd_os fake = {
-	f_open, f_pagemap, f_register, f_protect, f_scan, f_close, f_wait,
+	f_open, f_pagemap, f_register, f_protect, f_scan, f_close, f_wait, f_now,
 };
 
 static void reset_kernel(size_t pages)
@@ -137,6 +142,18 @@ static void test_sampling(size_t per_call)
 	CHECK_EQ(u.protected_pages, 256, "counted");
 	u.base.collect(&u.base, &hm, 256);
 	CHECK_EQ(protects, 512, "again one a region");
+	CHECK_EQ(u.protect_ns, 1001, "what a protection costs");
+
+	/* Protections turn expensive (emulation): fewer samples, within 1/50
+	 * of the period: 256 ms / 50 / 80 us = 64. */
+	protect_cost_ns = 80000;
+	u.base.collect(&u.base, &hm, 256);
+	for (int i = 0; i < 8; i++)
+		u.base.collect(&u.base, &hm, 256);
+	size_t before = protects;
+	u.base.collect(&u.base, &hm, 256);
+	CHECK(protects - before <= 70, "few samples when costly (%zu)", protects - before);
+	protect_cost_ns = 1000;
 }
 
 /* A heap within the budget is tracked page by page; it grows. */
@@ -158,8 +175,8 @@ static void test_pages_and_growth(void)
 	CHECK_EQ(atomic_load(&fx_cell(0, 9)->heat), 0, "page 9 not");
 	write_page(50); /* outside the window: not seen */
 	hm.span[0].end = fx_addr(0, 200);
-	window_first = 148; /* a short period has a small budget: 4-page regions */
-	window_count = 4;
+	window_first = 144; /* a short period has a small budget: 16-page regions */
+	window_count = 16;
 	u.base.collect(&u.base, &hm, 10);
 	CHECK_EQ(waited_us, 5000, "a short period: half of it");
 	CHECK_EQ(atomic_load(&fx_cell(0, 50)->heat), 0, "page 50 written out of window");
