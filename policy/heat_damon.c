@@ -13,11 +13,11 @@
 #define CTX KD "/0/contexts/0"
 #define TRIED CTX "/schemes/0/tried_regions"
 
-/* 20 access checks per region per aggregation; reading back 400 regions a
+/* 20 access checks per region per aggregation; reading back 200 regions a
  * period costs a few milliseconds of sysfs reads. */
 #define SAMPLE_US 5000
 #define AGGR_US 100000
-#define MAX_REGIONS 400
+#define MAX_REGIONS 200
 #define STR(x) #x
 #define XSTR(x) STR(x)
 

@@ -24,7 +24,7 @@
 #define MIN_PROMOTE_HEAT (TM_HEAT_FULL / 8)
 #define HEADROOM_SHIFT 5                /* 1/32 of DRAM left to new allocations */
 #define RESERVE_SHIFT 6                 /* 1/64 of a tier left to the kernel */
-#define LOCATE_PAGES 8192               /* pages located a period (~2.5 ms) */
+#define LOCATE_PAGES 4096               /* pages located a period (~1.2 ms) */
 
 static struct {
 	tm_migrator_config cfg;
