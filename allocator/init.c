@@ -105,6 +105,10 @@ static void choose_mode(void)
 {
 	tm_tierset *s = &tm_rt.tiers;
 	tm_tiers_discover(tm_opt_str(TM_OPT_SYSFS), tm_opt_str(TM_OPT_TIERS), s);
+	if (tm_opt_src(TM_OPT_SYSFS) == TM_SRC_ENV &&
+	    strcmp(s->source, "no NUMA information") == 0)
+		tm_warn("TIERMALLOC_SYSFS=%s: no NUMA nodes under it; using one tier",
+			tm_opt_str(TM_OPT_SYSFS));
 	/* One tier is plain jemalloc, unless TIERMALLOC_HEAT names a heat
 	 * source: then its heap gets tier arenas too, so that its heat can be
 	 * tracked and read (stats, tm_heat_of); nothing moves. */

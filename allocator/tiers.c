@@ -237,6 +237,7 @@ void tm_tiers_discover(const char *root, const char *override, tm_tierset *set)
 	if (!mem) { /* no NUMA in sysfs at all: one node 0 */
 		mem = 1;
 		cpus = 1;
+		snprintf(set->source, sizeof(set->source), "no NUMA information");
 	}
 	set->memory_nodes = mem;
 	bool overridden = override && *override &&
@@ -245,7 +246,8 @@ void tm_tiers_discover(const char *root, const char *override, tm_tierset *set)
 		/* the user's tiers stand as given */
 	} else if (__builtin_popcountll(mem) == 1) {
 		add_tier(set, mem, -1);
-		snprintf(set->source, sizeof(set->source), "single node");
+		if (!set->source[0])
+			snprintf(set->source, sizeof(set->source), "single node");
 	} else if (tiers_from_kernel(root, mem, set) < 0) {
 		tiers_from_cpus(mem, cpus ? cpus : mem, set);
 	}

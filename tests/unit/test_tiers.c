@@ -35,6 +35,7 @@ static void test_one_node(void)
 	CHECK(strcmp(s.source, "single node") == 0, "source %s", s.source);
 	tm_tiers_discover(TREES "does-not-exist", "", &s);
 	CHECK_EQ(s.count, 1, "no sysfs: one tier");
+	CHECK(strcmp(s.source, "no NUMA information") == 0, "source %s", s.source);
 }
 
 static void check_two_tier(const char *tree, uint32_t slow_latency)
