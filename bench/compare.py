@@ -33,6 +33,9 @@ def parse_args():
     p.add_argument("--build", default=os.path.join(ROOT, "build"),
                    help="build directory (default: build/)")
     p.add_argument("--out", help="markdown report path")
+    p.add_argument("--extra", action="append", default=[],
+                   metavar="'NAME=LIB [VAR=VALUE]...'",
+                   help="add an ad-hoc allocator row (repeatable)")
     p.add_argument("--no-plots", action="store_true")
     a = p.parse_args()
     a.mode = "quick" if a.quick else "full"
@@ -68,7 +71,8 @@ def snapshot_lib(args, rawdir):
 
 def pick_allocators(args, spawn, lib):
     wanted = args.allocators.split(",") if args.allocators else None
-    found = allocators.discover(spawn, lib, wanted)
+    extra = [allocators.parse_extra(e) for e in args.extra]
+    found = allocators.discover(spawn, lib, wanted, extra)
     for name, why in found.skipped:
         log("skip allocator %s: %s" % (name, why))
     for name, why in found.broken:
@@ -148,7 +152,7 @@ def notes_for(args, found, skipped_wl, ref):
 def write_outputs(args, text, res, runs, rawdir):
     default = (os.path.join(HERE, "results", "latest.md")
                if args.mode == "full" and not (args.allocators or
-                                               args.workloads)
+                                               args.workloads or args.extra)
                else os.path.join(rawdir, "results.md"))
     out = args.out or default
     with open(out, "w") as f:

@@ -65,6 +65,19 @@ def tiermalloc_allocators(lib):
     return rows
 
 
+def parse_extra(spec):
+    """--extra 'NAME=LIB [VAR=VALUE]...': an ad-hoc row, e.g. to try a
+    jemalloc option before proposing it for tiermalloc:
+      --extra 'je-thp=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 MALLOC_CONF=thp:always'
+    """
+    words = spec.split()
+    if not words or "=" not in words[0]:
+        raise ValueError("--extra wants 'NAME=LIB [VAR=VALUE]...': %r" % spec)
+    name, lib = words[0].split("=", 1)
+    env = dict(w.split("=", 1) for w in words[1:] if "=" in w)
+    return Allocator(name, os.path.abspath(lib), env, "(--extra)")
+
+
 def child_env(alloc):
     env = dict(alloc.env)
     if alloc.lib:
@@ -166,11 +179,12 @@ def check(spawn, alloc):
     return None
 
 
-def discover(spawn, tiermalloc_lib, wanted=None):
+def discover(spawn, tiermalloc_lib, wanted=None, extra=()):
     """Allocators to run: installed, built, and proven to preload."""
     found = Discovery([], [], [])
-    for a in system_allocators() + tiermalloc_allocators(tiermalloc_lib):
-        if wanted and a.name not in wanted:
+    for a in (system_allocators() + tiermalloc_allocators(tiermalloc_lib)
+              + list(extra)):
+        if wanted and a.name not in wanted and a.package != "(--extra)":
             continue
         problem = check(spawn, a)
         if problem is None:

@@ -1,0 +1,335 @@
+/* GUPS with a hot set, scored by where its pages are.
+ *
+ * Random 8-byte updates to a table allocated with malloc in chunks: a share
+ * hot_frac of them go to a contiguous hot set, the rest anywhere in the cold
+ * remainder. Each interval, the table's pages are located (move_pages status
+ * query) and the fast-tier access share is the sum, over the pages on the
+ * fast node, of each page's probability of being accessed. The oracle is
+ * the best share any placement could reach with quota MiB of fast memory.
+ * The hot set moves to a new place at each phase; the share must recover.
+ *
+ *   gups [options]           the benchmark (under any allocator)
+ *   gups --balloon MIB       hold MIB of the fast node (mlocked) until killed,
+ *                            to give the kernel's own tiering the same quota
+ *   gups --alloc             an allocation-heavy loop: its rate, and the CPU
+ *                            share of tiermalloc's migrator thread
+ *
+ * Options: --mib N (table, 64) --hot-mib N (8) --hot-frac F (0.9)
+ * --quota-mib N (mib/4) --chunk-kib N (1024) --interval-ms N (500)
+ * --intervals N (per phase, 20) --phases N (2) --fast-node N (0)
+ * --label TEXT --expect R (fail unless each phase reaches R of the oracle)
+ * --cold-slow F (fail unless at least F of the cold pages that cannot be in
+ * the quota are on slow nodes at the end).
+ *
+ * Output: one "interval" line per interval, one "phase" line per phase,
+ * one "summary" line. Exit 0, or 1 when an --expect/--cold-slow test fails. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096
+#define WORDS_PER_PAGE (PAGE / 8)
+#define QUERY_BATCH 1024
+#define MPOL_BIND 2
+
+static struct {
+	size_t mib, hot_mib, quota_mib, chunk_kib;
+	double hot_frac, expect, cold_slow;
+	int interval_ms, intervals, phases, fast_node;
+	const char *label;
+} opt = {64, 8, 0, 1024, 0.9, 0, 0, 500, 20, 2, 0, "gups"};
+
+static uint64_t **chunks;
+static size_t nchunks, words_per_chunk, pages, hot_first, hot_pages;
+static int *node;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng = 88172645463325252ULL;
+static uint64_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* ---- where the pages are, and what that is worth ------------------------- */
+
+static void *page_addr(size_t p)
+{
+	size_t per_chunk = words_per_chunk / WORDS_PER_PAGE;
+	return chunks[p / per_chunk] + (p % per_chunk) * WORDS_PER_PAGE;
+}
+
+static void locate(void)
+{
+	void *addr[QUERY_BATCH];
+	for (size_t p = 0; p < pages; p += QUERY_BATCH) {
+		size_t n = pages - p < QUERY_BATCH ? pages - p : QUERY_BATCH;
+		for (size_t k = 0; k < n; k++)
+			addr[k] = page_addr(p + k);
+		if (syscall(SYS_move_pages, 0, n, addr, NULL, node + p, 0) < 0)
+			for (size_t k = 0; k < n; k++)
+				node[p + k] = -1;
+	}
+}
+
+static int is_hot(size_t p)
+{
+	return p - hot_first < hot_pages;
+}
+
+static double weight(size_t p)
+{
+	return is_hot(p) ? opt.hot_frac / (double)hot_pages
+			 : (1 - opt.hot_frac) / (double)(pages - hot_pages);
+}
+
+static double share(size_t *fast_pages)
+{
+	double s = 0;
+	*fast_pages = 0;
+	for (size_t p = 0; p < pages; p++)
+		if (node[p] == opt.fast_node) {
+			s += weight(p);
+			++*fast_pages;
+		}
+	return s;
+}
+
+/* The best share with quota pages of fast memory: the hot set first. */
+static double oracle(void)
+{
+	size_t q = (opt.quota_mib << 20) / PAGE, cold = pages - hot_pages;
+	size_t hot_in = q < hot_pages ? q : hot_pages;
+	size_t cold_in = q - hot_in < cold ? q - hot_in : cold;
+	return opt.hot_frac * (double)hot_in / (double)hot_pages +
+	       (1 - opt.hot_frac) * (double)cold_in / (double)cold;
+}
+
+/* Cold pages on slow nodes, over those that cannot fit the quota. */
+static double cold_on_slow(void)
+{
+	size_t q = (opt.quota_mib << 20) / PAGE, cold = pages - hot_pages, slow = 0;
+	size_t must = cold > q - (q < hot_pages ? q : hot_pages)
+			      ? cold - (q - (q < hot_pages ? q : hot_pages)) : 0;
+	for (size_t p = 0; p < pages; p++)
+		slow += !is_hot(p) && node[p] >= 0 && node[p] != opt.fast_node;
+	return must ? (double)slow / (double)must : 1;
+}
+
+/* ---- the migrator's CPU time, from its thread's schedstat ---------------- */
+
+static double migrator_cpu_s(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	double cpu = 0;
+	for (struct dirent *de; d && (de = readdir(d));) {
+		char path[300], buf[64];
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		FILE *f = fopen(path, "r");
+		int ours = f && fgets(buf, sizeof(buf), f) && !strncmp(buf, "tm-migrator", 11);
+		if (f)
+			fclose(f);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", de->d_name);
+		unsigned long long ns;
+		if (ours && (f = fopen(path, "r"))) {
+			if (fscanf(f, "%llu", &ns) == 1)
+				cpu += (double)ns * 1e-9;
+			fclose(f);
+		}
+	}
+	if (d)
+		closedir(d);
+	return cpu;
+}
+
+/* ---- the benchmark -------------------------------------------------------- */
+
+static void allocate(void)
+{
+	words_per_chunk = (opt.chunk_kib << 10) / 8;
+	nchunks = (opt.mib << 20) / (opt.chunk_kib << 10);
+	pages = nchunks * (words_per_chunk / WORDS_PER_PAGE);
+	chunks = calloc(nchunks, sizeof(*chunks));
+	node = calloc(pages, sizeof(*node));
+	for (size_t c = 0; c < nchunks; c++) {
+		chunks[c] = malloc(opt.chunk_kib << 10);
+		if (!chunks[c]) {
+			perror("malloc");
+			exit(2);
+		}
+		memset(chunks[c], 0, opt.chunk_kib << 10); /* first touch */
+	}
+	hot_pages = (opt.hot_mib << 20) / PAGE;
+}
+
+/* Where phase k's hot set starts, as a fraction of the places it can be:
+ * first near the end (the part dram-first puts last), then elsewhere. */
+static void place_hot(int phase)
+{
+	static const double where[] = {0.8, 0.3, 0.55, 0.05};
+	hot_first = (size_t)(where[phase % 4] * (double)(pages - hot_pages));
+}
+
+static uint64_t update_for(double seconds)
+{
+	size_t hot_words = hot_pages * WORDS_PER_PAGE;
+	size_t cold_words = pages * WORDS_PER_PAGE - hot_words;
+	size_t first = hot_first * WORDS_PER_PAGE;
+	uint64_t threshold = (uint64_t)(opt.hot_frac * 65536), n = 0;
+	for (double until = now_s() + seconds; now_s() < until;)
+		for (int i = 0; i < 4096; i++, n++) {
+			uint64_t r = next(), w;
+			if ((r & 0xffff) < threshold)
+				w = first + (r >> 16) % hot_words;
+			else {
+				w = (r >> 16) % cold_words;
+				w += w >= first ? hot_words : 0;
+			}
+			chunks[w / words_per_chunk][w % words_per_chunk] ^= r;
+		}
+	return n;
+}
+
+static int run_phase(int phase, double orc)
+{
+	place_hot(phase);
+	int reached = -1;
+	double ratio = 0;
+	for (int k = 1; k <= opt.intervals; k++) {
+		double t0 = now_s();
+		uint64_t n = update_for(opt.interval_ms / 1000.0);
+		double mups = (double)n / (now_s() - t0) / 1e6;
+		locate();
+		size_t fast;
+		double s = share(&fast);
+		ratio = s / orc;
+		if (reached < 0 && ratio >= (opt.expect ? opt.expect : 0.9))
+			reached = k;
+		printf("gups: %s interval %d phase %d share %.3f oracle %.3f ratio %.3f "
+		       "fast_mib %.1f mups %.2f\n", opt.label, k, phase, s, orc, ratio,
+		       (double)fast * PAGE / (1 << 20), mups);
+		fflush(stdout);
+	}
+	printf("gups: %s phase %d: %.2f of the oracle at the end; %s %d intervals\n",
+	       opt.label, phase, ratio, reached > 0 ? "reached 0.9 after" : "0.9 not reached in",
+	       reached > 0 ? reached : opt.intervals);
+	return reached;
+}
+
+static int benchmark(void)
+{
+	if (!opt.quota_mib)
+		opt.quota_mib = opt.mib / 4;
+	allocate();
+	double orc = oracle(), cpu0 = migrator_cpu_s(), t0 = now_s();
+	int failed = 0;
+	for (int ph = 0; ph < opt.phases; ph++)
+		failed |= run_phase(ph, orc) < 0 && opt.expect > 0;
+	double cold = cold_on_slow();
+	double cpu = (migrator_cpu_s() - cpu0) / (now_s() - t0);
+	printf("gups: %s summary: table %zu MiB, hot %zu MiB at %.0f%%, quota %zu MiB, "
+	       "cold pages on slow nodes %.2f of those that must be, migrator CPU "
+	       "%.2f%%\n", opt.label, opt.mib, opt.hot_mib, opt.hot_frac * 100,
+	       opt.quota_mib, cold, cpu * 100);
+	if (opt.cold_slow > 0 && cold < opt.cold_slow) {
+		printf("gups: %s: cold memory is not on the slow tier\n", opt.label);
+		failed = 1;
+	}
+	return failed;
+}
+
+/* ---- helpers: the balloon, the allocation loop ----------------------------- */
+
+static int balloon(size_t mib)
+{
+	size_t len = mib << 20;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned long mask = 1UL << opt.fast_node;
+	if (p == MAP_FAILED ||
+	    syscall(SYS_mbind, p, len, MPOL_BIND, &mask, 65UL, 0U) != 0 ||
+	    mlock(p, len) != 0) {
+		perror("balloon");
+		return 2;
+	}
+	memset(p, 1, len);
+	printf("gups: balloon of %zu MiB on node %d\n", mib, opt.fast_node);
+	fflush(stdout);
+	pause();
+	return 0;
+}
+
+/* Random sizes, mostly small, a pool of live blocks freed at random. */
+static int alloc_loop(void)
+{
+	enum { POOL = 8192, OPS = 2000000 };
+	static void *pool[POOL];
+	double cpu0 = migrator_cpu_s(), t0 = now_s();
+	for (int i = 0; i < OPS; i++) {
+		uint64_t r = next();
+		size_t slot = r % POOL;
+		size_t size = (r >> 20) % 16 ? 16 + (r >> 32) % 512 : 4096 + (r >> 32) % 65536;
+		free(pool[slot]);
+		pool[slot] = malloc(size);
+		*(volatile char *)pool[slot] = 1;
+	}
+	double t = now_s() - t0, cpu = migrator_cpu_s() - cpu0;
+	printf("gups: %s alloc: %d malloc/free pairs in %.3f s (%.2f M/s), migrator "
+	       "CPU %.2f%%\n", opt.label, OPS, t, OPS / t / 1e6, cpu / t * 100);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int mode = 0;
+	size_t balloon_mib = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "0";
+		int takes = 1;
+		if (!strcmp(a, "--mib")) opt.mib = strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--hot-mib")) opt.hot_mib = strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--hot-frac")) opt.hot_frac = atof(v);
+		else if (!strcmp(a, "--quota-mib")) opt.quota_mib = strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--chunk-kib")) opt.chunk_kib = strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--interval-ms")) opt.interval_ms = atoi(v);
+		else if (!strcmp(a, "--intervals")) opt.intervals = atoi(v);
+		else if (!strcmp(a, "--phases")) opt.phases = atoi(v);
+		else if (!strcmp(a, "--fast-node")) opt.fast_node = atoi(v);
+		else if (!strcmp(a, "--label")) opt.label = v;
+		else if (!strcmp(a, "--expect")) opt.expect = atof(v);
+		else if (!strcmp(a, "--cold-slow")) opt.cold_slow = atof(v);
+		else if (!strcmp(a, "--balloon")) mode = 'b', balloon_mib = strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--alloc")) mode = 'a', takes = 0;
+		else {
+			fprintf(stderr, "gups: unknown option %s (see the source's head)\n", a);
+			return 2;
+		}
+		i += takes;
+	}
+	if (opt.hot_mib == 0 || opt.hot_mib >= opt.mib || opt.chunk_kib % 4) {
+		fprintf(stderr, "gups: need 0 < --hot-mib < --mib, chunks of whole pages\n");
+		return 2;
+	}
+	if (mode == 'b')
+		return balloon(balloon_mib);
+	if (mode == 'a')
+		return alloc_loop();
+	return benchmark();
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+#
+# GUPS with a hot set on a two-tier machine (the QEMU guest: make bench-gups),
+# side by side in one run, all with the same fast-memory quota (1/4 of the
+# table):
+#   dram-first  tiermalloc, first touch, no migration (TIERMALLOC_HEAT=none)
+#   ratio       tiermalloc, 1:3 fast:slow, no migration
+#   heat        tiermalloc's heat policy: heat tracking and the migrator
+#   kernel      no tiermalloc; the kernel's own tiering (numa_balancing=2,
+#               demotion_enabled) with the fast node filled but for the
+#               quota by an mlocked balloon
+# then the overhead: an allocation-heavy loop with heat tracking off and on
+# (its slowdown, and the migrator's CPU share).
+#
+#   bench/gups/gups.sh [--check] [--heat SOURCE] [--quick]
+#
+# --check fails (exit 1) unless the heat policy reaches 0.9 of the oracle in
+# every phase and cold memory ends up on the slow node. --heat forces a
+# source (default auto). Needs root for the kernel run (skipped otherwise).
+set -uo pipefail
+
+GUPS=build/bench/gups/gups
+LIB=build/libtiermalloc.so
+MIB=64
+HOT=8
+QUOTA=$((MIB / 4))
+INTERVALS=16
+SCAN_MS=500
+heat=auto
+check=()
+while (($#)); do
+	case $1 in
+	--check) check=(--expect 0.9 --cold-slow 0.9) ;;
+	--heat) heat=$2 && shift ;;
+	--quick) INTERVALS=10 ;;
+	*) echo "usage: $0 [--check] [--heat SOURCE] [--quick]" >&2 && exit 2 ;;
+	esac
+	shift
+done
+COMMON=(--mib $MIB --hot-mib $HOT --quota-mib $QUOTA --interval-ms $SCAN_MS)
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+failed=0
+
+# tm LABEL INTERVALS ENV... -- GUPS-ARGS...: gups under tiermalloc.
+tm() {
+	local label=$1 intervals=$2 envs=()
+	shift 2
+	while [[ $1 != -- ]]; do envs+=("$1") && shift; done
+	shift
+	env TIERMALLOC_DRAM_LIMIT=${QUOTA}M TIERMALLOC_SCAN_MS=$SCAN_MS \
+		TIERMALLOC_VERBOSE=1 TIERMALLOC_STATS=0 "${envs[@]}" LD_PRELOAD=$LIB \
+		$GUPS "${COMMON[@]}" --label "$label" --intervals "$intervals" "$@" \
+		>"$out/$label" 2>"$out/$label.err" || failed=1
+	grep -h 'phase [0-9]:\|summary\|alloc:' "$out/$label"
+}
+
+# The kernel's own tiering, with the same quota: a balloon holds the fast
+# node's free memory but for the quota and the node's high watermark, which
+# kswapd keeps free by demoting (page cache dropped first, or its reclaim
+# would give the table more).
+kernel_run() {
+	if ((EUID != 0)) || [[ ! -w /proc/sys/kernel/numa_balancing ]]; then
+		echo "gups: kernel: skipped (needs root)" | tee "$out/kernel"
+		return
+	fi
+	local free high size pid nb demote
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	free=$(awk '/MemFree/ {print int($4 / 1024)}' /sys/devices/system/node/node0/meminfo)
+	high=$(awk '/^Node 0,/ {n = 1} /^Node [1-9]/ {n = 0} n && $1 == "high" {s += $2}
+		END {print int(s * 4 / 1024)}' /proc/zoneinfo)
+	size=$((free - QUOTA - high))
+	nb=$(cat /proc/sys/kernel/numa_balancing)
+	demote=$(cat /sys/kernel/mm/numa/demotion_enabled)
+	$GUPS --balloon $size >"$out/balloon" &
+	pid=$!
+	while ! grep -q balloon "$out/balloon" 2>/dev/null; do
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.2
+	done
+	echo 2 >/proc/sys/kernel/numa_balancing
+	echo 1 >/sys/kernel/mm/numa/demotion_enabled
+	$GUPS "${COMMON[@]}" --label kernel --intervals $INTERVALS >"$out/kernel" 2>&1
+	echo "$nb" >/proc/sys/kernel/numa_balancing
+	echo "$demote" >/sys/kernel/mm/numa/demotion_enabled
+	kill $pid && wait $pid 2>/dev/null
+	grep -h 'phase [0-9]:\|summary' "$out/kernel"
+	grep -h 'pgpromote_success\|pgdemote_kswapd' /proc/vmstat | tr '\n' ' ' | sed 's/^/gups: kernel vmstat: /'
+	echo
+}
+
+echo "== GUPS: ${MIB} MiB table, ${HOT} MiB hot set (90% of updates), quota ${QUOTA} MiB, ${SCAN_MS} ms intervals"
+tm dram-first 2 TIERMALLOC_POLICY=dram-first TIERMALLOC_HEAT=none --
+tm ratio 2 TIERMALLOC_POLICY=ratio TIERMALLOC_RATIO=1:3 TIERMALLOC_HEAT=none --
+tm heat $INTERVALS TIERMALLOC_POLICY=heat TIERMALLOC_HEAT=$heat -- "${check[@]}"
+source=$(sed -n 's/^tiermalloc: heat source \([a-z]*\): in use$/\1/p' "$out/heat.err")
+echo "gups: heat: heat source ${source:-none}"
+grep -h 'warning' "$out/heat.err"
+kernel_run
+
+echo "== side by side (share of accesses on the fast node / oracle's, per phase)"
+printf '%-11s %-22s %-22s %-9s %s\n' config "phase 0 end (to 0.9)" "phase 1 end (to 0.9)" fast_MiB Mups
+for c in dram-first ratio heat kernel; do
+	[[ -s $out/$c ]] && grep -q interval "$out/$c" || continue
+	awk -v c="$c" '
+		/ interval / { fast = $14; sum += $16; n++ }
+		/ phase [0-9]:/ { p = $4 + 0; end[p] = $5;
+			to[p] = /reached/ ? $(NF - 1) : "-" }
+		END { printf "%-11s %-22s %-22s %-9s %.2f\n", c,
+			end[0] " (" to[0] ")", end[1] " (" to[1] ")", fast, sum / n }' "$out/$c"
+done
+
+echo "== overhead: allocation-heavy loop, heat tracking off vs on (heat policy)"
+tm alloc-off 1 TIERMALLOC_POLICY=heat TIERMALLOC_HEAT=none -- --alloc
+tm alloc-on 1 TIERMALLOC_POLICY=heat TIERMALLOC_HEAT=$heat -- --alloc
+off=$(awk '/alloc:/ {print $8}' "$out/alloc-off")
+on=$(awk '/alloc:/ {print $8}' "$out/alloc-on")
+awk -v a="$off" -v b="$on" 'BEGIN { if (a > 0 && b > 0)
+	printf "gups: alloc: slowdown with heat tracking %.1f%%\n", (b / a - 1) * 100 }'
+exit $failed
