@@ -1,7 +1,148 @@
-/* The stats server: not written yet. Its entry points exist so that the
- * services start-up is wired; until the server lands, no socket is served. */
-#include "services.h"
+/* The stats server's life: started by the services once start-up is over,
+ * in a thread of its own with every signal blocked; stopped at exit; gone
+ * in a forked child, whose services start their own for the child's pid.
+ *
+ * Starting happens inside malloc (tm_services_tick), so it only creates the
+ * thread: the directory checks, the socket and everything else are done by
+ * the thread itself. */
+#define _GNU_SOURCE /* pthread_setname_np, pthread_timedjoin_np */
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
-void tm_statsd_start(void) {}
-void tm_statsd_after_fork_child(void) {}
-void tm_statsd_stop(void) {}
+#include "log.h"
+#include "services.h"
+#include "stats_os.h"
+#include "stats_server.h"
+
+#define STACK_SIZE (256 << 10)
+#define STOP_WAIT_NS (100 * 1000 * 1000L)
+/* Requests are served at a lower priority than the application's work. */
+#define NICE_INCREMENT 10
+
+static struct {
+	pthread_mutex_t lock;
+	bool running;             /* a thread was started and not joined */
+	pthread_t thread;
+	int wake_fd;              /* readable: stop serving */
+	tm_fd_id wake_id;
+	_Atomic int listen_fd;    /* for a forked child to close */
+	tm_fd_id listen_id;
+} sd = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1, .listen_fd = -1};
+
+static void *server_main(void *arg)
+{
+	char path[TM_SOCK_PATH_MAX];
+	pthread_setname_np(pthread_self(), "tm-stats"); /* see stats_os.h */
+	int unused = nice(NICE_INCREMENT); /* Linux: this thread only */
+	(void)unused;
+	int fd = tm_stats_sock_listen(path);
+	if (fd < 0)
+		return NULL;
+	sd.listen_id = tm_fd_id_of(fd);
+	sd.listen_fd = fd;
+	tm_info("stats: serving on %s", path);
+	bool application_gone = tm_stats_serve(fd, sd.wake_fd);
+	unlink(path);
+	sd.listen_fd = -1;
+	tm_fd_close(fd, sd.listen_id);
+	/* Its last thread ended with pthread_exit: without us the process
+	 * would have exited, with status 0, running its atexit handlers. The
+	 * other service threads (the migrator) are stopped by those. */
+	if (application_gone)
+		exit(0);
+	return NULL;
+}
+
+static int spawn(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	sd.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sd.wake_fd < 0) {
+		tm_warn("stats: no eventfd; no stats socket");
+		return -1;
+	}
+	sd.wake_id = tm_fd_id_of(sd.wake_fd);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, STACK_SIZE);
+	/* The thread inherits this mask, so from its first instruction every
+	 * signal goes to the application's threads, as it would without us. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&sd.thread, &attr, server_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		tm_warn("stats: cannot create the server thread; no stats socket");
+		tm_fd_close(sd.wake_fd, sd.wake_id);
+		sd.wake_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void tm_statsd_start(void)
+{
+	pthread_mutex_lock(&sd.lock);
+	if (!sd.running)
+		sd.running = spawn() == 0;
+	pthread_mutex_unlock(&sd.lock);
+}
+
+static void wake_server(void)
+{
+	uint64_t one = 1;
+	if (tm_fd_still(sd.wake_fd, sd.wake_id)) {
+		ssize_t unused = write(sd.wake_fd, &one, sizeof(one));
+		(void)unused;
+	}
+}
+
+/* Whether the thread ended within STOP_WAIT_NS. */
+static bool join_briefly(pthread_t thread)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += STOP_WAIT_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	return pthread_timedjoin_np(thread, NULL, &until) == 0;
+}
+
+/* Wake the thread and give it a moment to close its clients and remove its
+ * socket; a thread that does not finish in time ends with the process. */
+void tm_statsd_stop(void)
+{
+	pthread_mutex_lock(&sd.lock);
+	/* The server's own thread exits the process when it is the last one
+	 * (see stats_os.h); it has cleaned up already. */
+	if (sd.running && !pthread_equal(pthread_self(), sd.thread)) {
+		wake_server();
+		if (join_briefly(sd.thread)) {
+			tm_fd_close(sd.wake_fd, sd.wake_id);
+			sd.wake_fd = -1;
+			sd.running = false;
+		}
+	}
+	pthread_mutex_unlock(&sd.lock);
+}
+
+void tm_statsd_after_fork_child(void)
+{
+	/* The parent's server thread does not exist here; its descriptors do. */
+	tm_stats_server_forget();
+	tm_fd_close(sd.listen_fd, sd.listen_id);
+	tm_fd_close(sd.wake_fd, sd.wake_id);
+	pthread_mutex_init(&sd.lock, NULL);
+	sd.running = false;
+	sd.wake_fd = -1;
+	sd.listen_fd = -1;
+}

@@ -1,0 +1,185 @@
+#define _GNU_SOURCE /* struct ucred, accept4 */
+#include "stats_os.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "prim/file.h"
+
+#define BACKLOG 128
+
+static int default_dir(char *dir, size_t len)
+{
+	return snprintf(dir, len, "/tmp/tiermalloc-%u", (unsigned)geteuid());
+}
+
+/* Create the directory if missing, then hold it to our rules: checked
+ * through an O_NOFOLLOW handle, so what is checked is what is there. */
+static int check_dir(const char *dir)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		tm_warn("stats: cannot create %s: %s; no stats socket", dir,
+			strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+		tm_warn("stats: %s is a symlink; no stats socket", dir);
+		return -1;
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		tm_warn("stats: %s is not a directory we can open; no stats socket",
+			dir);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	if (st.st_uid != geteuid()) {
+		tm_warn("stats: %s belongs to uid %u, not to us (uid %u); no "
+			"stats socket", dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		tm_warn("stats: %s is open to other users (mode %03o, must be "
+			"0700); no stats socket", dir, (unsigned)(st.st_mode & 0777));
+		return -1;
+	}
+	return 0;
+}
+
+/* A socket file with our pid in its name is left over from an earlier image
+ * of this process (exec keeps the pid) or a dead process whose pid came
+ * back: it may go if nothing listens on it. */
+static int clear_leftover(const struct sockaddr_un *addr)
+{
+	struct stat st;
+	if (lstat(addr->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode))
+		return -1;
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int live = probe >= 0 &&
+		   connect(probe, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+	if (probe >= 0)
+		close(probe);
+	return live ? -1 : unlink(addr->sun_path);
+}
+
+static int bind_socket(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* The directory already keeps others out; 0600 says so once more. */
+	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0 ||
+	    chmod(addr->sun_path, 0600) < 0 || listen(fd, BACKLOG) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int tm_stats_sock_listen(char path[TM_SOCK_PATH_MAX])
+{
+	char dir[TM_SOCK_PATH_MAX];
+	const char *opt = tm_opt_str(TM_OPT_STATS_DIR);
+	int n = opt[0] ? snprintf(dir, sizeof(dir), "%s", opt)
+		       : default_dir(dir, sizeof(dir));
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int m = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%d.sock", dir,
+			 (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(dir) || m < 0 ||
+	    (size_t)m >= sizeof(addr.sun_path)) {
+		tm_warn("stats: socket path in %.64s... is too long; no stats "
+			"socket", dir);
+		return -1;
+	}
+	if (check_dir(dir) < 0)
+		return -1;
+	if (clear_leftover(&addr) < 0) {
+		tm_warn("stats: %s exists and is not a dead socket; no stats "
+			"socket", addr.sun_path);
+		return -1;
+	}
+	int fd = bind_socket(&addr);
+	if (fd < 0) {
+		tm_warn("stats: cannot listen on %s: %s; no stats socket",
+			addr.sun_path, strerror(errno));
+		return -1;
+	}
+	memcpy(path, addr.sun_path, sizeof(addr.sun_path));
+	return fd;
+}
+
+int tm_stats_sock_accept(int listen_fd, bool *same_user)
+{
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	*same_user = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+		     cred.uid == geteuid();
+	return fd;
+}
+
+tm_fd_id tm_fd_id_of(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return (tm_fd_id){0, 0};
+	return (tm_fd_id){st.st_dev, st.st_ino};
+}
+
+bool tm_fd_still(int fd, tm_fd_id id)
+{
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == id.dev &&
+	       st.st_ino == id.ino;
+}
+
+void tm_fd_close(int fd, tm_fd_id id)
+{
+	if (tm_fd_still(fd, id))
+		close(fd);
+}
+
+/* Whether a thread of ours, or one that has ended: the main thread stays
+ * listed, as a zombie, after it calls pthread_exit. */
+static bool service_or_gone(const char *tid)
+{
+	char st[256];
+	if (tm_read_textf(st, sizeof(st), "/proc/self/task", "%s/stat", tid) < 0)
+		return true; /* gone between readdir and now */
+	const char *name = strchr(st, '(');
+	const char *end = strrchr(st, ')');
+	if (!name || !end || end[1] != ' ')
+		return false;
+	return end[2] == 'Z' || end[2] == 'X' || strncmp(name + 1, "tm-", 3) == 0;
+}
+
+bool tm_stats_only_services_left(void)
+{
+	DIR *dir = opendir("/proc/self/task");
+	if (!dir)
+		return false;
+	bool only_ours = true;
+	struct dirent *de;
+	while (only_ours && (de = readdir(dir)))
+		only_ours = de->d_name[0] == '.' || service_or_gone(de->d_name);
+	closedir(dir);
+	return only_ours;
+}

@@ -1,0 +1,161 @@
+#include "stats_policy.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "config.h"
+#include "policy.h"
+#include "stats_sites.h"
+
+/* Refer to the policy's statistics weakly: a build whose policy/ does not
+ * provide them still links, and the address is NULL. Only this file's
+ * reference is weak, so nobody else's link changes. */
+#pragma weak tm_policy_snapshot_get
+
+#define NOT_PROVIDED "not reported by this build: policy/ has no " \
+		     "tm_policy_snapshot_get"
+#define NOT_RUNNING "the migrator is not running (TIERMALLOC_HEAT=none, or " \
+		    "it has not started yet)"
+#define NOT_MEASURED "no heat measured yet: the migrator has run no period " \
+		     "(it measures under TIERMALLOC_POLICY=heat)"
+/* tm_heat_of's scale (include/tiermalloc.h): 0 cold .. 255 hot. */
+#define HEAT_LEVELS 256
+
+static const char *const failure_names[TM_FAIL_KINDS] = {
+	[TM_FAIL_BUSY] = "busy",
+	[TM_FAIL_NOMEM] = "target node full",
+	[TM_FAIL_GONE] = "page gone",
+	[TM_FAIL_DENIED] = "shared with another process",
+	[TM_FAIL_OTHER] = "other",
+};
+
+/* The policy's numbers into *ps, or why there are none to show. */
+static const char *read_policy(const char *off, tm_policy_snapshot *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	if (off)
+		return off;
+	if (!tm_policy_snapshot_get)
+		return NOT_PROVIDED;
+	tm_policy_snapshot_get(ps);
+	return ps->running ? NULL : NOT_RUNNING;
+}
+
+static void chosen_because(tm_json *j)
+{
+	char heat[32];
+	tm_opt_format(TM_OPT_HEAT, heat, sizeof(heat));
+	tm_json_string(j, "why", strcmp(heat, "auto") == 0
+		       ? "the best that works here (TIERMALLOC_HEAT=auto)"
+		       : "TIERMALLOC_HEAT names it");
+}
+
+static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
+{
+	const char *in_use = ps->source ? ps->source : "none";
+	tm_json_object_begin(j, "heat_source");
+	tm_json_string(j, "name", in_use);
+	chosen_because(j);
+	tm_json_array_begin(j, "not_used");
+	for (int i = 0; i < TM_HEAT_SOURCES; i++) {
+		const tm_heat_source_stat *s = &ps->sources[i];
+		if (!s->name || strcmp(s->name, in_use) == 0)
+			continue;
+		tm_json_object_begin(j, NULL);
+		tm_json_string(j, "name", s->name);
+		tm_json_bool(j, "tried", s->tried);
+		tm_json_bool(j, "available", s->available);
+		tm_json_string_n(j, "why", s->why, strnlen(s->why, sizeof(s->why)));
+		tm_json_object_end(j);
+	}
+	tm_json_array_end(j);
+	tm_json_object_end(j);
+}
+
+static void moved(tm_json *j, const char *key, uint64_t pages, uint64_t bytes)
+{
+	tm_json_object_begin(j, key);
+	tm_json_u64(j, "pages", pages);
+	tm_json_u64(j, "bytes", bytes);
+	tm_json_object_end(j);
+}
+
+static void migration(tm_json *j, const tm_policy_snapshot *ps)
+{
+	tm_json_object_begin(j, "migration");
+	moved(j, "promoted", ps->promoted_pages, ps->promoted_bytes);
+	moved(j, "demoted", ps->demoted_pages, ps->demoted_bytes);
+	tm_json_array_begin(j, "failures");
+	for (int k = 0; k < TM_FAIL_KINDS; k++) {
+		tm_json_object_begin(j, NULL);
+		tm_json_string(j, "reason", failure_names[k] ? failure_names[k] : "other");
+		tm_json_u64(j, "pages", ps->failed[k]);
+		tm_json_object_end(j);
+	}
+	tm_json_array_end(j);
+	tm_json_double(j, "migrator_cpu_s", (double)ps->cpu_ns / 1e9);
+	tm_json_double(j, "migrator_cpu_share",
+		       ps->wall_ns ? (double)ps->cpu_ns / (double)ps->wall_ns : 0.0);
+	tm_json_u64(j, "periods", ps->periods);
+	tm_json_u64(j, "heat_boundary", ps->boundary);
+	tm_json_bool(j, "dram_pressure", ps->pressure);
+	tm_json_u64(j, "policy_memory_bytes", ps->metadata_bytes);
+	tm_json_object_end(j);
+}
+
+void tm_stats_policy_summary(tm_json *j, const char *off)
+{
+	tm_policy_snapshot ps;
+	const char *why = read_policy(off, &ps);
+	if (why) {
+		tm_json_unavailable(j, "heat_source", why);
+		tm_json_unavailable(j, "migration", why);
+		return;
+	}
+	heat_source(j, &ps);
+	migration(j, &ps);
+}
+
+void tm_stats_policy_heat(tm_json *j, const char *off, int tiers)
+{
+	tm_policy_snapshot ps;
+	const char *why = read_policy(off, &ps);
+	if (!why && ps.periods == 0)
+		why = NOT_MEASURED;
+	if (why) {
+		tm_json_string(j, "unavailable", why);
+		return;
+	}
+	tm_json_string(j, "unit", "heat 0..255 of a page, as tm_heat_of reads it");
+	tm_json_array_begin(j, "upper");
+	for (int b = 0; b < TM_HEAT_HIST; b++)
+		tm_json_u64(j, NULL, (uint64_t)((b + 1) * HEAT_LEVELS / TM_HEAT_HIST - 1));
+	tm_json_array_end(j);
+	tm_json_array_begin(j, "tiers");
+	for (int t = 0; t < tiers && t < TM_TIER_MAX; t++) {
+		tm_json_object_begin(j, NULL);
+		tm_json_i64(j, "tier", t);
+		tm_json_array_begin(j, "regions");
+		for (int b = 0; b < TM_HEAT_HIST; b++)
+			tm_json_u64(j, NULL, ps.heat_hist[t][b]);
+		tm_json_array_end(j);
+		tm_json_object_end(j);
+	}
+	tm_json_array_end(j);
+}
+
+void tm_stats_policy_sites(tm_json *j, const char *off, unsigned n)
+{
+	tm_policy_snapshot ps;
+	const char *why = read_policy(off, &ps);
+	if (why) {
+		tm_json_string(j, "unavailable", why);
+		return;
+	}
+	tm_json_u64(j, "samples", ps.samples);
+	tm_json_u64(j, "sites_seen", ps.sites);
+	tm_json_u64(j, "sites_dropped", ps.sites_dropped);
+	tm_json_u64(j, "kept_by_policy", TM_TOP_SITES);
+	int count = ps.ntop < TM_TOP_SITES ? ps.ntop : TM_TOP_SITES;
+	tm_stats_sites_write(j, ps.top, count, n);
+}
