@@ -1,0 +1,1 @@
+"""tierstat: the command-line client of tiermalloc's stats socket."""
