@@ -80,7 +80,7 @@ def pick_allocators(args, spawn, lib):
     return found
 
 
-def pick_workloads(args, rawdir):
+def pick_workloads(args):
     wanted = args.workloads.split(",") if args.workloads else None
     bins = os.path.join(args.build, "bench")
     data = os.path.join(args.build, "bench", "data")
@@ -166,36 +166,44 @@ def write_outputs(args, text, res, runs, rawdir):
         log(why or "plots: " + ", ".join(files))
 
 
-def main():
-    args = parse_args()
-    t0 = time.monotonic()
-    spawn, rawdir = setup(args)
-    lib, lib_id = snapshot_lib(args, rawdir)
-    found = pick_allocators(args, spawn, lib)
-    suite, skipped_wl = pick_workloads(args, rawdir)
-    allocs = found.usable
-    if not allocs or not suite:
-        sys.exit("nothing to run")
-    ref = "glibc" if any(a.name == "glibc" for a in allocs) else allocs[0].name
-    head = machine.describe(ROOT)
-    head.append("libtiermalloc.so: %s" % lib_id)
+def measure_suite(args, spawn, rawdir, suite, allocs):
+    """All workload runs, then start-up cost, then output comparison."""
     watch = machine.CpuWatch()
     runs = run_all(args, spawn, suite, allocs, rawdir)
     rounds, execs = (2, 100) if args.quick else (5, 100)
     log("start-up cost: %d x %d execs of /bin/true per allocator"
         % (rounds, execs))
     times = startup.measure_all(spawn, allocs, rounds, execs, rawdir)
+    ref = "glibc" if any(a.name == "glibc" for a in allocs) else allocs[0].name
     bad = check.compare(runs, ref)
     check.prune(runs, ref, bad)
     res = build_results(suite, allocs, runs, bad, times)
-    head.append("suite time: %.0f s" % (time.monotonic() - t0))
-    head.append(disturbance(watch))
+    return res, runs, ref, disturbance(watch)
+
+
+def count_failures(res, found):
+    return (sum(res.failures(a) for a in res.allocs) + len(found.broken)
+            + sum(1 for v in res.startup.values() if v is None))
+
+
+def main():
+    args = parse_args()
+    t0 = time.monotonic()
+    spawn, rawdir = setup(args)
+    lib, lib_id = snapshot_lib(args, rawdir)
+    found = pick_allocators(args, spawn, lib)
+    suite, skipped_wl = pick_workloads(args)
+    if not found.usable or not suite:
+        sys.exit("nothing to run")
+    head = machine.describe(ROOT) + ["libtiermalloc.so: %s" % lib_id]
+    res, runs, ref, disturbed = measure_suite(args, spawn, rawdir, suite,
+                                              found.usable)
+    head += ["suite time: %.0f s" % (time.monotonic() - t0), disturbed]
     text = report.render(res, head, notes_for(args, found, skipped_wl, ref),
                          {w.name: w.what for w in suite})
     print(text)
     write_outputs(args, text, res, runs, rawdir)
-    failed = sum(res.failures(a.name) for a in allocs) + len(found.broken) \
-        + sum(1 for v in times.values() if v is None)
+    failed = count_failures(res, found)
     if failed:
         log("FAILURE: %d failed cells/allocators (see the report)" % failed)
     return 1 if failed else 0
