@@ -54,6 +54,21 @@ int tm_heatmap_cover(tm_heatmap *hm, int s, uintptr_t end)
 	return 0;
 }
 
+int tm_heatmap_extend(tm_heatmap *hm, int s, uintptr_t end)
+{
+	tm_span *sp = &hm->span[s];
+	if (end <= sp->end)
+		return 0;
+	int rc = tm_heatmap_cover(hm, s, end);
+	if (rc < 0)
+		return rc;
+	size_t first = tm_span_pages(hm, sp);
+	sp->end = end;
+	for (size_t i = first; i < tm_span_pages(hm, sp); i++)
+		sp->cells[i].tier = TM_TIER_NONE;
+	return 0;
+}
+
 int tm_heatmap_span_of(const tm_heatmap *hm, uintptr_t addr)
 {
 	for (int s = 0; s < hm->nspans; s++) {

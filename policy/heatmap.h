@@ -62,6 +62,10 @@ int tm_heatmap_add_span(tm_heatmap *hm, uintptr_t base, size_t size,
  * Safe from several threads; 0 or -errno. */
 int tm_heatmap_cover(tm_heatmap *hm, int s, uintptr_t end);
 
+/* The heap of span s grew to end (the migrator's view): cover it, and mark
+ * its new pages as not located yet. 0 or -errno. */
+int tm_heatmap_extend(tm_heatmap *hm, int s, uintptr_t end);
+
 /* The usable cell of addr, or NULL. */
 tm_cell *tm_heatmap_cell(const tm_heatmap *hm, uintptr_t addr);
 

@@ -20,7 +20,7 @@
 
 #define MOVES_PER_ROUND 1024
 #define MIN_AGE 4                       /* periods a moved page stays put */
-#define SWAP_MARGIN 32                  /* heat a promotion must win by */
+#define SWAP_MARGIN 64                  /* heat a promotion must win by */
 #define MIN_PROMOTE_HEAT (TM_HEAT_FULL / 8)
 #define HEADROOM_SHIFT 5                /* 1/32 of DRAM left to new allocations */
 #define RESERVE_SHIFT 6                 /* 1/64 of a tier left to the kernel */
@@ -59,8 +59,7 @@ static void follow_heap(void)
 	for (int s = 0; s < hm->nspans; s++) {
 		uintptr_t start, end;
 		tm_arena_committed_range(hm->span[s].home, &start, &end);
-		if (end > hm->span[s].end && tm_heatmap_cover(hm, s, end) == 0)
-			hm->span[s].end = end;
+		tm_heatmap_extend(hm, s, end);
 	}
 }
 

@@ -110,6 +110,11 @@ static void test_cover(void)
 	CHECK_EQ(tm_heatmap_hint(&hm, (1UL << 40) + 100000 * FX_PAGE,
 				 (1UL << 40) + 100001 * FX_PAGE, TM_HOT), 1,
 		 "a hint covers its cells");
+	CHECK_EQ(tm_heatmap_extend(&hm, 0, (1UL << 40) + 100001 * FX_PAGE), 0, "extend");
+	CHECK_EQ(tm_span_pages(&hm, &hm.span[0]), 100001, "the heap grew");
+	tm_cell *c = tm_heatmap_cell(&hm, (1UL << 40) + 100000 * FX_PAGE);
+	CHECK(c->tier == TM_TIER_NONE && atomic_load(&c->hint) == TM_HOT,
+	      "new pages not located yet; their hint kept");
 	munmap(mem, cells);
 }
 
