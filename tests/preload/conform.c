@@ -33,6 +33,32 @@ static int aligned_to(const void *p, size_t a)
 	return ((uintptr_t)p & (a - 1)) == 0;
 }
 
+/* Every entry point this program calls is the library's: a function the
+ * library forgot to export would silently fall through to glibc's. */
+static void test_symbols(void)
+{
+	if (!tm_under_lib)
+		return;
+	struct { const char *name; void *fn; } fns[] = {
+		{"malloc", (void *)malloc}, {"free", (void *)free},
+		{"calloc", (void *)calloc}, {"realloc", (void *)realloc},
+		{"reallocarray", (void *)reallocarray},
+		{"posix_memalign", (void *)posix_memalign},
+		{"aligned_alloc", (void *)aligned_alloc},
+		{"memalign", (void *)memalign}, {"valloc", (void *)valloc},
+		{"pvalloc", (void *)pvalloc},
+		{"malloc_usable_size", (void *)malloc_usable_size},
+	};
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		Dl_info di;
+		void *volatile fn = fns[i].fn;
+		int ours = dladdr(fn, &di) && di.dli_fname &&
+			   strstr(di.dli_fname, "libtiermalloc");
+		CHECK(ours, "%s resolves to libtiermalloc, not %s", fns[i].name,
+		      dladdr(fn, &di) && di.dli_fname ? di.dli_fname : "?");
+	}
+}
+
 static void test_malloc_zero(void)
 {
 	void *p = malloc(opaque(0)), *q = malloc(opaque(0));
@@ -387,6 +413,7 @@ int main(void)
 {
 	tm_expect_environment();
 	page = (size_t)sysconf(_SC_PAGESIZE);
+	test_symbols();
 	test_malloc_zero();
 	test_realloc_basic();
 	test_calloc();

@@ -59,6 +59,28 @@ static inline void tm_expect_environment(void)
 		CHECK(!tm_lib_loaded(), "libtiermalloc is not loaded in the "
 					"reference run");
 	}
+	/* TM_TEST_TIERS=N: the library must run with N tiers, and small and
+	 * large blocks (under the ratio or threshold policy) use them all */
+	const char *tiers = getenv("TM_TEST_TIERS");
+	if (tm_under_lib && tiers) {
+		int want = atoi(tiers), seen = 0;
+		int (*count)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "tm_tier_count");
+		int (*tier_of)(const void *) =
+			(int (*)(const void *))dlsym(RTLD_DEFAULT, "tm_tier_of");
+		CHECK(count && count() == want, "running with %d tiers (%d)", want,
+		      count ? count() : -1);
+		void *blocks[200];
+		for (int i = 0; i < 200; i++) {
+			blocks[i] = malloc(i % 2 ? 1024 : 128 << 10);
+			int t = tier_of && blocks[i] ? tier_of(blocks[i]) : -1;
+			if (t >= 0 && t < 31)
+				seen |= 1 << t;
+		}
+		for (int i = 0; i < 200; i++)
+			free(blocks[i]);
+		CHECK(seen == (1 << want) - 1, "blocks on every tier (mask %#x)",
+		      seen);
+	}
 }
 
 static inline uint64_t tm_mix(uint64_t x)

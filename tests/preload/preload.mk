@@ -3,9 +3,11 @@
 #   make test-preload     build the test programs, run tests/preload/run.sh
 #
 # run.sh runs, under LD_PRELOAD=build/libtiermalloc.so: conformance programs
-# (malloc family, C++ new/delete), real programs compared byte for byte with
-# a run without the library, bad configuration, stress (threads, fork,
-# thread churn), sanitizer and valgrind runs, and redis-server. It prints
+# (malloc family, C++ new/delete, a C++ plugin dlopen()ed by a C program),
+# real programs compared byte for byte with a run without the library, bad
+# configuration, stress (threads, fork, thread churn), the same programs on
+# the tiered path (a fake two-node TIERMALLOC_SYSFS tree makes this one-node
+# host run tiered), sanitizer and valgrind runs, and redis-server. It prints
 # ok/FAIL/skip lines and ends with "N passed, N failed[, N skipped]". Debian
 # packages it needs: tests/preload/packages.txt.
 #
@@ -45,12 +47,13 @@ PL_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -pthread
 PL_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -Wno-unused-parameter -pthread
 
-PL_C := conform stress_threads stress_fork stdio_exit busy
+PL_C := conform stress_threads stress_fork stdio_exit busy dlopen_cxx
 PL_CXX := conform_cxx stress_churn mt_map
 PL_ASAN_C := conform stress_threads stress_fork
 PL_ASAN_CXX := conform_cxx stress_churn
 
 PL_BINS := $(addprefix $(PL_B)/,$(PL_C) $(PL_CXX) optlist vg_canary) \
+	   $(PL_B)/cxx_plugin.so \
 	   $(addprefix $(PL_B)/asan/,$(PL_ASAN_C) $(PL_ASAN_CXX)) \
 	   $(PL_B)/tsan/stress_threads $(PL_B)/ubsan/libtiermalloc.so
 
@@ -61,6 +64,10 @@ $(addprefix $(PL_B)/,$(PL_C)): $(PL_B)/%: $(PL_SRC)/%.c $(PL_HDR)
 $(addprefix $(PL_B)/,$(PL_CXX)): $(PL_B)/%: $(PL_SRC)/%.cc $(PL_HDR)
 	@mkdir -p $(@D)
 	$(CXX) -std=c++17 $(PL_CFLAGS) $< -o $@ -ldl
+
+$(PL_B)/cxx_plugin.so: $(PL_SRC)/cxx_plugin.cc
+	@mkdir -p $(@D)
+	$(CXX) -std=c++17 $(PL_CFLAGS) -shared -fPIC $< -o $@
 
 # uninitialised on purpose; -O0 keeps the branch
 $(PL_B)/vg_canary: $(PL_SRC)/vg_canary.c
