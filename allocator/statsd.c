@@ -31,24 +31,24 @@ static struct {
 	pthread_t thread;
 	int wake_fd;              /* readable: stop serving */
 	tm_fd_id wake_id;
-	_Atomic int listen_fd;    /* for a forked child to close */
+	_Atomic int listen_fd;    /* set once path is: for stop, a forked child */
 	tm_fd_id listen_id;
+	char path[TM_SOCK_PATH_MAX];
 } sd = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1, .listen_fd = -1};
 
 static void *server_main(void *arg)
 {
-	char path[TM_SOCK_PATH_MAX];
 	pthread_setname_np(pthread_self(), "tm-stats"); /* see stats_os.h */
 	int unused = nice(NICE_INCREMENT); /* Linux: this thread only */
 	(void)unused;
-	int fd = tm_stats_sock_listen(path);
+	int fd = tm_stats_sock_listen(sd.path);
 	if (fd < 0)
 		return NULL;
 	sd.listen_id = tm_fd_id_of(fd);
 	sd.listen_fd = fd;
-	tm_info("stats: serving on %s", path);
+	tm_info("stats: serving on %s", sd.path);
 	bool application_gone = tm_stats_serve(fd, sd.wake_fd);
-	unlink(path);
+	unlink(sd.path);
 	sd.listen_fd = -1;
 	tm_fd_close(fd, sd.listen_id);
 	/* Its last thread ended with pthread_exit: without us the process
@@ -118,7 +118,9 @@ static bool join_briefly(pthread_t thread)
 }
 
 /* Wake the thread and give it a moment to close its clients and remove its
- * socket; a thread that does not finish in time ends with the process. */
+ * socket. A thread that does not finish in time (the application closed
+ * our wake-up descriptor, or it is slow) ends with the process; its socket
+ * is removed here. */
 void tm_statsd_stop(void)
 {
 	pthread_mutex_lock(&sd.lock);
@@ -130,6 +132,8 @@ void tm_statsd_stop(void)
 			tm_fd_close(sd.wake_fd, sd.wake_id);
 			sd.wake_fd = -1;
 			sd.running = false;
+		} else if (sd.listen_fd >= 0) {
+			unlink(sd.path);
 		}
 	}
 	pthread_mutex_unlock(&sd.lock);
@@ -144,5 +148,5 @@ void tm_statsd_after_fork_child(void)
 	pthread_mutex_init(&sd.lock, NULL);
 	sd.running = false;
 	sd.wake_fd = -1;
-	sd.listen_fd = -1;
+	sd.listen_fd = -1; /* the parent's path is not ours to remove */
 }

@@ -217,6 +217,7 @@ def check_lifecycle():
     with open(app_file) as f:
         C.check(code == 0 and f.read() == "app data\n",
                 "its file under a number we had used is left alone at exit")
+    C.check(not os.path.exists(v.socket), "and the socket is removed all the same")
     os.unlink(app_file)
     v = Victim(d, env={"VICTIM_EARLY_FORK": "1"}, first_line="early-child")
     C.check(v.early == "early-child stdin open",
