@@ -563,7 +563,10 @@ section_tiered() {
 		return
 	fi
 	local stderr_ok='mbind for tier 1 failed' pol
-	for pol in "TIERMALLOC_POLICY=ratio" "TIERMALLOC_POLICY=threshold TIERMALLOC_THRESHOLD=4K"; do
+	# ratio with a 20 ms period: heat tracking (uffd write-protection where
+	# the kernel has it) runs while the programs check their data
+	for pol in "TIERMALLOC_POLICY=ratio TIERMALLOC_SCAN_MS=20" \
+		"TIERMALLOC_POLICY=threshold TIERMALLOC_THRESHOLD=4K"; do
 		local e="env TIERMALLOC_SYSFS=$work/fakesys TM_TEST_TIERS=2 $pol"
 		check_prog lib "tiered, $pol: conform" 120 $e "$bin/conform"
 		check_prog lib "tiered, $pol: conform_cxx" 120 $e "$bin/conform_cxx"
