@@ -52,7 +52,7 @@ tm() {
 		TIERMALLOC_VERBOSE=1 TIERMALLOC_STATS=0 "${envs[@]}" LD_PRELOAD=$LIB \
 		$GUPS "${COMMON[@]}" --label "$label" --intervals "$intervals" "$@" \
 		>"$out/$label" 2>"$out/$label.err" || failed=1
-	grep -h 'phase [0-9]:\|summary\|alloc:' "$out/$label"
+	grep -h "interval\|phase [0-9]:\|summary\|alloc:" "$out/$label"; grep -h "^period" "$out/$label.err" | head -60
 }
 
 # The kernel's own tiering, with the same quota: a balloon holds the fast

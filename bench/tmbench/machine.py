@@ -56,6 +56,7 @@ def git_commit(root):
 def describe(root):
     """Lines for the report header."""
     return [
+        "date: %s" % time.strftime("%Y-%m-%d %H:%M %Z"),
         "machine: %d CPUs (%s), %.1f GiB RAM, kernel %s" % (
             os.cpu_count() or 0, cpu_model(), mem_total_gib(),
             platform.release()),

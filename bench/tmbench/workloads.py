@@ -34,19 +34,19 @@ def _own(bins, name, full, quick, mode, what):
 def compiled(bins, mode):
     """The workloads written in C/C++ in bench/workloads/."""
     return [
-        _own(bins, "churn", "30", "3", mode,
+        _own(bins, "churn", "20", "2", mode,
              "single-threaded small-object churn"),
         _own(bins, "server", "4 600", "4 60", mode,
              "4 threads, request/response churn, cross-thread frees"),
         _own(bins, "prodcons", "2 2 1000", "2 2 100", mode,
              "2 producers -> bounded queue -> 2 consumers"),
-        _own(bins, "realloc", "20", "3", mode,
+        _own(bins, "realloc", "15", "2", mode,
              "realloc growth of strings and vectors up to 1 MiB"),
         _own(bins, "large", "300", "30", mode,
              "256 KiB..64 MiB blocks, every page touched"),
         _own(bins, "frag", "192 2", "32 1", mode,
              "mixed sizes, free 90%, reallocate: peak RSS"),
-        _own(bins, "cxxmaps", "4 40 3", "2 10 2", mode,
+        _own(bins, "cxxmaps", "4 30 3", "2 10 2", mode,
              "C++ map/unordered_map/string, 4 threads, hand-off"),
     ]
 
@@ -57,7 +57,7 @@ def programs(src, data, mode):
     wl = os.path.join(src, "workloads")
     return [
         Workload("python3", [PYTHON, os.path.join(wl, "pyalloc.py")]
-                 + (["40", "3"] if full else ["5", "1"]),
+                 + (["30", "3"] if full else ["5", "1"]),
                  "python3: dicts, strings, sort, JSON, object graphs",
                  env={"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}),
         Workload("sqlite3", ["sqlite3", "-cmd", ".parameter set @rows %d"
