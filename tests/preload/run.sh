@@ -347,12 +347,15 @@ section_config() {
 	done
 	wait "$busy_pid"
 
-	# run_busy ENV...: busy under the library with ENV; sets out, err, rc
-	local out err rc
+	# run_busy ENV...: busy under the library with ENV; sets out, err, rc.
+	# In a scratch directory: a relative path in a value lands there.
+	local out err rc scratch=$work/scratch
+	mkdir -p "$scratch"
 	run_busy() {
 		newlog
 		log=$LOG
-		out=$(timeout -k 5 30 env "$@" LD_PRELOAD="$lib" "$bin/busy" 2>"$log")
+		out=$(cd "$scratch" &&
+			timeout -k 5 30 env "$@" LD_PRELOAD="$lib" "$bin/busy" 2>"$log")
 		rc=$?
 		err=$log
 	}
@@ -459,14 +462,16 @@ section_config() {
 			runs=$((runs + 1))
 			local e o r
 			e=$work/hostile.err
-			o=$(timeout -k 5 30 env "$name=$v" LD_PRELOAD="$ubsan_lib" \
+			o=$(cd "$scratch" && timeout -k 5 30 env "$name=$v" \
+				LD_PRELOAD="$ubsan_lib" \
 				UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$bin/busy" 0 2>"$e")
 			r=$?
 			if [ "$r" != 0 ] || [ "$o" != "busy: ok" ] ||
 				[ "$(grep -c 'warning' "$e")" -gt 1 ] || grep -q 'runtime error' "$e"; then
 				bad_runs=$((bad_runs + 1))
 				{
-					echo "$name='$v': exit $r, stdout '$o'"
+					echo "$name='$v': exit $r, stdout '$o'," \
+						"$(grep -c warning "$e") warnings"
 					head -n 5 "$e"
 				} >>"$hlog"
 			fi
@@ -754,7 +759,10 @@ EOF
 
 for s in $sections; do
 	case $s in
-	conform | programs | config | stress | tiered | sanitize | redis) "section_$s" ;;
+	conform | programs | config | stress | tiered | sanitize | redis)
+		t_section=$SECONDS
+		"section_$s"
+		echo "   ($s: $((SECONDS - t_section)) s)" ;;
 	*) echo "run.sh: unknown section $s" >&2 ;;
 	esac
 done
