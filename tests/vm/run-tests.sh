@@ -73,7 +73,12 @@ run_one() {
 		echo "not executable (chmod +x $path)" >"$log"
 		rc=1
 	else
-		timeout --kill-after=5 "$limit" "$path" </dev/null >"$log" 2>&1 || rc=$?
+		# In a subshell that does not exec it, so that bash's note about
+		# a KILLed timeout(1) lands in the log, not on our output.
+		(
+			timeout --kill-after=5 "$limit" "$path" </dev/null
+			exit $?
+		) >"$log" 2>&1 || rc=$?
 	fi
 	ms=$(($(now_ms) - start))
 	local took
@@ -88,7 +93,10 @@ run_one() {
 		skipped=$((skipped + 1))
 		;;
 	*)
-		((rc == 124)) && echo "timed out after $limit s" >>"$log"
+		# 124: timeout's TERM ended it; 137 after the limit: it had to KILL.
+		if ((rc == 124 || (rc == 137 && ms >= limit * 1000))); then
+			echo "timed out after $limit s" >>"$log"
+		fi
 		printf 'FAIL %-28s %7s  exit %d, log %s\n' "$name" "$took" "$rc" "$log"
 		tail -n 30 "$log" | sed 's/^/    | /'
 		failed=$((failed + 1))
