@@ -10,19 +10,24 @@
 
 SHELL   := /bin/bash
 CC      ?= cc
+CXX     ?= c++
 CFLAGS  ?= -O2 -g
 B       := build
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter
 TM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread $(WARN) \
              -Iinclude -Iallocator -Ipolicy -MMD -MP
-TM_LIBS := -ljemalloc -lnuma -lhwloc -lpthread -ldl
+TM_CXXFLAGS := -std=gnu++17 -fPIC -fvisibility=hidden -pthread -Wall -Wextra \
+               -Iinclude -Iallocator -MMD -MP
+TM_LIBS := -ljemalloc -lstdc++ -lpthread -ldl
 
-# Library objects: every .c under allocator/ and policy/. malloc.c holds the
-# interposed entry points, so unit tests link everything but it.
-LIB_SRC   := $(sort $(wildcard allocator/*.c allocator/prim/*.c policy/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
-CORE_OBJ  := $(filter-out $(B)/obj/allocator/malloc.o,$(LIB_OBJ))
+# Library objects: every .c under allocator/ and policy/, and the C++
+# operators (cxx.cc). malloc.o and cxx.o hold the interposed entry points, so
+# unit tests link everything but them.
+LIB_SRC   := $(sort $(wildcard allocator/*.c allocator/prim/*.c policy/*.c)) \
+             allocator/cxx.cc
+LIB_OBJ   := $(patsubst %.cc,$(B)/obj/%.o,$(LIB_SRC:%.c=$(B)/obj/%.o))
+CORE_OBJ  := $(filter-out $(B)/obj/allocator/malloc.o $(B)/obj/allocator/cxx.o,$(LIB_OBJ))
 
 .PHONY: all deps test clean
 all: $(B)/libtiermalloc.so
@@ -40,6 +45,10 @@ deps:
 $(B)/obj/%.o: %.c | $(B)/.build-deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TM_CFLAGS) -c $< -o $@
+
+$(B)/obj/%.o: %.cc | $(B)/.build-deps
+	@mkdir -p $(@D)
+	$(CXX) $(CFLAGS) $(TM_CXXFLAGS) -c $< -o $@
 
 # -z nodelete: the library must outlive every destructor that may still call
 # free(); -Bsymbolic keeps our own internal calls off the interposition path.

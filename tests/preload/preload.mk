@@ -94,10 +94,14 @@ $(PL_B)/tsan/stress_threads: $(PL_SRC)/stress_threads.c $(PL_HDR)
 
 # The library again, with UBSan: the same sources and link flags as
 # $(B)/libtiermalloc.so in the Makefile (keep the two in step).
-PL_UBSAN_OBJ := $(LIB_SRC:%.c=$(PL_B)/ubsan/obj/%.o)
-$(PL_UBSAN_OBJ): $(PL_B)/ubsan/obj/%.o: %.c
+PL_UBSAN_OBJ := $(patsubst $(B)/obj/%,$(PL_B)/ubsan/obj/%,$(LIB_OBJ))
+$(PL_B)/ubsan/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(TM_CFLAGS) -fsanitize=undefined \
+	      -fno-sanitize-recover=undefined -c $< -o $@
+$(PL_B)/ubsan/obj/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) -O1 -g $(TM_CXXFLAGS) -fsanitize=undefined \
 	      -fno-sanitize-recover=undefined -c $< -o $@
 $(PL_B)/ubsan/libtiermalloc.so: $(PL_UBSAN_OBJ) allocator/exports.map
 	$(CC) -shared -fsanitize=undefined -o $@ $(PL_UBSAN_OBJ) $(TM_LIBS) \
