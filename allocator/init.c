@@ -3,6 +3,7 @@
  * (malloc.c), which is also what any allocation made by the discovery itself
  * (hwloc, dlopen) gets. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,8 @@
 extern char **environ;
 
 tm_runtime tm_rt;
-volatile int tm_services_pending;
-static volatile int services_countdown;
+_Atomic int tm_services_pending;
+static _Atomic int services_countdown;
 
 uint64_t tm_now_ns(void)
 {
@@ -40,27 +41,30 @@ uint64_t tm_now_ns(void)
 
 void tm_services_arm(void)
 {
-	services_countdown = SERVICES_AFTER_ALLOCS;
-	tm_services_pending = tm_opt_num(TM_OPT_STATS) || tm_rt.tiered;
+	atomic_store(&services_countdown, SERVICES_AFTER_ALLOCS);
+	atomic_store(&tm_services_pending, tm_opt_num(TM_OPT_STATS) || tm_rt.tiered);
 }
 
-/* Called by malloc while services are pending; races between threads only
- * shift the count, and the start itself is serialised by once. Once enough
- * has been allocated, the first allocation after the delay starts them (a
- * program may allocate its whole heap within the delay, then rarely). */
+/* Called by malloc while services are pending. The count is updated without
+ * a locked instruction: threads racing here only lose a few counts. Once
+ * enough has been allocated, the first allocation after the delay starts
+ * them (a program may allocate its whole heap within the delay, then
+ * rarely); the lock makes one thread do it. */
 void tm_services_tick(size_t size)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	size_t ticks = 1 + size / SERVICES_BYTES_PER_ALLOC;
-	if (services_countdown > 0 &&
-	    (services_countdown -= ticks < SERVICES_AFTER_ALLOCS ? (int)ticks
-								 : SERVICES_AFTER_ALLOCS) > 0)
-		return;
+	int left = atomic_load_explicit(&services_countdown, memory_order_relaxed);
+	if (left > 0) {
+		left -= ticks < SERVICES_AFTER_ALLOCS ? (int)ticks : SERVICES_AFTER_ALLOCS;
+		atomic_store_explicit(&services_countdown, left, memory_order_relaxed);
+		if (left > 0)
+			return;
+	}
 	if (tm_now_ns() - tm_rt.start_ns < SERVICES_AFTER_NS ||
 	    pthread_mutex_trylock(&lock) != 0)
 		return;
-	if (tm_services_pending) {
-		tm_services_pending = 0;
+	if (atomic_exchange(&tm_services_pending, 0)) {
 		if (tm_opt_num(TM_OPT_STATS))
 			tm_statsd_start();
 		if (tm_rt.tiered)

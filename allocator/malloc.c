@@ -181,8 +181,7 @@ static void *tiered_realloc(void *p, size_t size, uintptr_t site)
 
 void *tm_alloc(size_t size, int flags, uintptr_t site)
 {
-	if (TM_UNLIKELY(tm_services_pending))
-		tm_services_tick(size);
+	tm_services_poll(size);
 	if (tiered)
 		return tiered_alloc(size, flags, site);
 	if (!flags)
@@ -203,8 +202,7 @@ void tm_free(void *p)
 
 TM_EXPORT void *malloc(size_t size)
 {
-	if (TM_UNLIKELY(tm_services_pending))
-		tm_services_tick(size);
+	tm_services_poll(size);
 	if (TM_LIKELY(!tiered))
 		return je.malloc(size);
 	return tiered_alloc(size, 0, SITE());
@@ -221,8 +219,7 @@ TM_EXPORT void free(void *p)
 TM_EXPORT void *calloc(size_t n, size_t size)
 {
 	size_t total;
-	if (TM_UNLIKELY(tm_services_pending))
-		tm_services_tick(n * size); /* the count only: overflow is harmless */
+	tm_services_poll(n * size); /* the count only: overflow is harmless */
 	if (TM_LIKELY(!tiered))
 		return je.calloc(n, size);
 	if (__builtin_mul_overflow(n, size, &total))
@@ -236,8 +233,7 @@ TM_EXPORT void *realloc(void *p, size_t size)
 		free(p);
 		return NULL;
 	}
-	if (TM_UNLIKELY(tm_services_pending))
-		tm_services_tick(size);
+	tm_services_poll(size);
 	if (TM_LIKELY(!tiered))
 		return je_realloc(p, size);
 	if (!p)

@@ -3,6 +3,7 @@
 #ifndef TM_RUNTIME_H
 #define TM_RUNTIME_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,8 +26,15 @@ extern tm_runtime tm_rt;
 
 /* Set while background threads (stats server, migrator) are not started:
  * malloc counts down and starts them once start-up is over. */
-extern volatile int tm_services_pending;
+extern _Atomic int tm_services_pending;
 void tm_services_tick(size_t size);
+
+static inline void tm_services_poll(size_t size)
+{
+	if (TM_UNLIKELY(atomic_load_explicit(&tm_services_pending,
+					     memory_order_relaxed)))
+		tm_services_tick(size);
+}
 
 uint64_t tm_now_ns(void);
 
