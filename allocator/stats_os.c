@@ -27,8 +27,10 @@ static int default_dir(char *dir, size_t len)
 static int check_dir(const char *dir)
 {
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		tm_warn("stats: cannot create %s: %s; no stats socket", dir,
-			strerror(errno));
+		tm_warn("%s%s: cannot create it: %s; no stats socket",
+			tm_opt_src(TM_OPT_STATS_DIR) == TM_SRC_ENV
+				? "TIERMALLOC_STATS_DIR=" : "stats directory ",
+			dir, strerror(errno));
 		return -1;
 	}
 	struct stat st;

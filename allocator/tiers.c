@@ -146,7 +146,8 @@ static void add_tier(tm_tierset *set, uint64_t nodes, int kernel_tier)
 	t->kernel_tier = kernel_tier;
 }
 
-/* TIERMALLOC_TIERS: node lists separated by ';', fastest first. */
+/* TIERMALLOC_TIERS: node lists separated by ';', fastest first. Nodes that
+ * do not exist (or have no memory) are dropped with one warning in all. */
 static int tiers_from_override(const char *text, uint64_t mem, tm_tierset *set)
 {
 	char buf[256];
@@ -161,20 +162,19 @@ static int tiers_from_override(const char *text, uint64_t mem, tm_tierset *set)
 			set->count = 0;
 			return -1;
 		}
-		if (nodes & ~mem) {
-			char bad[64];
-			tm_nodelist_format(nodes & ~mem, bad, sizeof(bad));
-			tm_warn("TIERMALLOC_TIERS=%s: node %s has no memory or does "
-				"not exist; ignoring it", text, bad);
-		}
 		add_tier(set, nodes & mem & ~seen, -1);
 		seen |= nodes;
 	}
+	char bad[64];
+	tm_nodelist_format(seen & ~mem, bad, sizeof(bad));
 	if (set->count == 0) {
-		tm_warn("TIERMALLOC_TIERS=%s: names no usable node; using "
-			"discovered tiers", text);
+		tm_warn("TIERMALLOC_TIERS=%s: node %s has no memory or does not "
+			"exist; using discovered tiers", text, bad);
 		return -1;
 	}
+	if (seen & ~mem)
+		tm_warn("TIERMALLOC_TIERS=%s: node %s has no memory or does not "
+			"exist; ignoring it", text, bad);
 	snprintf(set->source, sizeof(set->source), "TIERMALLOC_TIERS");
 	return 0;
 }
