@@ -19,13 +19,23 @@
  * --intervals N (per phase, 20) --phases N (2) --fast-node N (0)
  * --label TEXT --expect R (fail unless each phase reaches R of the oracle)
  * --cold-slow F (fail unless at least F of the cold pages that cannot be in
- * the quota are on slow nodes at the end).
+ * the quota are on slow nodes at the end) --tlb-flush-ms N (see below).
  *
- * Output: one "interval" line per interval, one "phase" line per phase,
- * one "summary" line. Exit 0, or 1 when an --expect/--cold-slow test fails. */
+ * Under QEMU's software emulation (TCG) a translation stays in the emulated
+ * TLB indefinitely, so an accessed bit cleared without a TLB flush (as x86
+ * does for DAMON's and the kernel's LRU aging) is never set again and hot
+ * pages look idle; real TLBs turn over within microseconds. --tlb-flush-ms N
+ * restores some turnover: a thread flips the protection of a 64-page area
+ * of its own every N ms, which makes the kernel flush the whole TLB.
+ *
+ * Output: one "interval" line per interval (with, under tiermalloc, the
+ * mean heat it reports for the hot set and for the rest), one "phase" line
+ * per phase, one "summary" line. Exit 0, or 1 when an --expect/--cold-slow test fails. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,11 +54,12 @@
 static struct {
 	size_t mib, hot_mib, quota_mib, chunk_kib;
 	double hot_frac, expect, cold_slow;
-	int interval_ms, intervals, phases, fast_node;
+	int interval_ms, intervals, phases, fast_node, tlb_flush_ms;
 	const char *label;
-} opt = {64, 8, 0, 1024, 0.9, 0, 0, 500, 20, 2, 0, "gups"};
+} opt = {64, 8, 0, 1024, 0.9, 0, 0, 500, 20, 2, 0, 0, "gups"};
 
 static uint64_t **chunks;
+static int (*heat_of)(const void *); /* tiermalloc's tm_heat_of, if loaded */
 static size_t nchunks, words_per_chunk, pages, hot_first, hot_pages;
 static int *node;
 
@@ -112,6 +123,22 @@ static double share(size_t *fast_pages)
 	return s;
 }
 
+/* Mean heat tiermalloc reports for the hot set and for the rest, or -1. */
+static void heats(double *hot, double *cold)
+{
+	double sum[2] = {0, 0};
+	size_t n[2] = {0, 0};
+	for (size_t p = 0; heat_of && p < pages; p++) {
+		int h = heat_of(page_addr(p));
+		if (h >= 0) {
+			sum[is_hot(p)] += h;
+			n[is_hot(p)]++;
+		}
+	}
+	*hot = n[1] ? sum[1] / (double)n[1] : -1;
+	*cold = n[0] ? sum[0] / (double)n[0] : -1;
+}
+
 /* The best share with quota pages of fast memory: the hot set first. */
 static double oracle(void)
 {
@@ -157,6 +184,23 @@ static double migrator_cpu_s(void)
 	if (d)
 		closedir(d);
 	return cpu;
+}
+
+/* ---- TLB turnover under emulation (see the head of the file) --------------- */
+
+static void *tlb_turnover(void *unused)
+{
+	size_t len = 64 * PAGE; /* over 33 pages: a full flush, not per page */
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return unused;
+	memset(p, 1, len);
+	for (;;) {
+		mprotect(p, len, PROT_READ);
+		mprotect(p, len, PROT_READ | PROT_WRITE);
+		usleep((useconds_t)opt.tlb_flush_ms * 1000);
+	}
 }
 
 /* ---- the benchmark -------------------------------------------------------- */
@@ -218,13 +262,15 @@ static int run_phase(int phase, double orc)
 		double mups = (double)n / (now_s() - t0) / 1e6;
 		locate();
 		size_t fast;
-		double s = share(&fast);
+		double s = share(&fast), hot_heat, cold_heat;
+		heats(&hot_heat, &cold_heat);
 		ratio = s / orc;
 		if (reached < 0 && ratio >= (opt.expect ? opt.expect : 0.9))
 			reached = k;
 		printf("gups: %s interval %d phase %d share %.3f oracle %.3f ratio %.3f "
-		       "fast_mib %.1f mups %.2f\n", opt.label, k, phase, s, orc, ratio,
-		       (double)fast * PAGE / (1 << 20), mups);
+		       "fast_mib %.1f mups %.2f heat_hot %.0f heat_cold %.0f\n", opt.label,
+		       k, phase, s, orc, ratio, (double)fast * PAGE / (1 << 20), mups,
+		       hot_heat, cold_heat);
 		fflush(stdout);
 	}
 	printf("gups: %s phase %d: %.2f of the oracle at the end; %s %d intervals\n",
@@ -237,6 +283,10 @@ static int benchmark(void)
 {
 	if (!opt.quota_mib)
 		opt.quota_mib = opt.mib / 4;
+	heat_of = (int (*)(const void *))dlsym(RTLD_DEFAULT, "tm_heat_of");
+	pthread_t flusher;
+	if (opt.tlb_flush_ms > 0)
+		pthread_create(&flusher, NULL, tlb_turnover, NULL);
 	allocate();
 	double orc = oracle(), cpu0 = migrator_cpu_s(), t0 = now_s();
 	int failed = 0;
@@ -315,6 +365,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--label")) opt.label = v;
 		else if (!strcmp(a, "--expect")) opt.expect = atof(v);
 		else if (!strcmp(a, "--cold-slow")) opt.cold_slow = atof(v);
+		else if (!strcmp(a, "--tlb-flush-ms")) opt.tlb_flush_ms = atoi(v);
 		else if (!strcmp(a, "--balloon")) mode = 'b', balloon_mib = strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--alloc")) mode = 'a', takes = 0;
 		else {
