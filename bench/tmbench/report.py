@@ -61,6 +61,8 @@ class Results:
             "geo_wall_glibc": stats.geomean(self.ratios(a, "glibc", "wall_s")),
             "geo_wall_je": stats.geomean(self.ratios(a, "jemalloc", "wall_s")),
             "worst_wall_glibc": max(walls) if walls else None,
+            "geo_cpu_glibc": stats.geomean(self.ratios(a, "glibc", "cpu_s")),
+            "geo_cpu_je": stats.geomean(self.ratios(a, "jemalloc", "cpu_s")),
             "geo_rss_glibc": stats.geomean(
                 self.ratios(a, "glibc", "maxrss_kb")),
             "geo_rss_je": stats.geomean(
@@ -69,6 +71,8 @@ class Results:
 
 
 def summary(res):
+    """One row per allocator. CPU (user+sys) is shown beside wall time
+    because it suffers less when other jobs share the machine."""
     rows = []
     for a in res.allocs:
         h = res.headline(a)
@@ -76,11 +80,13 @@ def summary(res):
         rows.append([a, fmt_ratio(h["geo_wall_glibc"]),
                      fmt_ratio(h["geo_wall_je"]),
                      fmt_ratio(h["worst_wall_glibc"]),
+                     fmt_ratio(h["geo_cpu_glibc"]), fmt_ratio(h["geo_cpu_je"]),
                      fmt_ratio(h["geo_rss_glibc"]), fmt_ratio(h["geo_rss_je"]),
                      "–" if per_exec is None else "%.0f" % (per_exec * 1e6),
                      res.failures(a) or ""])
     return table(["allocator", "wall ×glibc (geo)", "wall ×jemalloc (geo)",
-                  "worst wall ×glibc", "peak RSS ×glibc (geo)",
+                  "worst wall ×glibc", "CPU ×glibc (geo)",
+                  "CPU ×jemalloc (geo)", "peak RSS ×glibc (geo)",
                   "peak RSS ×jemalloc (geo)", "exec µs (`true`)",
                   "failures"], rows)
 
