@@ -165,6 +165,8 @@ def check(spawn, alloc):
     if not os.path.exists(alloc.lib):
         if alloc.name.startswith("tiermalloc"):
             return "skipped", "%s not built (run make)" % alloc.lib
+        if alloc.package == "(--extra)":
+            return "broken", "%s: no such file" % alloc.lib
         return "skipped", "not installed (apt-get install %s)" % alloc.package
     plain = Allocator(alloc.name, alloc.lib, {
         k: v for k, v in alloc.env.items() if k != "TIERMALLOC_POLICY"})
