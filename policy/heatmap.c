@@ -128,7 +128,7 @@ void tm_heatmap_cool(tm_heatmap *hm)
 		for (size_t i = 0; i < n; i++) {
 			uint8_t h = atomic_load_explicit(&sp->cells[i].heat,
 							 memory_order_relaxed);
-			atomic_store_explicit(&sp->cells[i].heat, h >> 1,
+			atomic_store_explicit(&sp->cells[i].heat, (uint8_t)(h * 3 / 4),
 					      memory_order_relaxed);
 		}
 	}

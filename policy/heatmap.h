@@ -2,9 +2,11 @@
  * reservation (a "span"), with periodic cooling so old heat fades.
  *
  * Heat is a decayed access estimate in 0..255. Each period the migrator
- * halves every cell (cooling) and the heat source adds credit for what it saw:
- * TM_HEAT_FULL means "accessed throughout the period", so a page accessed in
- * every period settles at the top and one left alone fades to zero in eight.
+ * takes a quarter off every cell (cooling) and the heat source adds credit
+ * for what it saw: TM_HEAT_FULL means "accessed throughout the period", so a
+ * page accessed in every period settles at the top, one left alone falls
+ * below a quarter of that in five periods, and one missed reading (sources
+ * are noisy) costs a hot page only a quarter of its heat.
  *
  * Cells are 4 bytes per page (0.1% of the heap). Their memory is reserved for
  * the whole span and committed only as the heap grows (tm_heatmap_cover), so
@@ -21,7 +23,7 @@
 #include "tiermalloc.h"
 
 #define TM_HEAT_MAX 255
-#define TM_HEAT_FULL 128
+#define TM_HEAT_FULL 64         /* settles at 4 x 64: the top */
 #define TM_TIER_NONE 0xff       /* page not present (never touched, purged) */
 
 typedef struct {
@@ -82,7 +84,7 @@ static inline size_t tm_span_pages(const tm_heatmap *hm, const tm_span *sp)
 size_t tm_heatmap_credit(tm_heatmap *hm, uintptr_t start, uintptr_t end,
 		       unsigned credit);
 
-/* One cooling step: every page's heat is halved. */
+/* One cooling step: every page loses a quarter of its heat. */
 void tm_heatmap_cool(tm_heatmap *hm);
 
 /* Record an application hint (TM_NORMAL clears) over [start, end), rounded

@@ -8,9 +8,10 @@
  * to move) and a short TIERMALLOC_SCAN_MS. Prints one line per check;
  * exits 0 on success, 1 on failure, 77 when the source did not start.
  * With --fork, the moved hot set is also tracked in a forked child, which
- * must start heat tracking of its own.
+ * must start heat tracking of its own. With --contiguous, each hot set is
+ * one run of chunks (what DAMON's regions resolve), not scattered chunks.
  *
- *   heat_hotset [--fork] [buffer MiB] [periods allowed]
+ *   heat_hotset [--fork] [--contiguous] [buffer MiB] [periods allowed]
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -25,7 +26,7 @@
 #include "../check.h"
 
 #define CHUNK (256 << 10)      /* the hot set is made of aligned chunks */
-#define HOT_HEAT 64            /* heat that counts as "reported hot" */
+#define HOT_HEAT 128           /* heat that counts as "reported hot" */
 #define PAGE 4096
 
 static int (*heat_of)(const void *);
@@ -37,10 +38,17 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* A quarter of the chunks, chosen at random (disjoint from avoid). */
+static int contiguous;
+
+/* A quarter of the chunks, chosen at random (disjoint from avoid), or in
+ * one run: the first quarter, then the third. */
 static void pick_hot(char *hot, const char *avoid, size_t chunks)
 {
 	memset(hot, 0, chunks);
+	if (contiguous) {
+		memset(hot + (avoid ? chunks / 2 : 0), 1, chunks / 4);
+		return;
+	}
 	for (size_t n = 0; n < chunks / 4;) {
 		size_t c = (size_t)rand() % chunks;
 		if (!hot[c] && !(avoid && avoid[c])) {
@@ -124,9 +132,11 @@ static int in_child(char *buf, const char *hot, size_t chunks, int allowed,
 
 int main(int argc, char **argv)
 {
-	int forking = argc > 1 && !strcmp(argv[1], "--fork");
-	argv += forking;
-	argc -= forking;
+	int forking = 0;
+	for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
+		forking |= !strcmp(argv[1], "--fork");
+		contiguous |= !strcmp(argv[1], "--contiguous");
+	}
 	size_t mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 32;
 	int allowed = argc > 2 ? atoi(argv[2]) : 10;
 	const char *scan = getenv("TIERMALLOC_SCAN_MS");
