@@ -3,8 +3,9 @@
  * "fvaddr", in 6.x kernels).
  *
  * kdamond 0 monitors this process with the heap spans as fixed target
- * regions and a "stat" scheme that matches every region; each period the
- * regions it tried (start, end, nr_accesses) are read back and credited.
+ * regions and a "stat" scheme that matches every region accessed in at
+ * least a fifth of its checks; each period the regions it tried (start,
+ * end, nr_accesses) are read back and credited.
  * The kdamond is turned off when the source closes (tm_policy_stop at exit);
  * if the process dies first the kernel stops it, its target being gone. A
  * kdamond already running belongs to someone else (or to the parent of a

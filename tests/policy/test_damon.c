@@ -21,6 +21,7 @@ static void damon_tree(const char *root, const char *nr, const char *state)
 		CTX "/targets/0/pid_target", CTX "/targets/0/regions/nr_regions",
 		CTX "/schemes/nr_schemes", CTX "/schemes/0/action",
 		CTX "/schemes/0/access_pattern/sz/max",
+		CTX "/schemes/0/access_pattern/nr_accesses/min",
 		CTX "/schemes/0/access_pattern/nr_accesses/max",
 		CTX "/schemes/0/access_pattern/age/max",
 	};
@@ -94,7 +95,9 @@ static void test_monitoring(void)
 	CHECK(!strcmp(fx_get(root, CTX "/targets/0/pid_target"), text), "our pid");
 	CHECK(!strcmp(fx_get(root, CTX "/schemes/0/action"), "stat"), "stat scheme");
 	CHECK(strcmp(fx_get(root, CTX "/schemes/0/access_pattern/nr_accesses/max"), "0"),
-	      "the pattern matches every region");
+	      "the pattern matches the hot regions");
+	CHECK(!strcmp(fx_get(root, CTX "/schemes/0/access_pattern/nr_accesses/min"), "4"),
+	      "only regions accessed in a fifth of the checks");
 	CHECK(!strcmp(fx_get(root, CTX "/targets/0/regions/nr_regions"), "2"), "2 spans");
 	snprintf(text, sizeof(text), "%lu", (unsigned long)fx_addr(0, 0));
 	CHECK(!strcmp(fx_get(root, CTX "/targets/0/regions/0/start"), text),
