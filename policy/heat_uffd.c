@@ -6,7 +6,7 @@
 
 /* Below this many samples a period says too little to be worth the work. */
 #define MIN_SAMPLES 16
-#define WINDOW_US 10000   /* how long sampled pages are watched */
+#define WINDOW_US 5000    /* how long sampled pages are watched */
 #define CPU_SHARE 50      /* protecting takes at most 1/50 of a period */
 
 static tm_uffd_src *self(tm_heat_src *s)
