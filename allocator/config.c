@@ -21,7 +21,7 @@ static const tm_opt_desc opt_table[TM_OPT_COUNT] = {
 		"(default: discovered)"},
 	[TM_OPT_SYSFS] = {"TIERMALLOC_SYSFS", TM_TYPE_STRING, "/sys",
 		"root of the sysfs tree read for tier discovery (for tests)"},
-	[TM_OPT_POLICY] = {"TIERMALLOC_POLICY", TM_TYPE_ENUM, "dram-first",
+	[TM_OPT_POLICY] = {"TIERMALLOC_POLICY", TM_TYPE_ENUM, "heat",
 		"placement of new allocations: dram-first, ratio, threshold, heat",
 		policy_names, .live = true},
 	[TM_OPT_DRAM_LIMIT] = {"TIERMALLOC_DRAM_LIMIT", TM_TYPE_QUOTA, "100%",
@@ -38,7 +38,8 @@ static const tm_opt_desc opt_table[TM_OPT_COUNT] = {
 		.min = 0, .max = 64},
 	[TM_OPT_HEAT] = {"TIERMALLOC_HEAT", TM_TYPE_ENUM, "auto",
 		"heat source: auto (best available), perf, damon, uffd, hints, "
-		"none", heat_names},
+		"none; naming one also tracks heat on a one-node machine",
+		heat_names},
 	[TM_OPT_SCAN_MS] = {"TIERMALLOC_SCAN_MS", TM_TYPE_INT, "1000",
 		"period of heat sampling and migration, in milliseconds",
 		.min = 10, .max = 3600000, .live = true},
