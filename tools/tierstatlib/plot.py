@@ -1,5 +1,6 @@
-"""tierstat plot: a recording as a picture: the heap of each tier over time
-(allocated and resident) and the migration rate."""
+"""tierstat plot: a recording as a picture: where the heap is over time
+(resident bytes per NUMA node, stacked, where the server could tell; else
+per tier) and the migration rate, promotions up and demotions down."""
 import csv
 import json
 
@@ -31,15 +32,38 @@ def rate(times, counter):
     return times[1:], out
 
 
-def occupancy(ax, meta, cols):
+def mib(values):
+    return [v / MIB if v is not None else None for v in values]
+
+
+def by_node(ax, meta, cols):
+    """Stacked resident MiB per node: the picture of tiering at work."""
+    t = cols["time_s"]
+    nodes = meta["nodes"]
+    series = [[v or 0.0 for v in mib(cols[f"node{n}_resident"])] for n in nodes]
+    ax.stackplot(t, *series, labels=[f"node {n}" for n in nodes], alpha=0.8)
+    if any(v is not None for v in cols.get("dram_quota_used", [])):
+        ax.plot(t, mib(cols["dram_quota_used"]), color="black", linewidth=1,
+                linestyle=":", label="DRAM quota in use")
+    ax.set_title("Heap resident per NUMA node")
+
+
+def by_tier(ax, meta, cols):
     t = cols["time_s"]
     for i, name in enumerate(meta["tiers"]):
-        alloc = [v / MIB if v is not None else None for v in cols[f"tier{i}_allocated"]]
-        res = [v / MIB if v is not None else None for v in cols[f"tier{i}_resident"]]
-        line, = ax.plot(t, alloc, linewidth=2, label=f"tier {i} ({name}): allocated")
-        ax.plot(t, res, linestyle="--", color=line.get_color(),
-                label=f"tier {i} ({name}): resident")
+        line, = ax.plot(t, mib(cols[f"tier{i}_allocated"]), linewidth=2,
+                        label=f"tier {i} ({name}): allocated")
+        ax.plot(t, mib(cols[f"tier{i}_resident"]), linestyle="--",
+                color=line.get_color(), label=f"tier {i} ({name}): resident")
     ax.set_title("Heap per tier")
+
+
+def occupancy(ax, meta, cols):
+    if meta.get("nodes") and any(v is not None for n in meta["nodes"]
+                                 for v in cols[f"node{n}_resident"]):
+        by_node(ax, meta, cols)
+    else:
+        by_tier(ax, meta, cols)
     ax.set_ylabel("MiB")
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
@@ -57,11 +81,16 @@ def migration(ax, meta, cols):
         ax.text(0.5, 0.5, f"no migration data:\n{why}", ha="center",
                 va="center", transform=ax.transAxes, color="0.4")
         return
-    for key, label, colour in (("promoted_bytes", "promoted to DRAM", "tab:green"),
-                               ("demoted_bytes", "demoted to slow tier", "tab:red")):
+    width = min(t[i] - t[i - 1] for i in range(1, len(t))) * 0.8
+    for key, label, colour, sign in (
+            ("promoted_bytes", "promoted to DRAM", "tab:green", 1),
+            ("demoted_bytes", "demoted to the slow tier", "tab:red", -1)):
         x, y = rate(t, cols[key])
-        ax.plot(x, y, label=label, color=colour, linewidth=2)
-    ax.set_ylim(bottom=0)
+        ax.bar([xi - width for xi in x], [sign * (v or 0.0) for v in y],
+               width=width, align="edge",
+               color=colour, label=label)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylabel("MiB/s (demotions below 0)")
     ax.legend(loc="upper left", fontsize="small")
 
 

@@ -12,11 +12,35 @@ from . import client
 from .render import heap_of, unavailable
 
 
-def columns(tiers):
+def nodes_of(stats):
+    """Nodes that the tiers' per-node residency can name, in order."""
+    nodes = set()
+    for t in stats["tiers"]:
+        pn = t.get("per_node")
+        if pn and not unavailable(pn):
+            nodes.update(n["node"] for n in pn["nodes"])
+    return sorted(nodes)
+
+
+def columns(tiers, nodes):
     cols = ["time_s"]
     for t in range(tiers):
         cols += [f"tier{t}_allocated", f"tier{t}_resident"]
+    cols += [f"node{n}_resident" for n in nodes]
     return cols + ["promoted_bytes", "demoted_bytes", "dram_quota_used"]
+
+
+def node_residency(stats):
+    """Heap bytes resident on each node, summed over the tiers (the
+    server's move_pages estimate); {} where it is unavailable."""
+    per = {}
+    for t in stats["tiers"]:
+        pn = t.get("per_node")
+        if not pn or unavailable(pn):
+            continue
+        for n in pn["nodes"]:
+            per[n["node"]] = per.get(n["node"], 0) + n["resident"]
+    return per
 
 
 def row(stats, elapsed):
@@ -25,6 +49,8 @@ def row(stats, elapsed):
         heap = heap_of(t)
         r[f"tier{t['tier']}_allocated"] = heap.get("allocated", "")
         r[f"tier{t['tier']}_resident"] = heap.get("resident", "")
+    for node, resident in node_residency(stats).items():
+        r[f"node{node}_resident"] = resident
     mig = stats.get("migration", {})
     if not unavailable(mig):
         r["promoted_bytes"] = mig["promoted"]["bytes"]
@@ -37,6 +63,7 @@ def describe(pid, stats):
     mig = stats.get("migration", {})
     return {"pid": pid, "command": stats["process"]["command"],
             "tiers": [t["name"] for t in stats["tiers"]],
+            "nodes": nodes_of(stats),
             "tiered": stats["mode"]["tiered"],
             "migration_unavailable": unavailable(mig)}
 
@@ -49,7 +76,8 @@ def record(pid, path, interval, duration, directory=None, progress=None):
     samples = 0
     with open(path, "w", newline="") as f:
         f.write("# tierstat " + json.dumps(describe(pid, first)) + "\n")
-        out = csv.DictWriter(f, fieldnames=columns(len(first["tiers"])),
+        out = csv.DictWriter(f, fieldnames=columns(len(first["tiers"]),
+                                                    nodes_of(first)),
                              restval="", extrasaction="ignore")
         out.writeheader()
         stats = first
