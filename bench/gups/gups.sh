@@ -41,7 +41,7 @@ COMMON=(--mib $MIB --hot-mib $HOT --quota-mib $QUOTA --interval-ms $SCAN_MS)
 # In the QEMU guest (software emulation), give every configuration the TLB
 # turnover real hardware has (see gups.c): without it accessed bits cleared
 # by DAMON or the kernel's LRU aging are never set again.
-[[ ${TM_VM-} ]] && COMMON+=(--tlb-flush-ms 10)
+[[ ${TM_VM-} ]] && COMMON+=(--tlb-flush-ms 5)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 failed=0
@@ -95,7 +95,7 @@ kernel_run() {
 	echo
 }
 
-echo "== GUPS: ${MIB} MiB table, ${HOT} MiB hot set (90% of updates), quota ${QUOTA} MiB, ${SCAN_MS} ms intervals${TM_VM:+, emulated TLB turnover every 10 ms}"
+echo "== GUPS: ${MIB} MiB table, ${HOT} MiB hot set (90% of updates), quota ${QUOTA} MiB, ${SCAN_MS} ms intervals${TM_VM:+, emulated TLB turnover every 5 ms}"
 tm dram-first 2 TIERMALLOC_POLICY=dram-first TIERMALLOC_HEAT=none --
 tm ratio 2 TIERMALLOC_POLICY=ratio TIERMALLOC_RATIO=1:3 TIERMALLOC_HEAT=none --
 tm heat $INTERVALS TIERMALLOC_POLICY=heat TIERMALLOC_HEAT=$heat -- "${check[@]}"
@@ -116,11 +116,12 @@ for c in dram-first ratio heat kernel; do
 			end[0] " (" to[0] ")", end[1] " (" to[1] ")", fast, sum / n }' "$out/$c"
 done
 
-echo "== overhead: allocation-heavy loop, heat tracking off vs on (heat policy)"
-tm alloc-off 1 TIERMALLOC_POLICY=heat TIERMALLOC_HEAT=none -- --alloc
-tm alloc-on 1 TIERMALLOC_POLICY=heat TIERMALLOC_HEAT=$heat -- --alloc
-off=$(awk '/alloc:/ {print $8}' "$out/alloc-off")
-on=$(awk '/alloc:/ {print $8}' "$out/alloc-on")
-awk -v a="$off" -v b="$on" 'BEGIN { if (a > 0 && b > 0)
-	printf "gups: alloc: slowdown with heat tracking %.1f%%\n", (b / a - 1) * 100 }'
+echo "== overhead: allocation-heavy loop, heat tracking off vs on (heat policy; best of 2 each, alternated)"
+for round in 1 2; do
+	tm alloc-off-$round 1 TIERMALLOC_POLICY=heat TIERMALLOC_HEAT=none -- --alloc
+	tm alloc-on-$round 1 TIERMALLOC_POLICY=heat TIERMALLOC_HEAT=$heat -- --alloc
+done
+best() { cat "$out/alloc-$1-1" "$out/alloc-$1-2" | awk '/alloc:/ && (min == "" || $8 < min) {min = $8} END {print min}'; }
+awk -v a="$(best off)" -v b="$(best on)" 'BEGIN { if (a > 0 && b > 0)
+	printf "gups: alloc: %.3f s off, %.3f s on: slowdown with heat tracking %.1f%%\n", a, b, (b / a - 1) * 100 }'
 exit $failed

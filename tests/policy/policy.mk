@@ -13,6 +13,7 @@ POL_PROGS := $(POL_B)/heat_hotset $(POL_B)/blocks
 
 HOST_SUITES += test-policy
 VM_TEST_BINS += $(POL_PROGS)
+-include bench/gups/gups.mk
 
 $(POL_UNIT): $(POL_B)/%: $(POL_SRC)/%.c $(POL_SRC)/fixture.h $(B)/libtmcore.a tests/check.h
 	@mkdir -p $(@D)
