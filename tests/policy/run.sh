@@ -43,7 +43,8 @@ run() {
 
 for t in "$@"; do
 	timeout 60 "$t" >"$log" 2>&1
-	result "unit ${t##*/}: $(tail -n1 "$log")" $?
+	rc=$?
+	result "unit ${t##*/}: $(tail -n1 "$log")" $rc
 done
 
 # Heat from write tracking (userfaultfd WP_ASYNC + PAGEMAP_SCAN): a known hot
@@ -63,7 +64,8 @@ if grep -q 'heat source damon: in use' "$log"; then
 	result "damon forced: in use" 0
 else
 	grep -q 'warning: TIERMALLOC_HEAT=damon: .*; using uffd' "$log"
-	result "damon forced: missing, one warning line" $?
+	rc=$?
+	result "damon forced: missing, one warning line" $rc
 	grep -m1 'heat source damon' "$log" | sed 's/^/      /'
 fi
 

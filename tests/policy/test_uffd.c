@@ -130,7 +130,7 @@ static void test_sampling(size_t per_call)
 	u.base.collect(&u.base, &hm, 256);
 	CHECK_EQ(registered_end, fx_addr(0, 4096), "the heap registered");
 	CHECK_EQ(protects, 256, "one page a region: the fault budget");
-	CHECK_EQ(waited_us, 10000, "watched for 10 ms");
+	CHECK_EQ(waited_us, 5000, "watched for 5 ms");
 	size_t hot = 0, cold = 0;
 	for (size_t i = 0; i < 4096; i++) {
 		unsigned h = atomic_load(&fx_cell(0, i)->heat);
@@ -139,7 +139,7 @@ static void test_sampling(size_t per_call)
 	}
 	CHECK_EQ(hot, 512, "written regions credited (%zu runs a scan)", per_call);
 	CHECK_EQ(cold, 4096 - 512, "the others not");
-	CHECK_EQ(u.protected_pages, 256, "counted");
+	CHECK_EQ(u.base.observed, 256, "counted");
 	u.base.collect(&u.base, &hm, 256);
 	CHECK_EQ(protects, 512, "again one a region");
 	CHECK_EQ(u.protect_ns, 1001, "what a protection costs");
@@ -178,7 +178,7 @@ static void test_pages_and_growth(void)
 	window_first = 144; /* a short period has a small budget: 16-page regions */
 	window_count = 16;
 	u.base.collect(&u.base, &hm, 10);
-	CHECK_EQ(waited_us, 5000, "a short period: half of it");
+	CHECK_EQ(waited_us, 5000, "a short period: no more than half of it");
 	CHECK_EQ(atomic_load(&fx_cell(0, 50)->heat), 0, "page 50 written out of window");
 	CHECK_EQ(registered_end, fx_addr(0, 200), "growth registered");
 	CHECK_EQ(atomic_load(&fx_cell(0, 150)->heat), TM_HEAT_FULL, "grown part tracked");
