@@ -199,7 +199,7 @@ static void damon_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 		uint64_t credit = v[2] * TM_HEAT_FULL / d->max_accesses;
 		tm_heatmap_credit(hm, v[0], v[1],
 				  credit > TM_HEAT_FULL ? TM_HEAT_FULL : (unsigned)credit);
-		d->regions_read++;
+		d->base.observed++;
 	}
 }
 

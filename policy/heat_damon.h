@@ -23,7 +23,6 @@ typedef struct {
 	bool on, created;           /* kdamond turned on; we made kdamond 0 */
 	uintptr_t region_end[TM_TIER_MAX]; /* target regions as last written */
 	unsigned max_accesses;      /* nr_accesses of a region hot throughout */
-	uint64_t regions_read;      /* for the stats */
 } tm_damon_src;
 
 void tm_damon_src_init(tm_damon_src *s, const char *sysfs_root);

@@ -272,6 +272,7 @@ static void perf_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 	tm_perf_src *p = self(s);
 	for (int i = 0; i < p->nrings; i++)
 		tm_perf_drain(p->rings[i], p->pid, hm, &p->counts);
+	s->observed = p->counts.samples;
 }
 
 void tm_perf_src_init(tm_perf_src *s, const tm_perf_os *os,

@@ -151,7 +151,7 @@ static void arm(tm_uffd_src *u, const tm_heatmap *hm, unsigned period_ms)
 		uint64_t each = (u->os->now_ns() - t0) / armed + 1;
 		u->protect_ns = u->protect_ns ? (3 * u->protect_ns + each) / 4 : each;
 	}
-	u->protected_pages += armed;
+	u->base.observed += armed;
 }
 
 static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)

@@ -30,7 +30,6 @@ typedef struct {
 	unsigned shift;               /* this period's regions (log2 bytes) */
 	uint64_t seed;                /* this period's choice of pages */
 	uint64_t protect_ns;          /* what a protection costs, on average */
-	uint64_t protected_pages;     /* for the stats: pages armed so far */
 	tm_page_run runs[TM_UFFD_RUNS];
 } tm_uffd_src;
 

@@ -174,6 +174,7 @@ static void publish(const tm_plan_summary *sum, const tm_move_result *mv,
 	for (int t = 0; t < TM_TIER_MAX; t++)
 		s->resident_pages[t] = (uint64_t)resident(r, t);
 	tm_heatmap_histogram(mg.cfg.hm, s->heat_hist);
+	s->observed = mg.src->observed;
 	s->boundary = sum->boundary;
 	s->pressure = sum->pressure;
 	pthread_mutex_unlock(&mg.stats_lock);

@@ -79,6 +79,8 @@ typedef struct {
 
 typedef struct {
 	const char *source;     /* heat source in use, or "none" */
+	uint64_t observed;      /* what it has looked at: pages watched (uffd),
+				 * regions read back (damon), samples (perf) */
 	tm_heat_source_stat sources[TM_HEAT_SOURCES];
 	bool running;           /* the migrator thread exists */
 	uint64_t periods;       /* periods run */

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "heatmap.h"
 #include "policy.h"
@@ -17,6 +18,9 @@
 typedef struct tm_heat_src tm_heat_src;
 struct tm_heat_src {
 	const char *name;
+	/* What it has looked at so far, for the stats: pages watched (uffd),
+	 * regions read back (damon), samples credited (perf). */
+	uint64_t observed;
 	/* Start observing the heap of hm. 0, or -1 with the reason in why. */
 	int (*open)(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 		    char *why, size_t len);

@@ -25,10 +25,10 @@ static int fake_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 }
 
 static fake_src fakes[TM_HEAT_SOURCES] = {
-	{{"perf", fake_open, NULL, NULL, NULL}, 0, 0},
-	{{"damon", fake_open, NULL, NULL, NULL}, 0, 0},
-	{{"uffd", fake_open, NULL, NULL, NULL}, 1, 0},
-	{{"hints", fake_open, NULL, NULL, NULL}, 1, 0},
+	{{.name = "perf", .open = fake_open}, 0, 0},
+	{{.name = "damon", .open = fake_open}, 0, 0},
+	{{.name = "uffd", .open = fake_open}, 1, 0},
+	{{.name = "hints", .open = fake_open}, 1, 0},
 };
 static tm_heat_src *const srcs[TM_HEAT_SOURCES] = {
 	&fakes[0].base, &fakes[1].base, &fakes[2].base, &fakes[3].base,

@@ -117,7 +117,7 @@ static void test_monitoring(void)
 	CHECK_EQ(atomic_load(&fx_cell(0, 2)->heat), TM_HEAT_FULL, "hot region");
 	CHECK_EQ(atomic_load(&fx_cell(0, 9)->heat), 0, "cold region");
 	CHECK_EQ(atomic_load(&fx_cell(1, 3)->heat), TM_HEAT_FULL / 2, "warm region");
-	CHECK_EQ(d.regions_read, 3, "three regions read");
+	CHECK_EQ(d.base.observed, 3, "three regions read");
 
 	/* The heap grew: the target regions follow. */
 	hm.span[1].end = fx_addr(1, 12);
