@@ -11,7 +11,6 @@
 #include "config.h"
 #include "log.h"
 #include "mover.h"
-#include "os.h"
 #include "placement.h"
 #include "planner.h"
 #include "prim/os.h"
@@ -39,7 +38,7 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	pthread_mutex_t stats_lock;
-	tm_policy_snapshot pub;           /* as of the last period */
+	tm_policy_snapshot pub;        /* as of the last period */
 } mg = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.stats_lock = PTHREAD_MUTEX_INITIALIZER,
