@@ -36,6 +36,9 @@ static const tm_opt_desc opt_table[TM_OPT_COUNT] = {
 	[TM_OPT_ARENAS] = {"TIERMALLOC_ARENAS", TM_TYPE_INT, "0",
 		"jemalloc arenas per tier (0: one per CPU, at most 8)",
 		.min = 0, .max = 64},
+	[TM_OPT_HUGEPAGE] = {"TIERMALLOC_HUGEPAGE", TM_TYPE_BOOL, "1",
+		"advise transparent huge pages for the 2 MiB-aligned interior of "
+		"allocations of 2 MiB or more"},
 	[TM_OPT_HEAT] = {"TIERMALLOC_HEAT", TM_TYPE_ENUM, "auto",
 		"heat source: auto (best available), perf, damon, uffd, hints, "
 		"none; naming one also tracks heat on a one-node machine",

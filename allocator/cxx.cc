@@ -17,16 +17,25 @@ extern "C" {
 
 namespace {
 
-void *alloc_or_throw(std::size_t size, int flags, uintptr_t site)
+// Out of line: the handler loop is the failure path only.
+__attribute__((noinline)) void *retry_or_throw(std::size_t size, int flags,
+					       uintptr_t site)
 {
 	for (;;) {
-		if (void *p = tm_alloc(size, flags, site))
-			return p;
 		std::new_handler handler = std::get_new_handler();
 		if (!handler)
 			throw std::bad_alloc();
 		handler();
+		if (void *p = tm_alloc(size, flags, site))
+			return p;
 	}
+}
+
+inline void *alloc_or_throw(std::size_t size, int flags, uintptr_t site)
+{
+	if (void *p = tm_alloc(size, flags, site)) [[likely]]
+		return p;
+	return retry_or_throw(size, flags, site);
 }
 
 void *alloc_or_null(std::size_t size, int flags, uintptr_t site) noexcept
@@ -54,11 +63,12 @@ void *operator new[](std::size_t n, std::align_val_t a) { return alloc_or_throw(
 void *operator new(std::size_t n, std::align_val_t a, const std::nothrow_t &) noexcept { return alloc_or_null(n, aligned(a), SITE()); }
 void *operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t &) noexcept { return alloc_or_null(n, aligned(a), SITE()); }
 
-// Every delete is one free: jemalloc finds the size and alignment itself.
+// Deletes are one free: jemalloc finds the size and alignment itself, and
+// takes the size where C++ gives it.
 void operator delete(void *p) noexcept { tm_free(p); }
 void operator delete[](void *p) noexcept { tm_free(p); }
-void operator delete(void *p, std::size_t) noexcept { tm_free(p); }
-void operator delete[](void *p, std::size_t) noexcept { tm_free(p); }
+void operator delete(void *p, std::size_t n) noexcept { tm_free_sized(p, n); }
+void operator delete[](void *p, std::size_t n) noexcept { tm_free_sized(p, n); }
 void operator delete(void *p, const std::nothrow_t &) noexcept { tm_free(p); }
 void operator delete[](void *p, const std::nothrow_t &) noexcept { tm_free(p); }
 void operator delete(void *p, std::align_val_t) noexcept { tm_free(p); }

@@ -18,9 +18,26 @@
 #include "config.h"
 #include "placement.h"
 #include "policy.h"
+#include "prim/os.h"
 #include "runtime.h"
 
 #define SITE() ((uintptr_t)__builtin_return_address(0))
+
+/* Blocks this big get transparent huge pages on their aligned interior. In
+ * these VMs a page fault costs microseconds, and jemalloc hands big extents
+ * back to the OS (or zeroes them for calloc) with madvise, so a multi-MiB
+ * buffer faults 4 KiB at a time, again and again: huge pages cut that 512
+ * times for memory the program asked for anyway. TIERMALLOC_HUGEPAGE=0
+ * turns it off. */
+#define HUGE_ADVICE_MIN (2UL << 20)
+static bool huge_advice_on;
+
+static inline void *huge_advice(void *p, size_t size)
+{
+	if (TM_UNLIKELY(size >= HUGE_ADVICE_MIN) && p && huge_advice_on)
+		tm_os_advise_huge(p, size);
+	return p;
+}
 
 /* ---- one tier: jemalloc's own functions ---------------------------------- */
 
@@ -101,6 +118,7 @@ static void bind_jemalloc(void)
 void tm_malloc_bind(bool use_tiers)
 {
 	bind_jemalloc();
+	huge_advice_on = tm_opt_num(TM_OPT_HUGEPAGE);
 	tiered = use_tiers;
 }
 
@@ -183,11 +201,11 @@ void *tm_alloc(size_t size, int flags, uintptr_t site)
 {
 	tm_services_poll(size);
 	if (tiered)
-		return tiered_alloc(size, flags, site);
+		return huge_advice(tiered_alloc(size, flags, site), size);
 	if (!flags)
-		return je.malloc(size);
+		return huge_advice(je.malloc(size), size);
 	void *p = mallocx(size ? size : 1, flags);
-	return p ? p : nomem();
+	return p ? huge_advice(p, size) : nomem();
 }
 
 void tm_free(void *p)
@@ -198,14 +216,23 @@ void tm_free(void *p)
 		je.free(p);
 }
 
+/* Sized free (C++ sized delete): jemalloc skips the size lookup. */
+void tm_free_sized(void *p, size_t size)
+{
+	if (tiered)
+		tiered_free(p);
+	else if (p)
+		sdallocx(p, size ? size : 1, 0);
+}
+
 /* ---- the entry points ------------------------------------------------------ */
 
 TM_EXPORT void *malloc(size_t size)
 {
 	tm_services_poll(size);
 	if (TM_LIKELY(!tiered))
-		return je.malloc(size);
-	return tiered_alloc(size, 0, SITE());
+		return huge_advice(je.malloc(size), size);
+	return huge_advice(tiered_alloc(size, 0, SITE()), size);
 }
 
 TM_EXPORT void free(void *p)
@@ -220,11 +247,11 @@ TM_EXPORT void *calloc(size_t n, size_t size)
 {
 	size_t total;
 	tm_services_poll(n * size); /* the count only: overflow is harmless */
-	if (TM_LIKELY(!tiered))
-		return je.calloc(n, size);
 	if (__builtin_mul_overflow(n, size, &total))
 		return nomem();
-	return tiered_alloc(total, MALLOCX_ZERO, SITE());
+	if (TM_LIKELY(!tiered))
+		return huge_advice(je.calloc(n, size), total);
+	return huge_advice(tiered_alloc(total, MALLOCX_ZERO, SITE()), total);
 }
 
 TM_EXPORT void *realloc(void *p, size_t size)
@@ -235,10 +262,10 @@ TM_EXPORT void *realloc(void *p, size_t size)
 	}
 	tm_services_poll(size);
 	if (TM_LIKELY(!tiered))
-		return je_realloc(p, size);
+		return huge_advice(je_realloc(p, size), size);
 	if (!p)
-		return tiered_alloc(size, 0, SITE());
-	return tiered_realloc(p, size, SITE());
+		return huge_advice(tiered_alloc(size, 0, SITE()), size);
+	return huge_advice(tiered_realloc(p, size, SITE()), size);
 }
 
 TM_EXPORT void *reallocarray(void *p, size_t n, size_t size)

@@ -17,4 +17,7 @@ void tm_malloc_bind(bool tiered);
 void *tm_alloc(size_t size, int flags, uintptr_t site);
 void tm_free(void *p);
 
+/* Free of a block whose requested size is known (C++ sized delete). */
+void tm_free_sized(void *p, size_t size);
+
 #endif

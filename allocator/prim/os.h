@@ -21,6 +21,10 @@ int tm_os_commit(void *addr, size_t len);
  * them lazily (MADV_FREE). 0 or -errno. */
 int tm_os_purge(void *addr, size_t len, bool forced);
 
+/* Ask for transparent huge pages on the 2 MiB-aligned interior of a range
+ * (nothing outside the range is affected). */
+void tm_os_advise_huge(void *addr, size_t len);
+
 /* Policy for a range: prefer nodes, fall back to others when they are full.
  * Uses MPOL_PREFERRED_MANY where the kernel has it, else MPOL_PREFERRED on
  * the first node. *how names the policy that took. 0 or -errno. */
