@@ -96,7 +96,8 @@ typedef struct {
 	uint64_t samples, sites, sites_dropped;
 	int ntop;
 	tm_site_info top[TM_TOP_SITES];
-	uint64_t metadata_bytes; /* heat map cells committed, plus tables */
+	uint64_t metadata_bytes; /* heat map cells in use (4 B a page), plus
+				  * the fixed tables */
 } tm_policy_snapshot;
 
 /* A consistent copy of the policy's numbers; any thread, not inside malloc. */
