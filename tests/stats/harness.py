@@ -122,15 +122,22 @@ def connect(path, timeout=5):
     return s
 
 
+_unread = {}  # bytes received past the end of a line, per socket
+
+
 def read_line(sock, limit=1 << 22):
-    """One reply line, or b'' at end of stream."""
-    data = b""
-    while not data.endswith(b"\n") and len(data) < limit:
+    """One reply line, or b'' at end of stream. Pipelined replies may come
+    in one recv: what follows the line is kept for the next call."""
+    data = _unread.pop(sock.fileno(), b"")
+    while b"\n" not in data and len(data) < limit:
         chunk = sock.recv(65536)
         if not chunk:
             break
         data += chunk
-    return data
+    line, sep, rest = data.partition(b"\n")
+    if rest:
+        _unread[sock.fileno()] = rest
+    return line + sep
 
 
 def ask(path, line, timeout=5):

@@ -41,12 +41,13 @@ test-stats: test-stats-unit test-stats-live test-stats-asan fuzz-proto
 test-stats-unit: $(STATS_UNITS)
 	@rc=0; for t in $^; do printf '%s: ' $${t##*/}; $$t || rc=1; done; exit $$rc
 
-test-stats-live: $(B)/libtiermalloc.so $(STATS_BIN)/victim $(B)/tierstat
+test-stats-live: $(B)/libtiermalloc.so $(STATS_BIN)/victim $(B)/tierstat \
+                 $(B)/tools/options_doc
 	@rc=0; for t in $(STATS_LIVE); do \
 	  $(STATS_ENV) $(STATS_PY) tests/stats/test_$$t.py || rc=1; done; exit $$rc
 
 # No library to preload: the server is linked into the victim.
-test-stats-asan: $(STATS_BIN)/asan/victim
+test-stats-asan: $(STATS_BIN)/asan/victim $(B)/tools/options_doc
 	@rc=0; for t in protocol hostile; do \
 	  TM_LIB= TM_VICTIM=$< $(STATS_PY) tests/stats/test_$$t.py || rc=1; \
 	done; exit $$rc

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import stat
+import subprocess
 import sys
 import time
 
@@ -13,7 +14,11 @@ from harness import (LIB, Checks, Victim, ask, cleanup, connect, fake_two_node_s
                      read_line, scratch_dir, wait_for)
 
 C = Checks("protocol")
-OPTIONS = 13  # TIERMALLOC_* variables in allocator/config.c
+# TIERMALLOC_* variables in allocator/config.c's table, as its own
+# generator prints them (build/tools/options_doc, the README table).
+OPTIONS = sum(line.startswith("| `TIERMALLOC_") for line in subprocess.run(
+    [os.environ.get("TM_OPTIONS_DOC", "build/tools/options_doc")],
+    capture_output=True, text=True, check=True).stdout.splitlines())
 
 
 def envelope(reply, request):
