@@ -40,3 +40,7 @@ bench: all bench-bins
 
 bench-quick: all bench-bins
 	bench/run.sh --quick $(BENCH_ARGS)
+
+# GUPS with a hot set in the two-tier guest (make bench-gups); guarded, as
+# tests/policy/policy.mk includes it too.
+-include bench/gups/gups.mk
