@@ -55,7 +55,11 @@ static void check_two_tier(const char *tree, uint32_t slow_latency)
 static void test_guest_trees(void)
 {
 	check_two_tier(TREES "hmat", 300);
-	check_two_tier(TREES "kmem", 0);
+	check_two_tier(TREES "kmem", 300);
+	tm_tierset s;
+	tm_tiers_discover(TREES "kmem", "", &s);
+	CHECK_EQ(s.tier[1].capacity, 1048576ULL * 1024, "kmem: 1 GiB NVDIMM on node 1");
+	CHECK_EQ(s.tier[1].bandwidth_mbs, 5120, "kmem: HMAT bandwidth of node 1");
 }
 
 static void test_three_tiers(void)
