@@ -21,12 +21,8 @@
  * --cold-slow F (fail unless at least F of the cold pages that cannot be in
  * the quota are on slow nodes at the end) --tlb-flush-ms N (see below).
  *
- * Under QEMU's software emulation (TCG) a translation stays in the emulated
- * TLB indefinitely, so an accessed bit cleared without a TLB flush (as x86
- * does for DAMON's and the kernel's LRU aging) is never set again and hot
- * pages look idle; real TLBs turn over within microseconds. --tlb-flush-ms N
- * restores some turnover: a thread flips the protection of a 64-page area
- * of its own every N ms, which makes the kernel flush the whole TLB.
+ * --tlb-flush-ms N flushes the process's TLB every N ms, which accessed-bit
+ * sampling needs under QEMU's software emulation (see tlb_turnover.h).
  *
  * Output: one "interval" line per interval (with, under tiermalloc, the
  * mean heat it reports for the hot set and for the rest), one "phase" line
@@ -45,6 +41,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tlb_turnover.h"
 
 #define PAGE 4096
 #define WORDS_PER_PAGE (PAGE / 8)
@@ -186,23 +184,6 @@ static double migrator_cpu_s(void)
 	return cpu;
 }
 
-/* ---- TLB turnover under emulation (see the head of the file) --------------- */
-
-static void *tlb_turnover(void *unused)
-{
-	size_t len = 64 * PAGE; /* over 33 pages: a full flush, not per page */
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return unused;
-	memset(p, 1, len);
-	for (;;) {
-		mprotect(p, len, PROT_READ);
-		mprotect(p, len, PROT_READ | PROT_WRITE);
-		usleep((useconds_t)opt.tlb_flush_ms * 1000);
-	}
-}
-
 /* ---- the benchmark -------------------------------------------------------- */
 
 static void allocate(void)
@@ -284,9 +265,7 @@ static int benchmark(void)
 	if (!opt.quota_mib)
 		opt.quota_mib = opt.mib / 4;
 	heat_of = (int (*)(const void *))dlsym(RTLD_DEFAULT, "tm_heat_of");
-	pthread_t flusher;
-	if (opt.tlb_flush_ms > 0)
-		pthread_create(&flusher, NULL, tlb_turnover, NULL);
+	tlb_turnover_start(opt.tlb_flush_ms);
 	allocate();
 	double orc = oracle(), cpu0 = migrator_cpu_s(), t0 = now_s();
 	int failed = 0;

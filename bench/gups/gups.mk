@@ -11,7 +11,7 @@ GUPS_MK := 1
 GUPS_BIN := $(B)/bench/gups/gups
 VM_TEST_BINS += $(GUPS_BIN)
 
-$(GUPS_BIN): bench/gups/gups.c
+$(GUPS_BIN): bench/gups/gups.c bench/gups/tlb_turnover.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -o $@ $< -ldl -pthread
 

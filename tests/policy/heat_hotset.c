@@ -10,8 +10,11 @@
  * With --fork, the moved hot set is also tracked in a forked child, which
  * must start heat tracking of its own. With --contiguous, each hot set is
  * one run of chunks (what DAMON's regions resolve), not scattered chunks.
+ * With --tlb-flush-ms N, the TLB is flushed every N ms, as accessed-bit
+ * sampling (DAMON) needs under QEMU's software emulation.
  *
- *   heat_hotset [--fork] [--contiguous] [buffer MiB] [periods allowed]
+ *   heat_hotset [--fork] [--contiguous] [--tlb-flush-ms N] [buffer MiB]
+ *               [periods allowed]
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -23,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../bench/gups/tlb_turnover.h"
 #include "../check.h"
 
 #define CHUNK (256 << 10)      /* the hot set is made of aligned chunks */
@@ -132,11 +136,16 @@ static int in_child(char *buf, const char *hot, size_t chunks, int allowed,
 
 int main(int argc, char **argv)
 {
-	int forking = 0;
+	int forking = 0, tlb_flush_ms = 0;
 	for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
 		forking |= !strcmp(argv[1], "--fork");
 		contiguous |= !strcmp(argv[1], "--contiguous");
+		if (!strcmp(argv[1], "--tlb-flush-ms") && argc > 2) {
+			tlb_flush_ms = atoi(argv[2]);
+			argc--, argv++;
+		}
 	}
+	tlb_turnover_start(tlb_flush_ms);
 	size_t mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 32;
 	int allowed = argc > 2 ? atoi(argv[2]) : 10;
 	const char *scan = getenv("TIERMALLOC_SCAN_MS");

@@ -22,7 +22,7 @@ $(POL_UNIT): $(POL_B)/%: $(POL_SRC)/%.c $(POL_SRC)/fixture.h $(B)/libtmcore.a te
 	      -ljemalloc -lhwloc -lpthread -ldl -o $@
 
 # Programs run under LD_PRELOAD: they find the library's API with dlsym.
-$(POL_PROGS): $(POL_B)/%: $(POL_SRC)/%.c tests/check.h
+$(POL_PROGS): $(POL_B)/%: $(POL_SRC)/%.c tests/check.h bench/gups/tlb_turnover.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -pthread -Iinclude $< -o $@ -ldl
 

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The DAMON heat source (root, the 6.12 guest): forced with TIERMALLOC_HEAT,
-# it finds a hot set and its moves through tm_heat_of; it leaves no kdamond
+# it finds a hot set and its moves through tm_heat_of (with the TLB flushed
+# every 5 ms, which accessed bits need under emulation: tlb_turnover.h); it leaves no kdamond
 # running when the process exits, nor when the process is killed.
 set -u
 KD=/sys/kernel/mm/damon/admin/kdamonds
@@ -12,7 +13,7 @@ kdamonds() { ps -e -o comm= | grep -c '^kdamond' || true; }
 
 out=$(env TIERMALLOC_HEAT=damon TIERMALLOC_SCAN_MS=500 TIERMALLOC_VERBOSE=1 \
 	TIERMALLOC_STATS=0 LD_PRELOAD="$LIB" \
-	build/tests/policy/heat_hotset --contiguous 16 12 2>&1)
+	build/tests/policy/heat_hotset --contiguous --tlb-flush-ms 5 16 12 2>&1)
 rc=$?
 echo "$out" | grep 'heat source damon\|period\|passed'
 [[ $out == *"heat source damon: in use"* ]] || fail "DAMON was not used"
