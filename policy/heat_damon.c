@@ -52,7 +52,7 @@ static int write_u64(tm_damon_src *d, uint64_t v, const char *path)
 {
 	char text[24];
 	snprintf(text, sizeof(text), "%llu", (unsigned long long)v);
-	return tm_sysfs_write(text, d->root, "%s", path);
+	return tm_write_textf(text, d->root, "%s", path);
 }
 
 static int read_u64(tm_damon_src *d, const char *path, uint64_t *v)
@@ -118,7 +118,7 @@ static int claim(tm_damon_src *d, char *why, size_t len)
 	}
 	char state[16] = "";
 	if (nr == 0) {
-		int rc = tm_sysfs_write("1", d->root, KD "/nr_kdamonds");
+		int rc = tm_write_textf("1", d->root, KD "/nr_kdamonds");
 		if (rc < 0)
 			return fail(why, len, "nr_kdamonds", rc);
 		d->created = true;
@@ -134,9 +134,9 @@ static int claim(tm_damon_src *d, char *why, size_t len)
 static void release(tm_damon_src *d)
 {
 	if (d->on)
-		tm_sysfs_write("off", d->root, KD "/0/state");
+		tm_write_textf("off", d->root, KD "/0/state");
 	if (d->created)
-		tm_sysfs_write("0", d->root, KD "/nr_kdamonds");
+		tm_write_textf("0", d->root, KD "/nr_kdamonds");
 	d->on = d->created = false;
 }
 
@@ -146,7 +146,7 @@ static int damon_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 	tm_damon_src *d = self(s);
 	if (claim(d, why, len) < 0)
 		return -1;
-	int rc = tm_sysfs_write("1", d->root, KD "/0/contexts/nr_contexts");
+	int rc = tm_write_textf("1", d->root, KD "/0/contexts/nr_contexts");
 	if (rc < 0)
 		fail(why, len, "nr_contexts", rc);
 	char ops[64] = "";
@@ -156,13 +156,13 @@ static int damon_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 		rc = -1;
 	}
 	for (size_t i = 0; rc == 0 && i < sizeof(setup) / sizeof(setup[0]); i++)
-		if ((rc = tm_sysfs_write(setup[i].value, d->root, "%s", setup[i].path)) < 0)
+		if ((rc = tm_write_textf(setup[i].value, d->root, "%s", setup[i].path)) < 0)
 			fail(why, len, setup[i].path + sizeof(KD), rc);
 	if (rc == 0 && (rc = write_u64(d, (uint64_t)getpid(), CTX "/targets/0/pid_target")) < 0)
 		fail(why, len, "pid_target", rc);
 	if (rc == 0 && (rc = write_regions(d, hm)) < 0)
 		fail(why, len, "target regions", rc);
-	if (rc == 0 && (rc = tm_sysfs_write("on", d->root, KD "/0/state")) < 0)
+	if (rc == 0 && (rc = tm_write_textf("on", d->root, KD "/0/state")) < 0)
 		fail(why, len, "turning kdamond on", rc);
 	d->on = rc == 0;
 	if (rc < 0)
@@ -182,8 +182,8 @@ static void damon_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 {
 	tm_damon_src *d = self(s);
 	if (heap_moved(d, hm) && write_regions(d, hm) == 0)
-		tm_sysfs_write("commit", d->root, KD "/0/state");
-	if (tm_sysfs_write("update_schemes_tried_regions", d->root, KD "/0/state") < 0)
+		tm_write_textf("commit", d->root, KD "/0/state");
+	if (tm_write_textf("update_schemes_tried_regions", d->root, KD "/0/state") < 0)
 		return;
 	for (int i = 0; i < MAX_REGIONS; i++) {
 		static const char *const field[3] = {"start", "end", "nr_accesses"};

@@ -1,8 +1,9 @@
 /* The policy's system calls, kept apart so the logic around them is
  * unit-tested with fakes: userfaultfd and PAGEMAP_SCAN (os_uffd.c),
- * perf_event_open and its ring buffers (os_perf.c), sysfs writes
- * (os_sysfs.c). Page moves and address-space reservations are the
- * allocator's (prim/os.h). Each table's real instance is tm_*_os_real. */
+ * perf_event_open and its ring buffers (os_perf.c). Page moves,
+ * address-space reservations and sysfs reads and writes are the
+ * allocator's (prim/os.h, prim/file.h). Each table's real instance is
+ * tm_*_os_real. */
 #ifndef TM_POLICY_OS_H
 #define TM_POLICY_OS_H
 
@@ -61,11 +62,5 @@ typedef struct {
 } tm_perf_os;
 
 extern const tm_perf_os tm_perf_os_real;
-
-/* ---- sysfs ---------------------------------------------------------------- */
-
-/* Write text to the file root/path (printf format); 0 or -errno. */
-int tm_sysfs_write(const char *text, const char *root, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 #endif
