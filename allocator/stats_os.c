@@ -1,7 +1,6 @@
 #define _GNU_SOURCE /* struct ucred, accept4 */
 #include "stats_os.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -159,29 +158,3 @@ void tm_fd_close(int fd, tm_fd_id id)
 		close(fd);
 }
 
-/* Whether a thread of ours, or one that has ended: the main thread stays
- * listed, as a zombie, after it calls pthread_exit. */
-static bool service_or_gone(const char *tid)
-{
-	char st[256];
-	if (tm_read_textf(st, sizeof(st), "/proc/self/task", "%s/stat", tid) < 0)
-		return true; /* gone between readdir and now */
-	const char *name = strchr(st, '(');
-	const char *end = strrchr(st, ')');
-	if (!name || !end || end[1] != ' ')
-		return false;
-	return end[2] == 'Z' || end[2] == 'X' || strncmp(name + 1, "tm-", 3) == 0;
-}
-
-bool tm_stats_only_services_left(void)
-{
-	DIR *dir = opendir("/proc/self/task");
-	if (!dir)
-		return false;
-	bool only_ours = true;
-	struct dirent *de;
-	while (only_ours && (de = readdir(dir)))
-		only_ours = de->d_name[0] == '.' || service_or_gone(de->d_name);
-	closedir(dir);
-	return only_ours;
-}

@@ -41,10 +41,5 @@ bool tm_fd_still(int fd, tm_fd_id id);
 /* Close fd if it still refers to id. */
 void tm_fd_close(int fd, tm_fd_id id);
 
-/* Whether every thread left in the process is one of our service threads
- * (named "tm-...") or has ended: the application has gone (its main thread
- * called pthread_exit and the others ended), and the process must exit as
- * it would have without us. */
-bool tm_stats_only_services_left(void);
 
 #endif

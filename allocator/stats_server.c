@@ -12,6 +12,7 @@
 #include "json.h"
 #include "proto.h"
 #include "runtime.h"
+#include "services.h"
 #include "stats_os.h"
 #include "stats_report.h"
 
@@ -307,7 +308,7 @@ bool tm_stats_serve(int listen_fd, int wake_fd)
 			accept_after = accept_clients(listen_fd, now);
 		handle_events(fds + 2, who, n, now);
 		if (now >= census) {
-			if ((gone = tm_stats_only_services_left()))
+			if ((gone = tm_services_alone()))
 				break;
 			census = now + CENSUS_NS;
 		}

@@ -51,11 +51,8 @@ static void *server_main(void *arg)
 	unlink(sd.path);
 	sd.listen_fd = -1;
 	tm_fd_close(fd, sd.listen_id);
-	/* Its last thread ended with pthread_exit: without us the process
-	 * would have exited, with status 0, running its atexit handlers. The
-	 * other service threads (the migrator) are stopped by those. */
 	if (application_gone)
-		exit(0);
+		tm_services_exit_if_alone();
 	return NULL;
 }
 

@@ -15,6 +15,7 @@
 #include "planner.h"
 #include "prim/os.h"
 #include "runtime.h"
+#include "services.h"
 #include "sites.h"
 
 #define MOVES_PER_ROUND 1024
@@ -249,8 +250,10 @@ static void *run(void *arg)
 	pthread_setname_np(pthread_self(), "tm-migrator");
 	choose_source();
 	mg.start_ns = mg.last_ns = tm_now_ns();
-	while (mg.src && wait_period())
+	while (mg.src && wait_period()) {
 		period(period_ms());
+		tm_services_exit_if_alone(); /* with no stats thread to see it */
+	}
 	if (mg.src)
 		mg.src->close(mg.src);
 	return NULL;

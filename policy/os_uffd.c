@@ -72,10 +72,12 @@ static long scan_written(int pagemap, uintptr_t start, uintptr_t end,
 	return kept;
 }
 
-/* A scan of an empty range tells whether the ioctl exists at all. */
+/* A scan of an empty range tells whether the ioctl exists at all. The
+ * calling thread's own view: /proc/self is the main thread's, whose memory
+ * is gone (ESRCH) once it has called pthread_exit. */
 static int open_pagemap(void)
 {
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int fd = open("/proc/thread-self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	uintptr_t walk_end;

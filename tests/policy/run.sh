@@ -76,6 +76,17 @@ run "uffd: 8 threads rewrite and verify blocks, 0 mismatches" 0 \
 	$B/blocks --threads 8 --mib 32 --seconds 3 --flip-ms 50
 sed 's/^/      /' "$log"
 
+# The last thread of the program ends (main called pthread_exit) while the
+# migrator runs and no stats thread watches: the process exits, status 0.
+run "pthread_exit of the last thread ends the process (stats off)" 0 \
+	TIERMALLOC_HEAT=uffd TIERMALLOC_STATS=0 TIERMALLOC_SCAN_MS=50 -- \
+	$B/last_thread
+grep -q tm-migrator "$log" ||
+	result "pthread_exit: the migrator was running" 1
+! grep -q warning "$log" ||
+	result "pthread_exit: the heat source opened without a warning" 1
+sed 's/^/      /' "$log"
+
 # One node without TIERMALLOC_HEAT naming a source: plain jemalloc, nothing
 # tracked (tm_heat_of says -1, which the program reports as exit 77).
 for heat in "" auto none; do

@@ -15,7 +15,8 @@ STATS_ENV   := TM_LIB=$(B)/libtiermalloc.so TM_VICTIM=$(STATS_BIN)/victim \
 # The server and what it calls, for the ASan build (asan_services.c).
 STATS_ASAN_SRC := $(addprefix allocator/,json.c proto.c stats_mem.c \
                   stats_os.c stats_policy.c stats_report.c stats_server.c \
-                  stats_sites.c statsd.c config.c log.c tiers.c placement.c \
+                  stats_sites.c statsd.c services.c config.c log.c tiers.c \
+                  placement.c \
                   arena.c prim/file.c prim/os.c)
 HOST_SUITES += test-stats
 
