@@ -24,6 +24,14 @@
  * --tlb-flush-ms N flushes the process's TLB every N ms, which accessed-bit
  * sampling needs under QEMU's software emulation (see tlb_turnover.h).
  *
+ * --zipf S switches to a key-value workload: --mib of fixed-size values
+ * (--value-b, 1024) allocated one by one with malloc, each update to a key
+ * drawn from a Zipf distribution of exponent S over the keys, with key
+ * popularity shuffled against allocation order (a new shuffle each phase).
+ * A page's weight is the probability that an update lands on it; the oracle
+ * puts the heaviest pages in the quota; "hot" (heat_hot, cold pages on slow
+ * nodes) means the oracle's pages.
+ *
  * Output: one "interval" line per interval (with, under tiermalloc, the
  * mean heat it reports for the hot set and for the rest), one "phase" line
  * per phase, one "summary" line. Exit 0, or 1 when an --expect/--cold-slow test fails. */
@@ -31,6 +39,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -51,15 +60,26 @@
 
 static struct {
 	size_t mib, hot_mib, quota_mib, chunk_kib;
-	double hot_frac, expect, cold_slow;
+	double hot_frac, expect, cold_slow, zipf;
 	int interval_ms, intervals, phases, fast_node, tlb_flush_ms;
 	const char *label;
-} opt = {64, 8, 0, 1024, 0.9, 0, 0, 500, 20, 2, 0, 0, "gups"};
+	size_t value_b;
+} opt = {64, 8, 0, 1024, 0.9, 0, 0, 0, 500, 20, 2, 0, 0, "gups", 1024};
 
 static uint64_t **chunks;
 static int (*heat_of)(const void *); /* tiermalloc's tm_heat_of, if loaded */
 static size_t nchunks, words_per_chunk, pages, hot_first, hot_pages;
 static int *node;
+/* Every page of the data, its probability of being accessed, and whether
+ * it is "hot" (the hot set; under --zipf, the oracle's pages). */
+static void **paddr;
+static double *pw;
+static unsigned char *hot;
+/* --zipf: the values, the cumulative distribution over popularity ranks,
+ * and which key has each rank. */
+static uint64_t **values;
+static double *zcdf;
+static size_t nkeys, *rank_key;
 
 static double now_s(void)
 {
@@ -81,8 +101,7 @@ static uint64_t next(void)
 
 static void *page_addr(size_t p)
 {
-	size_t per_chunk = words_per_chunk / WORDS_PER_PAGE;
-	return chunks[p / per_chunk] + (p % per_chunk) * WORDS_PER_PAGE;
+	return paddr[p];
 }
 
 static void locate(void)
@@ -100,13 +119,12 @@ static void locate(void)
 
 static int is_hot(size_t p)
 {
-	return p - hot_first < hot_pages;
+	return hot[p];
 }
 
 static double weight(size_t p)
 {
-	return is_hot(p) ? opt.hot_frac / (double)hot_pages
-			 : (1 - opt.hot_frac) / (double)(pages - hot_pages);
+	return pw[p];
 }
 
 static double share(size_t *fast_pages)
@@ -137,14 +155,32 @@ static void heats(double *hot, double *cold)
 	*cold = n[0] ? sum[0] / (double)n[0] : -1;
 }
 
-/* The best share with quota pages of fast memory: the hot set first. */
-static double oracle(void)
+static int heavier(const void *a, const void *b)
 {
-	size_t q = (opt.quota_mib << 20) / PAGE, cold = pages - hot_pages;
-	size_t hot_in = q < hot_pages ? q : hot_pages;
-	size_t cold_in = q - hot_in < cold ? q - hot_in : cold;
-	return opt.hot_frac * (double)hot_in / (double)hot_pages +
-	       (1 - opt.hot_frac) * (double)cold_in / (double)cold;
+	double x = pw[*(const size_t *)a], y = pw[*(const size_t *)b];
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The best share with quota pages of fast memory: the heaviest pages. With
+ * mark, those pages become the "hot" ones. */
+static double oracle(int mark)
+{
+	size_t q = (opt.quota_mib << 20) / PAGE, *order = malloc(pages * sizeof(*order));
+	double s = 0;
+	for (size_t p = 0; p < pages; p++)
+		order[p] = p;
+	qsort(order, pages, sizeof(*order), heavier);
+	if (mark)
+		memset(hot, 0, pages);
+	for (size_t k = 0; k < q && k < pages; k++) {
+		s += pw[order[k]];
+		if (mark)
+			hot[order[k]] = 1;
+	}
+	if (mark)
+		hot_pages = q < pages ? q : pages;
+	free(order);
+	return s;
 }
 
 /* Cold pages on slow nodes, over those that cannot fit the quota. */
@@ -186,13 +222,110 @@ static double migrator_cpu_s(void)
 
 /* ---- the benchmark -------------------------------------------------------- */
 
+static void tables(void)
+{
+	node = calloc(pages, sizeof(*node));
+	paddr = calloc(pages, sizeof(*paddr));
+	pw = calloc(pages, sizeof(*pw));
+	hot = calloc(pages, 1);
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+static size_t page_index(uintptr_t page)
+{
+	size_t lo = 0, hi = pages;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		if ((uintptr_t)paddr[mid] <= page)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* --zipf: the values, one malloc each, and the pages they lie on. */
+static void allocate_kv(void)
+{
+	size_t words = opt.value_b / 8;
+	nkeys = (opt.mib << 20) / opt.value_b;
+	values = calloc(nkeys, sizeof(*values));
+	rank_key = calloc(nkeys, sizeof(*rank_key));
+	zcdf = calloc(nkeys, sizeof(*zcdf));
+	void **all = calloc(nkeys * 2, sizeof(*all));
+	for (size_t k = 0; k < nkeys; k++) {
+		values[k] = malloc(words * 8);
+		if (!values[k]) {
+			perror("malloc");
+			exit(2);
+		}
+		memset(values[k], 0, words * 8); /* first touch */
+		uintptr_t a = (uintptr_t)values[k];
+		all[2 * k] = (void *)(a & ~(uintptr_t)(PAGE - 1));
+		all[2 * k + 1] = (void *)((a + words * 8 - 1) & ~(uintptr_t)(PAGE - 1));
+	}
+	qsort(all, nkeys * 2, sizeof(*all), addr_cmp);
+	size_t n = 0;
+	for (size_t i = 0; i < nkeys * 2; i++)
+		if (!n || all[i] != all[n - 1])
+			all[n++] = all[i];
+	/* Values never span more than two pages unless larger than a page. */
+	for (size_t i = 0, m = n; i < m; i++)
+		for (uintptr_t a = (uintptr_t)all[i] + PAGE;
+		     i + 1 < m && a < (uintptr_t)all[i + 1] && opt.value_b > PAGE; a += PAGE)
+			all[n++] = (void *)a;
+	qsort(all, n, sizeof(*all), addr_cmp);
+	pages = n;
+	tables();
+	memcpy(paddr, all, n * sizeof(*all));
+	free(all);
+	double z = 0;
+	for (size_t r = 0; r < nkeys; r++)
+		zcdf[r] = z += 1 / pow((double)(r + 1), opt.zipf);
+	for (size_t r = 0; r < nkeys; r++)
+		zcdf[r] /= z;
+}
+
+/* --zipf, phase k: a new popularity order; page weights follow. */
+static void place_keys(void)
+{
+	size_t bytes = opt.value_b / 8 * 8;
+	for (size_t r = 0; r < nkeys; r++)
+		rank_key[r] = r;
+	for (size_t r = nkeys - 1; r > 0; r--) {
+		size_t j = next() % (r + 1), t = rank_key[r];
+		rank_key[r] = rank_key[j];
+		rank_key[j] = t;
+	}
+	memset(pw, 0, pages * sizeof(*pw));
+	for (size_t r = 0; r < nkeys; r++) {
+		double pr = zcdf[r] - (r ? zcdf[r - 1] : 0);
+		uintptr_t a = (uintptr_t)values[rank_key[r]], end = a + bytes;
+		while (a < end) {
+			uintptr_t pe = (a & ~(uintptr_t)(PAGE - 1)) + PAGE;
+			uintptr_t e = pe < end ? pe : end;
+			pw[page_index(a & ~(uintptr_t)(PAGE - 1))] += pr * (double)(e - a) / (double)bytes;
+			a = e;
+		}
+	}
+}
+
 static void allocate(void)
 {
+	if (opt.zipf > 0) {
+		allocate_kv();
+		return;
+	}
 	words_per_chunk = (opt.chunk_kib << 10) / 8;
 	nchunks = (opt.mib << 20) / (opt.chunk_kib << 10);
 	pages = nchunks * (words_per_chunk / WORDS_PER_PAGE);
 	chunks = calloc(nchunks, sizeof(*chunks));
-	node = calloc(pages, sizeof(*node));
+	tables();
 	for (size_t c = 0; c < nchunks; c++) {
 		chunks[c] = malloc(opt.chunk_kib << 10);
 		if (!chunks[c]) {
@@ -202,6 +335,9 @@ static void allocate(void)
 		memset(chunks[c], 0, opt.chunk_kib << 10); /* first touch */
 	}
 	hot_pages = (opt.hot_mib << 20) / PAGE;
+	size_t per_chunk = words_per_chunk / WORDS_PER_PAGE;
+	for (size_t p = 0; p < pages; p++)
+		paddr[p] = chunks[p / per_chunk] + (p % per_chunk) * WORDS_PER_PAGE;
 }
 
 /* Where phase k's hot set starts, as a fraction of the places it can be:
@@ -210,10 +346,38 @@ static void place_hot(int phase)
 {
 	static const double where[] = {0.8, 0.3, 0.55, 0.05};
 	hot_first = (size_t)(where[phase % 4] * (double)(pages - hot_pages));
+	for (size_t p = 0; p < pages; p++) {
+		hot[p] = p - hot_first < hot_pages;
+		pw[p] = hot[p] ? opt.hot_frac / (double)hot_pages
+			       : (1 - opt.hot_frac) / (double)(pages - hot_pages);
+	}
+}
+
+static uint64_t update_kv_for(double seconds)
+{
+	size_t words = opt.value_b / 8;
+	uint64_t n = 0;
+	for (double until = now_s() + seconds; now_s() < until;)
+		for (int i = 0; i < 4096; i++, n++) {
+			uint64_t r = next();
+			double u = (double)(r >> 11) * 0x1p-53;
+			size_t lo = 0, hi = nkeys - 1;
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				if (zcdf[mid] < u)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			values[rank_key[lo]][(r >> 3) % words] ^= r;
+		}
+	return n;
 }
 
 static uint64_t update_for(double seconds)
 {
+	if (opt.zipf > 0)
+		return update_kv_for(seconds);
 	size_t hot_words = hot_pages * WORDS_PER_PAGE;
 	size_t cold_words = pages * WORDS_PER_PAGE - hot_words;
 	size_t first = hot_first * WORDS_PER_PAGE;
@@ -232,9 +396,16 @@ static uint64_t update_for(double seconds)
 	return n;
 }
 
-static int run_phase(int phase, double orc)
+static int run_phase(int phase)
 {
-	place_hot(phase);
+	double orc;
+	if (opt.zipf > 0) {
+		place_keys();
+		orc = oracle(1);
+	} else {
+		place_hot(phase);
+		orc = oracle(0);
+	}
 	int reached = -1;
 	double ratio = 0;
 	for (int k = 1; k <= opt.intervals; k++) {
@@ -267,16 +438,22 @@ static int benchmark(void)
 	heat_of = (int (*)(const void *))dlsym(RTLD_DEFAULT, "tm_heat_of");
 	tlb_turnover_start(opt.tlb_flush_ms);
 	allocate();
-	double orc = oracle(), cpu0 = migrator_cpu_s(), t0 = now_s();
+	double cpu0 = migrator_cpu_s(), t0 = now_s();
 	int failed = 0;
 	for (int ph = 0; ph < opt.phases; ph++)
-		failed |= run_phase(ph, orc) < 0 && opt.expect > 0;
+		failed |= run_phase(ph) < 0 && opt.expect > 0;
 	double cold = cold_on_slow();
 	double cpu = (migrator_cpu_s() - cpu0) / (now_s() - t0);
-	printf("gups: %s summary: table %zu MiB, hot %zu MiB at %.0f%%, quota %zu MiB, "
-	       "cold pages on slow nodes %.2f of those that must be, migrator CPU "
-	       "%.2f%%\n", opt.label, opt.mib, opt.hot_mib, opt.hot_frac * 100,
-	       opt.quota_mib, cold, cpu * 100);
+	if (opt.zipf > 0)
+		printf("gups: %s summary: kv %zu MiB, %zu keys of %zu B, zipf %.2f, quota %zu MiB, "
+		       "cold pages on slow nodes %.2f of those that must be, migrator CPU "
+		       "%.2f%%\n", opt.label, opt.mib, nkeys, opt.value_b, opt.zipf,
+		       opt.quota_mib, cold, cpu * 100);
+	else
+		printf("gups: %s summary: table %zu MiB, hot %zu MiB at %.0f%%, quota %zu MiB, "
+		       "cold pages on slow nodes %.2f of those that must be, migrator CPU "
+		       "%.2f%%\n", opt.label, opt.mib, opt.hot_mib, opt.hot_frac * 100,
+		       opt.quota_mib, cold, cpu * 100);
 	if (opt.cold_slow > 0 && cold < opt.cold_slow) {
 		printf("gups: %s: cold memory is not on the slow tier\n", opt.label);
 		failed = 1;
@@ -345,6 +522,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--expect")) opt.expect = atof(v);
 		else if (!strcmp(a, "--cold-slow")) opt.cold_slow = atof(v);
 		else if (!strcmp(a, "--tlb-flush-ms")) opt.tlb_flush_ms = atoi(v);
+		else if (!strcmp(a, "--zipf")) opt.zipf = atof(v);
+		else if (!strcmp(a, "--value-b")) opt.value_b = strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--balloon")) mode = 'b', balloon_mib = strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--alloc")) mode = 'a', takes = 0;
 		else {
@@ -352,6 +531,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		i += takes;
+	}
+	if (opt.zipf > 0 && (opt.value_b < 8 || opt.value_b > (opt.mib << 20))) {
+		fprintf(stderr, "gups: need 8 <= --value-b <= the table\n");
+		return 2;
 	}
 	if (opt.hot_mib == 0 || opt.hot_mib >= opt.mib || opt.chunk_kib % 4) {
 		fprintf(stderr, "gups: need 0 < --hot-mib < --mib, chunks of whole pages\n");

@@ -13,7 +13,7 @@ VM_TEST_BINS += $(GUPS_BIN)
 
 $(GUPS_BIN): bench/gups/gups.c bench/gups/tlb_turnover.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -o $@ $< -ldl -pthread
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -o $@ $< -ldl -pthread -lm
 
 .PHONY: bench-gups
 bench-gups: all $(GUPS_BIN)
