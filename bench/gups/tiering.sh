@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+#
+# Tiering side by side (issue 6), run INSIDE the two-tier guest (kmem mode;
+# make bench-tiering boots it): fast-tier access share over time for two
+# workloads, at DRAM:footprint ratios 1:2, 1:4 and 1:8 (fast-memory quota =
+# footprint / 2, / 4, / 8), for
+#   first-touch   tiermalloc dram-first, no migration (TIERMALLOC_HEAT=none)
+#   tm-ratio      tiermalloc ratio 1:N-1, no migration
+#   tm-heat       tiermalloc's heat policy (heat source auto: DAMON here)
+#   kernel        no tiermalloc; numa_balancing=2 and demotion_enabled, the
+#                 quota enforced by an mlocked balloon on node 0 (as gups.sh)
+#   libmemtier    memkind's libmemtier, STATIC_RATIO DRAM 1 : KMEM_DAX N-1
+# tiermalloc's threshold policy is not run: every block of a workload has the
+# same size (1 MiB chunks, 1 KiB values), so it puts all of them or none in
+# the slow tier (the same as tm-ratio 0:1 or first touch).
+#
+# Workloads (bench/gups/gups.c, one phase, 500 ms intervals, TLB flushed
+# every 5 ms under emulation):
+#   gups   64 MiB table, 90% of updates to an 8 MiB hot set
+#   kv     64 MiB of 1 KiB values, one malloc each, Zipf(0.99) keys
+#
+#   bench/gups/tiering.sh [--out DIR] [--intervals N] [--static-intervals N]
+#
+# Writes DIR/tiering.csv (config,workload,ratio,interval,share,oracle,
+# rel) and DIR/tiering.md (the table), and prints the table. DIR defaults to
+# $TM_VM_RESULTS, else build/bench/tiering. Needs root for the kernel run.
+set -uo pipefail
+
+GUPS=build/bench/gups/gups
+LIB=build/libtiermalloc.so
+MEMTIER=$(ls /usr/lib/x86_64-linux-gnu/libmemtier.so.0 /usr/lib/*/libmemtier.so.0 2>/dev/null | head -1)
+MIB=64
+SCAN_MS=500
+INTERVALS=10
+STATIC=4
+RATIOS=(2 4 8)
+WORKLOADS=(gups kv)
+CONFIGS=(first-touch tm-ratio tm-heat kernel libmemtier)
+out=${TM_VM_RESULTS:-build/bench/tiering}
+while (($#)); do
+	case $1 in
+	--out) out=$2 && shift ;;
+	--intervals) INTERVALS=$2 && shift ;;
+	--static-intervals) STATIC=$2 && shift ;;
+	*) echo "usage: $0 [--out DIR] [--intervals N] [--static-intervals N]" >&2 && exit 2 ;;
+	esac
+	shift
+done
+mkdir -p "$out/tiering-logs"
+logs=$out/tiering-logs
+csv=$out/tiering.csv
+echo "config,workload,ratio,interval,share,oracle,rel" >"$csv"
+FLUSH=()
+[[ ${TM_VM-} ]] && FLUSH=(--tlb-flush-ms 5)
+
+wl_args() { # WORKLOAD QUOTA
+	case $1 in
+	gups) echo --mib $MIB --hot-mib 8 --quota-mib $2 ;;
+	kv) echo --mib $MIB --zipf 0.99 --value-b 1024 --quota-mib $2 ;;
+	esac
+}
+
+# collect CONFIG WORKLOAD N LOG: interval lines into the CSV.
+collect() {
+	awk -v c="$1" -v w="$2" -v n="$3" '/ interval / {
+		printf "%s,%s,1:%s,%s,%s,%s,%s\n", c, w, n, $4, $8, $10, $12 }' "$4" >>"$csv"
+}
+
+# run CONFIG WORKLOAD N: one configuration, its log in $logs.
+run() {
+	local c=$1 w=$2 n=$3 quota=$((MIB / $3)) log=$logs/$1-$2-1:$3.log
+	local args=($(wl_args "$w" "$quota") --interval-ms $SCAN_MS --phases 1 "${FLUSH[@]}" --label "$c/$w/1:$n")
+	local tm=(env TIERMALLOC_DRAM_LIMIT=${quota}M TIERMALLOC_SCAN_MS=$SCAN_MS
+		TIERMALLOC_VERBOSE=1 TIERMALLOC_STATS=0)
+	case $c in
+	first-touch) "${tm[@]}" TIERMALLOC_POLICY=dram-first TIERMALLOC_HEAT=none \
+		LD_PRELOAD=$LIB $GUPS "${args[@]}" --intervals $STATIC >"$log" 2>&1 ;;
+	tm-ratio) "${tm[@]}" TIERMALLOC_POLICY=ratio TIERMALLOC_RATIO=1:$((n - 1)) \
+		TIERMALLOC_HEAT=none LD_PRELOAD=$LIB $GUPS "${args[@]}" --intervals $STATIC >"$log" 2>&1 ;;
+	tm-heat) "${tm[@]}" TIERMALLOC_POLICY=heat LD_PRELOAD=$LIB $GUPS "${args[@]}" \
+		--intervals $INTERVALS >"$log" 2>&1 ;;
+	libmemtier)
+		if [[ -z $MEMTIER ]]; then
+			echo "libmemtier.so.0 not found" >"$log"
+		else
+			MEMKIND_MEM_TIERS="KIND:DRAM,RATIO:1;KIND:KMEM_DAX,RATIO:$((n - 1));POLICY:STATIC_RATIO" \
+				LD_PRELOAD=$MEMTIER $GUPS "${args[@]}" --intervals $STATIC >"$log" 2>&1
+		fi ;;
+	kernel) kernel_run "$quota" "${args[@]}" --intervals $INTERVALS >"$log" 2>&1 ;;
+	esac
+	echo "rc $?" >>"$log"
+	collect "$c" "$w" "$n" "$log"
+	grep -h 'phase 0:' "$log" || echo "tiering: $c/$w/1:$n: no result: $(grep -v '^rc ' "$log" | grep -m2 -i 'error\|fail\|not\|warn' | tr '\n' ' ')"
+}
+
+# kernel_run QUOTA GUPS-ARGS...: the kernel's own tiering with the quota.
+kernel_run() {
+	local quota=$1 free high size pid nb demote rc
+	shift
+	if ((EUID != 0)) || [[ ! -w /proc/sys/kernel/numa_balancing ]]; then
+		echo "kernel: skipped (needs root)"
+		return 1
+	fi
+	if [[ ! -d /sys/devices/system/node/node1 ]]; then
+		echo "kernel: skipped (one NUMA node: nothing to tier, and no balloon over the host's memory)"
+		return 1
+	fi
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	free=$(awk '/MemFree/ {print int($4 / 1024)}' /sys/devices/system/node/node0/meminfo)
+	high=$(awk '/^Node 0,/ {n = 1} /^Node [1-9]/ {n = 0} n && $1 == "high" {s += $2}
+		END {print int(s * 4 / 1024)}' /proc/zoneinfo)
+	size=$((free - quota - high))
+	nb=$(cat /proc/sys/kernel/numa_balancing)
+	demote=$(cat /sys/kernel/mm/numa/demotion_enabled)
+	$GUPS --balloon $size >"$logs/balloon" &
+	pid=$!
+	while ! grep -q balloon "$logs/balloon" 2>/dev/null; do
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.2
+	done
+	echo 2 >/proc/sys/kernel/numa_balancing
+	echo 1 >/sys/kernel/mm/numa/demotion_enabled
+	$GUPS "$@"
+	rc=$?
+	echo "$nb" >/proc/sys/kernel/numa_balancing
+	echo "$demote" >/sys/kernel/mm/numa/demotion_enabled
+	kill $pid && wait $pid 2>/dev/null
+	return $rc
+}
+
+echo "== tiering: ${MIB} MiB footprint, ratios ${RATIOS[*]/#/1:}, workloads ${WORKLOADS[*]}, ${SCAN_MS} ms intervals${TM_VM:+, TLB flushed every 5 ms}, mode ${TM_VM_MODE:-host}"
+for n in "${RATIOS[@]}"; do
+	for w in "${WORKLOADS[@]}"; do
+		for c in "${CONFIGS[@]}"; do
+			run "$c" "$w" "$n"
+		done
+	done
+done
+
+# The table: final share relative to the oracle (intervals to reach 0.9).
+{
+	echo "| configuration |$(for n in "${RATIOS[@]}"; do for w in "${WORKLOADS[@]}"; do printf ' %s 1:%s |' "$w" "$n"; done; done)"
+	echo "|---|$(for n in "${RATIOS[@]}"; do for w in "${WORKLOADS[@]}"; do printf -- '---|'; done; done)"
+	for c in "${CONFIGS[@]}"; do
+		printf '| %s |' "$c"
+		for n in "${RATIOS[@]}"; do
+			for w in "${WORKLOADS[@]}"; do
+				cell=$(awk -F, -v c="$c" -v w="$w" -v n="1:$n" '
+					$1 == c && $2 == w && $3 == n { last = $7; k++;
+						if (to == "" && $7 >= 0.9) to = $4 }
+					END { if (k) printf "%.2f (%s)", last, to == "" ? "not in " k : to }' "$csv")
+				printf ' %s |' "${cell:-no run}"
+			done
+		done
+		echo
+	done
+} >"$out/tiering.md"
+cat "$out/tiering.md"
+# Why runs without a result failed, in one line each.
+for f in "$logs"/*.log; do
+	grep -q ' interval ' "$f" && continue
+	echo "tiering: $(basename "$f" .log): $(grep -v '^rc ' "$f" | sort -u | head -3 | tr '\n' ' ')"
+done | tee "$out/tiering-failures.txt"
+grep -h 'heat source .*: in use' "$logs"/tm-heat-*.log | sort | uniq -c
+exit 0
