@@ -2,6 +2,8 @@
 #
 #   make bench-gups     bench/gups/gups.sh in the two-tier guest, once per
 #                       mode (BENCH_GUPS_MODES, default "hmat kmem")
+#   make bench-tiering  bench/gups/tiering.sh in the kmem guest (issue 6):
+#                       bench/results/tiering.md, tiering.csv, tiering.png
 #
 # Included by bench/bench.mk and by tests/policy/policy.mk (its guest test
 # runs it), hence the guard.
@@ -20,5 +22,21 @@ bench-gups: all $(GUPS_BIN)
 	@for m in $(or $(BENCH_GUPS_MODES),hmat kmem); do \
 	  echo "=== $$m"; tests/vm/run-guest.sh --mode $$m --timeout 400 -- \
 	    bench/gups/gups.sh || exit 1; done
+
+TIERING_RUN := $(B)/vm/results/tiering
+.PHONY: bench-tiering
+bench-tiering: all $(GUPS_BIN)
+	@rm -rf $(TIERING_RUN) && mkdir -p $(TIERING_RUN) bench/results
+	tests/vm/run-guest.sh --mode kmem --timeout 500 --results $(TIERING_RUN) -- \
+	  bench/gups/tiering.sh
+	@{ echo "# Tiering side by side (make bench-tiering, two-tier guest, kmem mode)"; echo; \
+	  echo "Final fast-tier access share relative to the oracle (intervals of 500 ms to reach 0.9);"; \
+	  echo "64 MiB footprint; gups: 8 MiB hot set, 90% of updates; kv: 1 KiB values, Zipf 0.99."; echo; \
+	  cat $(TIERING_RUN)/tiering.md; echo; \
+	  if [ -s $(TIERING_RUN)/tiering-failures.txt ]; then echo "Runs without a result:"; echo; \
+	    sed 's/^/    /' $(TIERING_RUN)/tiering-failures.txt; fi; } >bench/results/tiering.md
+	cp $(TIERING_RUN)/tiering.csv bench/results/tiering.csv
+	/usr/bin/python3 bench/gups/tiering_plot.py bench/results/tiering.csv bench/results/tiering.png
+	@cat bench/results/tiering.md
 
 endif
