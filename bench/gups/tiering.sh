@@ -90,7 +90,8 @@ run() {
 	esac
 	echo "rc $?" >>"$log"
 	collect "$c" "$w" "$n" "$log"
-	grep -ah 'phase 0:' "$log" || echo "tiering: $c/$w/1:$n: no result: $(grep -av '^rc ' "$log" | grep -am2 -i 'error\|fail\|not\|warn' | tr '\n' ' ')"
+	# (libmemtier loses buffered stdout at exit: judge by the interval lines)
+	grep -aq ' interval ' "$log" && { grep -ah 'phase 0:' "$log" || grep -a ' interval ' "$log" | tail -1; } || echo "tiering: $c/$w/1:$n: no result: $(grep -av '^rc ' "$log" | grep -am2 -i 'error\|fail\|not\|warn' | tr '\n' ' ')"
 }
 
 # kernel_run QUOTA GUPS-ARGS...: the kernel's own tiering with the quota.
