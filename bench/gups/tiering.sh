@@ -22,7 +22,8 @@
 #   bench/gups/tiering.sh [--out DIR] [--intervals N] [--static-intervals N]
 #
 # Writes DIR/tiering.csv (config,workload,ratio,interval,share,oracle,
-# rel = share / oracle, fast_mib = the data's MiB on node 0) and DIR/tiering.md (the table), and prints the table. DIR defaults to
+# rel = share / oracle, fast_mib = the data's MiB on node 0, oracle_held =
+# the best share for fast_mib) and DIR/tiering.md (the table), and prints the table. DIR defaults to
 # $TM_VM_RESULTS, else build/bench/tiering. Needs root for the kernel run.
 set -uo pipefail
 
@@ -49,7 +50,7 @@ done
 mkdir -p "$out/tiering-logs"
 logs=$out/tiering-logs
 csv=$out/tiering.csv
-echo "config,workload,ratio,interval,share,oracle,rel,fast_mib" >"$csv"
+echo "config,workload,ratio,interval,share,oracle,rel,fast_mib,oracle_held" >"$csv"
 FLUSH=()
 [[ ${TM_VM-} ]] && FLUSH=(--tlb-flush-ms 5)
 
@@ -63,7 +64,7 @@ wl_args() { # WORKLOAD QUOTA
 # collect CONFIG WORKLOAD N LOG: interval lines into the CSV.
 collect() {
 	awk -v c="$1" -v w="$2" -v n="$3" '/^gups: .* interval / {
-		printf "%s,%s,1:%s,%s,%s,%s,%s,%s\n", c, w, n, $4, $8, $10, $12, $14 }' "$4" >>"$csv"
+		printf "%s,%s,1:%s,%s,%s,%s,%s,%s,%s\n", c, w, n, $4, $8, $10, $12, $14, $22 }' "$4" >>"$csv"
 }
 
 # run CONFIG WORKLOAD N: one configuration, its log in $logs.
@@ -158,7 +159,8 @@ done
 	done
 	echo
 	echo "Fast-tier MiB the data held at the end (the quota is 64/N MiB; the kernel's is"
-	echo "enforced only approximately, by a balloon and node 0's watermarks):"
+	echo "enforced only approximately, by a balloon and node 0's watermarks), and in brackets"
+	echo "the share relative to the best placement of that much fast memory:"
 	echo
 	echo "| configuration |$(for n in "${RATIOS[@]}"; do for w in "${WORKLOADS[@]}"; do printf ' %s 1:%s |' "$w" "$n"; done; done)"
 	echo "|---|$(for n in "${RATIOS[@]}"; do for w in "${WORKLOADS[@]}"; do printf -- '---|'; done; done)"
@@ -167,7 +169,8 @@ done
 		for n in "${RATIOS[@]}"; do
 			for w in "${WORKLOADS[@]}"; do
 				cell=$(awk -F, -v c="$c" -v w="$w" -v n="1:$n" '
-					$1 == c && $2 == w && $3 == n { last = $8 } END { printf "%s", last }' "$csv")
+					$1 == c && $2 == w && $3 == n { last = $8; s = $5; h = $9 }
+					END { if (last != "") printf "%s (%.2f)", last, h > 0 ? s / h : 0 }' "$csv")
 				printf ' %s |' "${cell:--}"
 			done
 		done
