@@ -20,6 +20,9 @@
 #   kv     64 MiB of 1 KiB values, one malloc each, Zipf(0.99) keys
 #
 #   bench/gups/tiering.sh [--out DIR] [--intervals N] [--static-intervals N]
+#                         [--report]
+#
+# --report only remakes DIR/tiering.md from DIR/tiering.csv (runs nothing).
 #
 # Writes DIR/tiering.csv (config,workload,ratio,interval,share,oracle,
 # rel = share / oracle, fast_mib = the data's MiB on node 0, oracle_held =
@@ -38,19 +41,21 @@ RATIOS=(2 4 8)
 WORKLOADS=(gups kv)
 CONFIGS=(first-touch tm-ratio tm-heat kernel libmemtier)
 out=${TM_VM_RESULTS:-build/bench/tiering}
+report=0
 while (($#)); do
 	case $1 in
 	--out) out=$2 && shift ;;
 	--intervals) INTERVALS=$2 && shift ;;
 	--static-intervals) STATIC=$2 && shift ;;
-	*) echo "usage: $0 [--out DIR] [--intervals N] [--static-intervals N]" >&2 && exit 2 ;;
+	--report) report=1 ;;
+	*) echo "usage: $0 [--out DIR] [--intervals N] [--static-intervals N] [--report]" >&2 && exit 2 ;;
 	esac
 	shift
 done
 mkdir -p "$out/tiering-logs"
 logs=$out/tiering-logs
 csv=$out/tiering.csv
-echo "config,workload,ratio,interval,share,oracle,rel,fast_mib,oracle_held" >"$csv"
+((report)) || echo "config,workload,ratio,interval,share,oracle,rel,fast_mib,oracle_held" >"$csv"
 FLUSH=()
 [[ ${TM_VM-} ]] && FLUSH=(--tlb-flush-ms 5)
 
@@ -135,7 +140,7 @@ echo "== tiering: ${MIB} MiB footprint, ratios ${RATIOS[*]/#/1:}, workloads ${WO
 for n in "${RATIOS[@]}"; do
 	for w in "${WORKLOADS[@]}"; do
 		for c in "${CONFIGS[@]}"; do
-			run "$c" "$w" "$n"
+			((report)) || run "$c" "$w" "$n"
 		done
 	done
 done
@@ -170,7 +175,7 @@ done
 			for w in "${WORKLOADS[@]}"; do
 				cell=$(awk -F, -v c="$c" -v w="$w" -v n="1:$n" '
 					$1 == c && $2 == w && $3 == n { last = $8; s = $5; h = $9 }
-					END { if (last != "") printf "%s (%.2f)", last, h > 0 ? s / h : 0 }' "$csv")
+					END { if (last != "") printf "%s (%.2f)", last, (h > 0 ? s / h : 0) }' "$csv")
 				printf ' %s |' "${cell:--}"
 			done
 		done
