@@ -20,6 +20,8 @@
 set -uo pipefail
 
 GUPS=build/bench/gups/gups
+# shellcheck source=bench/gups/kernel_tiering.sh
+. "$(dirname "$0")/kernel_tiering.sh"
 LIB=build/libtiermalloc.so
 MIB=64
 HOT=8
@@ -60,37 +62,11 @@ tm() {
 	grep -h 'phase [0-9]:\|summary\|alloc:' "$out/$label"
 }
 
-# The kernel's own tiering, with the same quota: a balloon holds the fast
-# node's free memory but for the quota and the node's high watermark, which
-# kswapd keeps free by demoting (page cache dropped first, or its reclaim
-# would give the table more).
+# The kernel's own tiering with the same quota (kernel_tiering.sh).
 kernel_run() {
-	if ((EUID != 0)) || [[ ! -w /proc/sys/kernel/numa_balancing ]]; then
-		echo "gups: kernel: skipped (needs root)" | tee "$out/kernel"
-		return
-	fi
-	local free high size pid nb demote
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-	free=$(awk '/MemFree/ {print int($4 / 1024)}' /sys/devices/system/node/node0/meminfo)
-	high=$(awk '/^Node 0,/ {n = 1} /^Node [1-9]/ {n = 0} n && $1 == "high" {s += $2}
-		END {print int(s * 4 / 1024)}' /proc/zoneinfo)
-	size=$((free - QUOTA - high))
-	nb=$(cat /proc/sys/kernel/numa_balancing)
-	demote=$(cat /sys/kernel/mm/numa/demotion_enabled)
-	$GUPS --balloon $size >"$out/balloon" &
-	pid=$!
-	while ! grep -q balloon "$out/balloon" 2>/dev/null; do
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.2
-	done
-	echo 2 >/proc/sys/kernel/numa_balancing
-	echo 1 >/sys/kernel/mm/numa/demotion_enabled
-	$GUPS "${COMMON[@]}" --label kernel --intervals $INTERVALS >"$out/kernel" 2>&1
-	echo "$nb" >/proc/sys/kernel/numa_balancing
-	echo "$demote" >/sys/kernel/mm/numa/demotion_enabled
-	kill $pid && wait $pid 2>/dev/null
-	grep -h ' interval \|phase [0-9]:\|summary' "$out/kernel"
+	with_kernel_tiering $QUOTA "$out/balloon" \
+		$GUPS "${COMMON[@]}" --label kernel --intervals $INTERVALS >"$out/kernel" 2>&1
+	grep -h ' interval \|phase [0-9]:\|summary\|skipped' "$out/kernel"
 	grep -h 'pgpromote_success\|pgdemote_kswapd' /proc/vmstat | tr '\n' ' ' | sed 's/^/gups: kernel vmstat: /'
 	echo
 }

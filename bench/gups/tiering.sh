@@ -31,6 +31,8 @@
 set -uo pipefail
 
 GUPS=build/bench/gups/gups
+# shellcheck source=bench/gups/kernel_tiering.sh
+. "$(dirname "$0")/kernel_tiering.sh"
 LIB=build/libtiermalloc.so
 MEMTIER=$(ls /usr/lib/x86_64-linux-gnu/libmemtier.so.0 /usr/lib/*/libmemtier.so.0 2>/dev/null | head -1)
 MIB=64
@@ -100,40 +102,12 @@ run() {
 	grep -aq ' interval ' "$log" && { grep -ah 'phase 0:' "$log" || grep -a ' interval ' "$log" | tail -1; } || echo "tiering: $c/$w/1:$n: no result: $(grep -av '^rc ' "$log" | grep -am2 -i 'error\|fail\|not\|warn' | tr '\n' ' ')"
 }
 
-# kernel_run QUOTA GUPS-ARGS...: the kernel's own tiering with the quota.
+# kernel_run QUOTA GUPS-ARGS...: the kernel's own tiering with the quota
+# (kernel_tiering.sh).
 kernel_run() {
-	local quota=$1 free high size pid nb demote rc
+	local quota=$1
 	shift
-	if ((EUID != 0)) || [[ ! -w /proc/sys/kernel/numa_balancing ]]; then
-		echo "kernel: skipped (needs root)"
-		return 1
-	fi
-	if [[ ! -d /sys/devices/system/node/node1 ]]; then
-		echo "kernel: skipped (one NUMA node: nothing to tier, and no balloon over the host's memory)"
-		return 1
-	fi
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-	free=$(awk '/MemFree/ {print int($4 / 1024)}' /sys/devices/system/node/node0/meminfo)
-	high=$(awk '/^Node 0,/ {n = 1} /^Node [1-9]/ {n = 0} n && $1 == "high" {s += $2}
-		END {print int(s * 4 / 1024)}' /proc/zoneinfo)
-	size=$((free - quota - high))
-	nb=$(cat /proc/sys/kernel/numa_balancing)
-	demote=$(cat /sys/kernel/mm/numa/demotion_enabled)
-	$GUPS --balloon $size >"$logs/balloon" &
-	pid=$!
-	while ! grep -q balloon "$logs/balloon" 2>/dev/null; do
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.2
-	done
-	echo 2 >/proc/sys/kernel/numa_balancing
-	echo 1 >/sys/kernel/mm/numa/demotion_enabled
-	$GUPS "$@"
-	rc=$?
-	echo "$nb" >/proc/sys/kernel/numa_balancing
-	echo "$demote" >/sys/kernel/mm/numa/demotion_enabled
-	kill $pid && wait $pid 2>/dev/null
-	return $rc
+	with_kernel_tiering "$quota" "$logs/balloon" "$GUPS" "$@"
 }
 
 echo "== tiering: ${MIB} MiB footprint, ratios ${RATIOS[*]/#/1:}, workloads ${WORKLOADS[*]}, ${SCAN_MS} ms intervals${TM_VM:+, TLB flushed every 5 ms}, mode ${TM_VM_MODE:-host}"

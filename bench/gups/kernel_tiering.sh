@@ -1,0 +1,44 @@
+# Sourced by gups.sh and tiering.sh (not run): the kernel's own tiering as a
+# baseline, with about the same fast-memory quota as tiermalloc gets.
+#
+# with_kernel_tiering QUOTA_MIB BALLOON_LOG COMMAND...
+#   runs COMMAND with numa_balancing=2 and demotion on, while a balloon
+#   (gups --balloon, mlocked) holds node 0's free memory but for the quota
+#   and the node's high watermark, which kswapd keeps free by demoting (page
+#   cache is dropped first, or its reclaim would give the table more). The
+#   settings are restored afterwards. Returns COMMAND's status, or 1 with a
+#   "kernel: skipped (why)" line when it cannot run: the quota is then only
+#   approximate anyway, as watermarks move.
+with_kernel_tiering() {
+	local quota=$1 balloon_log=$2 free high pid nb demote rc
+	shift 2
+	if ((EUID != 0)) || [[ ! -w /proc/sys/kernel/numa_balancing ]]; then
+		echo "kernel: skipped (needs root)"
+		return 1
+	fi
+	if [[ ! -d /sys/devices/system/node/node1 ]]; then
+		echo "kernel: skipped (one NUMA node: nothing to tier, and no balloon over the host's memory)"
+		return 1
+	fi
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	free=$(awk '/MemFree/ {print int($4 / 1024)}' /sys/devices/system/node/node0/meminfo)
+	high=$(awk '/^Node 0,/ {n = 1} /^Node [1-9]/ {n = 0} n && $1 == "high" {s += $2}
+		END {print int(s * 4 / 1024)}' /proc/zoneinfo)
+	nb=$(cat /proc/sys/kernel/numa_balancing)
+	demote=$(cat /sys/kernel/mm/numa/demotion_enabled)
+	"$GUPS" --balloon $((free - quota - high)) >"$balloon_log" &
+	pid=$!
+	while ! grep -q balloon "$balloon_log" 2>/dev/null; do
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.2
+	done
+	echo 2 >/proc/sys/kernel/numa_balancing
+	echo 1 >/sys/kernel/mm/numa/demotion_enabled
+	"$@"
+	rc=$?
+	echo "$nb" >/proc/sys/kernel/numa_balancing
+	echo "$demote" >/sys/kernel/mm/numa/demotion_enabled
+	kill $pid && wait $pid 2>/dev/null
+	return $rc
+}
