@@ -187,11 +187,6 @@ int tm_arena_free_flags(int tier)
 	return tm_arena_flags(tier);
 }
 
-uint64_t tm_arena_mapped(int tier)
-{
-	return atomic_load(&hooks_of[tier].next) - tm_heaps[tier].base;
-}
-
 uint64_t tm_arena_exhausted(int tier)
 {
 	return atomic_load(&hooks_of[tier].exhausted);

@@ -40,9 +40,6 @@ int tm_arena_flags(int tier);
 /* Flags for freeing memory of a tier from this thread. */
 int tm_arena_free_flags(int tier);
 
-/* Bytes of each tier handed to jemalloc so far (extents ever mapped). */
-uint64_t tm_arena_mapped(int tier);
-
 /* Extent allocations refused because a reservation was exhausted. */
 uint64_t tm_arena_exhausted(int tier);
 
