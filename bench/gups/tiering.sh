@@ -119,42 +119,37 @@ for n in "${RATIOS[@]}"; do
 	done
 done
 
-# The table: final share relative to the oracle (intervals to reach 0.9).
-{
+# table AWK-PROGRAM EMPTY: a configuration x (workload, ratio) table whose
+# cells the awk program makes from the CSV rows of that cell (c, w, n set).
+table() {
+	local c n w cell
 	echo "| configuration |$(for n in "${RATIOS[@]}"; do for w in "${WORKLOADS[@]}"; do printf ' %s 1:%s |' "$w" "$n"; done; done)"
 	echo "|---|$(for n in "${RATIOS[@]}"; do for w in "${WORKLOADS[@]}"; do printf -- '---|'; done; done)"
 	for c in "${CONFIGS[@]}"; do
 		printf '| %s |' "$c"
 		for n in "${RATIOS[@]}"; do
 			for w in "${WORKLOADS[@]}"; do
-				cell=$(awk -F, -v c="$c" -v w="$w" -v n="1:$n" '
-					$1 == c && $2 == w && $3 == n { last = $7; k++;
-						if (to == "" && $7 >= 0.9) to = $4 }
-					END { if (k) printf "%.2f (%s)", last, to == "" ? "not in " k : to }' "$csv")
-				printf ' %s |' "${cell:-no run}"
+				cell=$(awk -F, -v c="$c" -v w="$w" -v n="1:$n" "$1" "$csv")
+				printf ' %s |' "${cell:-$2}"
 			done
 		done
 		echo
 	done
+}
+
+# The tables: final share relative to the oracle (intervals to reach 0.9),
+# then the fast memory each run held.
+{
+	table '$1 == c && $2 == w && $3 == n { last = $7; k++;
+			if (to == "" && $7 >= 0.9) to = $4 }
+		END { if (k) printf "%.2f (%s)", last, to == "" ? "not in " k : to }' "no run"
 	echo
 	echo "Fast-tier MiB the data held at the end (the quota is 64/N MiB; the kernel's is"
 	echo "enforced only approximately, by a balloon and node 0's watermarks), and in brackets"
 	echo "the share relative to the best placement of that much fast memory:"
 	echo
-	echo "| configuration |$(for n in "${RATIOS[@]}"; do for w in "${WORKLOADS[@]}"; do printf ' %s 1:%s |' "$w" "$n"; done; done)"
-	echo "|---|$(for n in "${RATIOS[@]}"; do for w in "${WORKLOADS[@]}"; do printf -- '---|'; done; done)"
-	for c in "${CONFIGS[@]}"; do
-		printf '| %s |' "$c"
-		for n in "${RATIOS[@]}"; do
-			for w in "${WORKLOADS[@]}"; do
-				cell=$(awk -F, -v c="$c" -v w="$w" -v n="1:$n" '
-					$1 == c && $2 == w && $3 == n { last = $8; s = $5; h = $9 }
-					END { if (last != "") printf "%s (%.2f)", last, (h > 0 ? s / h : 0) }' "$csv")
-				printf ' %s |' "${cell:--}"
-			done
-		done
-		echo
-	done
+	table '$1 == c && $2 == w && $3 == n { last = $8; s = $5; h = $9 }
+		END { if (last != "") printf "%s (%.2f)", last, (h > 0 ? s / h : 0) }' "-"
 } >"$out/tiering.md"
 cat "$out/tiering.md"
 # Why runs without a result failed, in one line each.
