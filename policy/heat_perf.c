@@ -281,6 +281,7 @@ void tm_perf_src_init(tm_perf_src *s, const tm_perf_os *os,
 	memset(s, 0, sizeof(*s));
 	s->base = (tm_heat_src){
 		.name = "perf",
+		.page_exact = true,
 		.open = perf_open,
 		.collect = perf_collect,
 		.close = perf_close,

@@ -6,8 +6,10 @@
 
 /* Below this many samples a period says too little to be worth the work. */
 #define MIN_SAMPLES 16
-#define WINDOW_US 5000    /* how long sampled pages are watched */
-#define CPU_SHARE 50      /* protecting takes at most 1/50 of a period */
+#define WINDOW_US 5000      /* the longest window pages are watched for */
+#define MIN_WINDOW_US 100   /* below this, sleeping costs more than it tells */
+#define MAX_WINDOWS 8       /* windows a period when the whole heap is watched */
+#define CPU_SHARE 50        /* protecting takes at most 1/50 of a period */
 
 static tm_uffd_src *self(tm_heat_src *s)
 {
@@ -91,16 +93,39 @@ static bool written(run_cursor *rc, uintptr_t p)
 	return rc->k < rc->n && u->runs[rc->k].start <= p;
 }
 
-/* Credit the regions of span s whose sampled page was written. */
-static void check_span(tm_uffd_src *u, tm_heatmap *hm, int s)
+/* Credit the regions of span s whose sampled page was written; how many. */
+static size_t check_span(tm_uffd_src *u, tm_heatmap *hm, int s)
 {
 	uintptr_t base = hm->span[s].base, end = u->registered[s];
 	run_cursor rc = {u, base, end, 0, 0};
 	region r;
+	size_t hits = 0;
 	for (bool more = region_first(&r, base, end, u->shift); more;
 	     more = region_next(&r, end, u->shift))
-		if (written(&rc, sample_page(&r, u->seed, hm->shift)))
+		if (written(&rc, sample_page(&r, u->seed, hm->shift))) {
 			tm_heatmap_credit(hm, r.start, r.end, TM_HEAT_FULL);
+			hits++;
+		}
+	return hits;
+}
+
+/* Credit every page of span s written since it was protected; how many. */
+static size_t credit_written(tm_uffd_src *u, tm_heatmap *hm, int s, unsigned credit)
+{
+	uintptr_t at = hm->span[s].base, end = u->registered[s];
+	size_t pages = 0;
+	while (at < end) {
+		uintptr_t walk_end = at;
+		long n = u->os->scan_written(u->pagemap, at, end, u->runs,
+					     TM_UFFD_RUNS, &walk_end);
+		for (long k = 0; k < n; k++)
+			pages += tm_heatmap_credit(hm, u->runs[k].start, u->runs[k].end,
+						   credit);
+		if (n < 0 || walk_end <= at)
+			break;
+		at = walk_end;
+	}
+	return pages;
 }
 
 static void register_growth(tm_uffd_src *u, const tm_heatmap *hm)
@@ -112,6 +137,14 @@ static void register_growth(tm_uffd_src *u, const tm_heatmap *hm)
 		    u->os->register_wp(u->uffd, from, sp->end - from) == 0)
 			u->registered[s] = sp->end;
 	}
+}
+
+static size_t heap_pages(const tm_uffd_src *u, const tm_heatmap *hm)
+{
+	size_t pages = 0;
+	for (int s = 0; s < hm->nspans; s++)
+		pages += (u->registered[s] - hm->span[s].base) >> hm->shift;
+	return pages;
 }
 
 /* Pages to protect this period: within the fault budget, and within the
@@ -128,13 +161,12 @@ static size_t samples(const tm_uffd_src *u, unsigned period_ms)
 }
 
 /* Protect one page of every region, chosen afresh, with regions as small
- * as the budget allows. */
-static void arm(tm_uffd_src *u, const tm_heatmap *hm, unsigned period_ms)
+ * as the budget allows; how many were protected. */
+static size_t arm(tm_uffd_src *u, const tm_heatmap *hm, unsigned period_ms)
 {
-	size_t pages = 0, armed = 0;
-	for (int s = 0; s < hm->nspans; s++)
-		pages += (u->registered[s] - hm->span[s].base) >> hm->shift;
-	u->shift = tm_uffd_region_shift(pages, samples(u, period_ms), hm->shift);
+	size_t armed = 0;
+	u->shift = tm_uffd_region_shift(heap_pages(u, hm), samples(u, period_ms),
+					hm->shift);
 	u->seed = mix(u->seed + 1);
 	uintptr_t page = 1UL << hm->shift;
 	uint64_t t0 = u->os->now_ns();
@@ -144,7 +176,7 @@ static void arm(tm_uffd_src *u, const tm_heatmap *hm, unsigned period_ms)
 		for (bool more = region_first(&r, base, end, u->shift); more;
 		     more = region_next(&r, end, u->shift))
 			if (u->os->protect(u->uffd, sample_page(&r, u->seed, hm->shift),
-					   page) == 0)
+					   page, true) == 0)
 				armed++;
 	}
 	if (armed) {
@@ -152,17 +184,88 @@ static void arm(tm_uffd_src *u, const tm_heatmap *hm, unsigned period_ms)
 		u->protect_ns = u->protect_ns ? (3 * u->protect_ns + each) / 4 : each;
 	}
 	u->base.observed += armed;
+	return armed;
+}
+
+/* Learn how many of the heap's pages are written per ms of a window
+ * (what watching the whole heap would cost in faults). */
+static void learn_rate(tm_uffd_src *u, double pages_per_ms)
+{
+	u->written_per_ms = u->written_per_ms > 0
+		? (3 * u->written_per_ms + pages_per_ms) / 4 : pages_per_ms;
+}
+
+/* One sampled window: a page a region (bounded faults, coarse credit). */
+static void watch_samples(tm_uffd_src *u, tm_heatmap *hm, unsigned period_ms)
+{
+	size_t armed = arm(u, hm, period_ms);
+	unsigned window = period_ms * 500; /* at most half the period */
+	window = window < WINDOW_US ? window : WINDOW_US;
+	u->os->wait(window);
+	size_t hits = 0;
+	for (int i = 0; i < hm->nspans; i++)
+		hits += check_span(u, hm, i);
+	if (armed && window)
+		learn_rate(u, (double)hits / (double)armed *
+			      (double)heap_pages(u, hm) * 1000.0 / window);
+}
+
+/* Windows over the whole heap: each page's credit is the share of windows
+ * it was written in, a frequency rather than "written lately". */
+static void watch_all(tm_uffd_src *u, tm_heatmap *hm, unsigned windows,
+		      unsigned window_us)
+{
+	size_t written = 0;
+	for (unsigned w = 0; w < windows; w++) {
+		for (int s = 0; s < hm->nspans; s++)
+			u->os->protect(u->uffd, hm->span[s].base,
+				       u->registered[s] - hm->span[s].base, true);
+		u->os->wait(window_us);
+		for (int s = 0; s < hm->nspans; s++)
+			written += credit_written(u, hm, s, TM_HEAT_FULL / windows);
+	}
+	/* Left protected, every page written until the next period would
+	 * fault once: the faults would not be bounded by the windows. */
+	for (int s = 0; s < hm->nspans; s++)
+		u->os->protect(u->uffd, hm->span[s].base,
+			       u->registered[s] - hm->span[s].base, false);
+	u->base.observed += heap_pages(u, hm) * windows;
+	learn_rate(u, (double)written * 1000.0 / ((double)windows * window_us));
+}
+
+/* The plan for a period: windows over the whole heap when the faults they
+ * cost fit the budget, else one sampled window. A window lets at most a
+ * quarter of the heap be written, or every page would look alike. */
+static unsigned plan_windows(const tm_uffd_src *u, size_t pages, unsigned period_ms,
+			     unsigned *window_us)
+{
+	double rate = u->written_per_ms; /* pages a ms; 0 before a measurement */
+	if (rate <= 0 || pages == 0)
+		return 0;
+	double budget = (double)u->faults_per_sec * period_ms / 1000;
+	double us = pages / 4.0 / rate * 1000;
+	us = us < WINDOW_US ? us : WINDOW_US;
+	if (us < MIN_WINDOW_US)
+		return 0;
+	unsigned n = (unsigned)(budget / (rate * us / 1000));
+	n = n < MAX_WINDOWS ? n : MAX_WINDOWS;
+	while (n > 1 && n * us > period_ms * 500.0) /* at most half the period */
+		n--;
+	*window_us = (unsigned)us;
+	return n;
 }
 
 static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 {
 	tm_uffd_src *u = self(s);
 	register_growth(u, hm);
-	arm(u, hm, period_ms);
-	unsigned window = period_ms * 500; /* at most half the period */
-	u->os->wait(window < WINDOW_US ? window : WINDOW_US);
-	for (int i = 0; i < hm->nspans; i++)
-		check_span(u, hm, i);
+	unsigned window_us = 0;
+	unsigned windows = plan_windows(u, heap_pages(u, hm), period_ms, &window_us);
+	u->windows = windows;
+	if (windows)
+		watch_all(u, hm, windows, window_us);
+	else
+		watch_samples(u, hm, period_ms);
 }
 
 static const char *open_reason(int err)
@@ -218,6 +321,7 @@ void tm_uffd_src_init(tm_uffd_src *s, const tm_uffd_os *os,
 	memset(s, 0, sizeof(*s));
 	s->base = (tm_heat_src){
 		.name = "uffd",
+		.page_exact = true,
 		.open = uffd_open,
 		.collect = uffd_collect,
 		.close = uffd_close,

@@ -104,6 +104,7 @@ size_t tm_heatmap_credit(tm_heatmap *hm, uintptr_t start, uintptr_t end,
 			 unsigned credit)
 {
 	size_t credited = 0;
+	credit >>= hm->credit_shift;
 	for (int s = 0; s < hm->nspans; s++) {
 		tm_span *sp = &hm->span[s];
 		size_t i, last;

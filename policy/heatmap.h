@@ -49,6 +49,7 @@ typedef struct {
 typedef struct {
 	int nspans;
 	unsigned shift;          /* log2 of the page size */
+	unsigned credit_shift;   /* 1 while two sources share the credit */
 	tm_cells_grow_fn grow;
 	tm_span span[TM_TIER_MAX];
 } tm_heatmap;
@@ -79,8 +80,9 @@ static inline size_t tm_span_pages(const tm_heatmap *hm, const tm_span *sp)
 	return (sp->end - sp->base) >> hm->shift;
 }
 
-/* Add credit (saturating) to every page of [start, end) in the heap.
- * Returns the number of pages credited. */
+/* Add credit (saturating), halved while two sources share it (what one
+ * source alone sees then fills half the range), to every page of
+ * [start, end) in the heap. Returns the number of pages credited. */
 size_t tm_heatmap_credit(tm_heatmap *hm, uintptr_t start, uintptr_t end,
 		       unsigned credit);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -29,6 +30,8 @@
 static struct {
 	tm_migrator_config cfg;
 	tm_heat_src *src;
+	tm_heat_src *partner;          /* a page-exact second source, or NULL */
+	char source_name[24];          /* "damon+uffd" */
 	tm_mover mover;
 	tm_move moves[MOVES_PER_ROUND];
 	int64_t applied[TM_TIER_MAX];  /* bytes this thread added to used[] */
@@ -174,7 +177,7 @@ static void publish(const tm_plan_summary *sum, const tm_move_result *mv,
 	for (int t = 0; t < TM_TIER_MAX; t++)
 		s->resident_pages[t] = (uint64_t)resident(r, t);
 	tm_heatmap_histogram(mg.cfg.hm, s->heat_hist);
-	s->observed = mg.src->observed;
+	s->observed = mg.src->observed + (mg.partner ? mg.partner->observed : 0);
 	s->boundary = sum->boundary;
 	s->pressure = sum->pressure;
 	pthread_mutex_unlock(&mg.stats_lock);
@@ -186,6 +189,8 @@ static void period(unsigned period_ms)
 	follow_heap();
 	tm_heatmap_cool(hm);
 	mg.src->collect(mg.src, hm, period_ms);
+	if (mg.partner)
+		mg.partner->collect(mg.partner, hm, period_ms);
 	tm_residency res;
 	tm_mover_locate(&mg.mover, hm, LOCATE_PAGES, &res);
 	tm_plan_params p;
@@ -232,7 +237,10 @@ static void choose_source(void)
 	tm_heat_source_stat st[TM_HEAT_SOURCES];
 	follow_heap();
 	mg.src = tm_sources_choose(mg.cfg.srcs, mg.cfg.forced, mg.cfg.hm,
-				   period_ms(), st);
+				   period_ms(), st, &mg.partner);
+	/* Either alone fills half the heat range: a page DAMON's region sees
+	 * used, but never written, stays below one written often. */
+	mg.cfg.hm->credit_shift = mg.partner != NULL;
 	if (mg.cfg.forced >= 0 && mg.src != mg.cfg.srcs[mg.cfg.forced])
 		tm_warn("TIERMALLOC_HEAT=%s: %s; using %s", st[mg.cfg.forced].name,
 			st[mg.cfg.forced].why, mg.src ? mg.src->name : "none");
@@ -241,7 +249,10 @@ static void choose_source(void)
 			st[i].available ? "in use" : st[i].why);
 	pthread_mutex_lock(&mg.stats_lock);
 	memcpy(mg.pub.sources, st, sizeof(st));
-	mg.pub.source = mg.src ? mg.src->name : "none";
+	snprintf(mg.source_name, sizeof(mg.source_name), "%s%s%s",
+		 mg.src ? mg.src->name : "none", mg.partner ? "+" : "",
+		 mg.partner ? mg.partner->name : "");
+	mg.pub.source = mg.source_name;
 	pthread_mutex_unlock(&mg.stats_lock);
 }
 
@@ -254,6 +265,8 @@ static void *run(void *arg)
 		period(period_ms());
 		tm_services_exit_if_alone(); /* with no stats thread to see it */
 	}
+	if (mg.partner)
+		mg.partner->close(mg.partner);
 	if (mg.src)
 		mg.src->close(mg.src);
 	return NULL;
@@ -301,9 +314,11 @@ void tm_migrator_after_fork_child(void)
 {
 	mg.lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	mg.stats_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	if (atomic_load(&mg.running) && mg.partner)
+		mg.partner->forget(mg.partner);
 	if (atomic_load(&mg.running) && mg.src)
 		mg.src->forget(mg.src);
-	mg.src = NULL;
+	mg.src = mg.partner = NULL;
 	atomic_store(&mg.running, false);
 	memset(&mg.pub, 0, sizeof(mg.pub));
 }

@@ -7,6 +7,7 @@
 #ifndef TM_POLICY_OS_H
 #define TM_POLICY_OS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,8 +28,9 @@ typedef struct {
 	int (*open_pagemap)(void);
 	/* Register [start, start+len) for write protection; 0 or -errno. */
 	int (*register_wp)(int uffd, uintptr_t start, size_t len);
-	/* Write-protect [start, start+len); 0 or -errno. */
-	int (*protect)(int uffd, uintptr_t start, size_t len);
+	/* Write-protect [start, start+len), or lift the protection; 0 or
+	 * -errno. */
+	int (*protect)(int uffd, uintptr_t start, size_t len, bool on);
 	/* Runs of present pages of [start, end) written since they were
 	 * protected (pages never protected count as written). Fills at most
 	 * max runs; *walk_end is where the scan stopped. Count or -errno. */

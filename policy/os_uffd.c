@@ -99,11 +99,11 @@ static int register_wp(int uffd, uintptr_t start, size_t len)
 	return ioctl(uffd, UFFDIO_REGISTER, &reg) == 0 ? 0 : -errno;
 }
 
-static int protect(int uffd, uintptr_t start, size_t len)
+static int protect(int uffd, uintptr_t start, size_t len, bool on)
 {
 	struct uffdio_writeprotect wp = {
 		.range = {start, len},
-		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
 	};
 	return ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) == 0 ? 0 : -errno;
 }

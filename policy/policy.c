@@ -17,9 +17,10 @@
 #include "prim/os.h"
 #include "sites.h"
 
-/* Write faults a second that the uffd source may cause (~10 us each under
- * a hypervisor: at most 4% of one CPU). */
-#define UFFD_FAULTS_PER_SEC 4096
+/* Write faults a second that the uffd source may cause: ~1 us each on
+ * hardware, so at most 3% of one CPU (more under emulation, where the
+ * program is slowed, not the migrator). */
+#define UFFD_FAULTS_PER_SEC 32768
 
 /* TIERMALLOC_HEAT's choices: auto, the sources in TM_HEAT_* order, none. */
 #define HEAT_AUTO 0

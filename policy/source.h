@@ -3,6 +3,13 @@
  * (hardware sampling, DAMON, write tracking, hints only) unless
  * TIERMALLOC_HEAT forces one; each records why it could not be used.
  *
+ * DAMON sees reads and writes, but credits whole regions from one sampled
+ * page: where hot pages lie scattered among cold ones (values of a hash
+ * table), every region looks alike. So the automatic choice gives a source
+ * that cannot tell pages apart a partner that can, if one opens: write
+ * tracking ranks written pages one by one, DAMON still credits what is only
+ * read.
+ *
  * All calls come from the migrator thread, except forget, which runs in a
  * forked child where that thread does not exist. */
 #ifndef TM_SOURCE_H
@@ -21,6 +28,8 @@ struct tm_heat_src {
 	/* What it has looked at so far, for the stats: pages watched (uffd),
 	 * regions read back (damon), samples credited (perf). */
 	uint64_t observed;
+	/* Credits single pages (perf, uffd), not whole regions (DAMON). */
+	bool page_exact;
 	/* Start observing the heap of hm. 0, or -1 with the reason in why. */
 	int (*open)(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 		    char *why, size_t len);
@@ -37,12 +46,15 @@ struct tm_heat_src {
 /* srcs[] in order of quality, indexed by TM_HEAT_* (TIERMALLOC_HEAT's
  * choices are "auto", these, then "none"). Open the forced source
  * (0 <= forced < TM_HEAT_SOURCES) if it can be, else the first that opens
- * in order of quality. Every source gets its status: why it failed, or why
- * it was not tried. Returns the open source or NULL. */
+ * in order of quality. Without a forced source, one that is not page-exact
+ * gets the first later page-exact source that opens as *partner (else
+ * NULL). Every source gets its status: why it failed, or why it was not
+ * tried. Returns the open source or NULL. */
 tm_heat_src *tm_sources_choose(tm_heat_src *const srcs[TM_HEAT_SOURCES],
 			       int forced, const tm_heatmap *hm,
 			       unsigned period_ms,
-			       tm_heat_source_stat status[TM_HEAT_SOURCES]);
+			       tm_heat_source_stat status[TM_HEAT_SOURCES],
+			       tm_heat_src **partner);
 
 /* The "hints" source: no measurement; tm_advise alone gives heat. */
 extern tm_heat_src tm_hints_source;

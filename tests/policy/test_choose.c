@@ -1,6 +1,6 @@
 /* The choice of heat source: the best that opens, a forced one, a forced
- * one that cannot open (the best of the rest), and the reasons recorded
- * for every source. */
+ * one that cannot open (the best of the rest), the page-exact partner of a
+ * source that credits regions, and the reasons recorded for every source. */
 #include <stdio.h>
 
 #include "../check.h"
@@ -25,9 +25,9 @@ static int fake_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 }
 
 static fake_src fakes[TM_HEAT_SOURCES] = {
-	{{.name = "perf", .open = fake_open}, 0, 0},
+	{{.name = "perf", .open = fake_open, .page_exact = true}, 0, 0},
 	{{.name = "damon", .open = fake_open}, 0, 0},
-	{{.name = "uffd", .open = fake_open}, 1, 0},
+	{{.name = "uffd", .open = fake_open, .page_exact = true}, 1, 0},
 	{{.name = "hints", .open = fake_open}, 1, 0},
 };
 static tm_heat_src *const srcs[TM_HEAT_SOURCES] = {
@@ -38,10 +38,12 @@ int main(void)
 {
 	tm_heatmap hm;
 	tm_heat_source_stat st[TM_HEAT_SOURCES];
+	tm_heat_src *partner;
 	fx_map(&hm, 1, (size_t[]){4});
 
-	tm_heat_src *s = tm_sources_choose(srcs, -1, &hm, 100, st);
+	tm_heat_src *s = tm_sources_choose(srcs, -1, &hm, 100, st, &partner);
 	CHECK(s == srcs[TM_HEAT_UFFD], "the best that opens");
+	CHECK(partner == NULL, "page-exact: no partner");
 	CHECK(st[TM_HEAT_PERF].tried && !st[TM_HEAT_PERF].available, "perf tried");
 	CHECK(!strcmp(st[TM_HEAT_PERF].why, "perf is not here"), "its reason");
 	CHECK(!strcmp(st[TM_HEAT_DAMON].why, "damon is not here"), "damon's");
@@ -50,18 +52,34 @@ int main(void)
 	CHECK(strstr(st[TM_HEAT_HINTS].why, "uffd is in use") != NULL, "says why");
 	CHECK(!strcmp(st[TM_HEAT_HINTS].name, "hints"), "names");
 
-	s = tm_sources_choose(srcs, TM_HEAT_HINTS, &hm, 100, st);
+	s = tm_sources_choose(srcs, TM_HEAT_HINTS, &hm, 100, st, &partner);
 	CHECK(s == srcs[TM_HEAT_HINTS], "forced");
 	CHECK(!st[TM_HEAT_PERF].tried, "nothing else tried");
 
 	fakes[0].opened = fakes[2].opened = 0;
-	s = tm_sources_choose(srcs, TM_HEAT_DAMON, &hm, 100, st);
+	s = tm_sources_choose(srcs, TM_HEAT_DAMON, &hm, 100, st, &partner);
 	CHECK(s == srcs[TM_HEAT_UFFD], "forced one fails: the best of the rest");
 	CHECK(strstr(st[TM_HEAT_DAMON].why, "not here") != NULL, "the forced one's reason");
 	CHECK_EQ(fakes[0].opened, 1, "perf tried after the forced one");
 
+	/* DAMON opens: uffd joins it, hints are not tried. */
+	fakes[1].works = 1;
+	s = tm_sources_choose(srcs, -1, &hm, 100, st, &partner);
+	CHECK(s == srcs[TM_HEAT_DAMON] && partner == srcs[TM_HEAT_UFFD],
+	      "damon, with uffd as its partner");
+	CHECK(st[TM_HEAT_DAMON].available && st[TM_HEAT_UFFD].available, "both in use");
+	CHECK(!st[TM_HEAT_HINTS].tried, "hints not tried");
+	s = tm_sources_choose(srcs, TM_HEAT_DAMON, &hm, 100, st, &partner);
+	CHECK(s == srcs[TM_HEAT_DAMON] && partner == NULL, "forced damon: alone");
+	CHECK(!st[TM_HEAT_UFFD].tried, "uffd not tried then");
+	fakes[2].works = 0;
+	s = tm_sources_choose(srcs, -1, &hm, 100, st, &partner);
+	CHECK(s == srcs[TM_HEAT_DAMON] && partner == NULL, "no partner opens: damon alone");
+	CHECK(strstr(st[TM_HEAT_UFFD].why, "not here") != NULL, "the partner's reason");
+	fakes[1].works = 0;
+
 	fakes[2].works = fakes[3].works = 0;
-	s = tm_sources_choose(srcs, -1, &hm, 100, st);
+	s = tm_sources_choose(srcs, -1, &hm, 100, st, &partner);
 	CHECK(s == NULL, "none at all");
 	return check_summary();
 }

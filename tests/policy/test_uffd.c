@@ -30,15 +30,21 @@ static void write_page(size_t i)
 	present[i] = 1;
 }
 
-/* What the program writes during the observation window. */
-static size_t window_first, window_count;
+/* What the program writes during an observation window; with
+ * every_other_page, only the pages of [window_first, window_first + count)
+ * whose index has the parity of the window (a page written in half the
+ * windows). */
+static size_t window_first, window_count, windows_waited;
 static unsigned waited_us;
+static int every_other_page;
 
 static void f_wait(unsigned us)
 {
 	waited_us = us;
 	for (size_t i = window_first; i < window_first + window_count; i++)
-		write_page(i);
+		if (!every_other_page || i % 2 == windows_waited % 2)
+			write_page(i);
+	windows_waited++;
 }
 
 /* The clock: each protection costs protect_cost_ns. */
@@ -57,13 +63,13 @@ static int f_register(int fd, uintptr_t start, size_t len)
 	return 0;
 }
 
-static int f_protect(int fd, uintptr_t start, size_t len)
+static int f_protect(int fd, uintptr_t start, size_t len, bool on)
 {
 	if (start + len > registered_end)
 		return -ENOENT;
 	protects++;
 	clock_ns += protect_cost_ns;
-	wp[page_of(start)] = 1;
+	memset(wp + page_of(start), on, len >> FX_SHIFT);
 	return 0;
 }
 
@@ -175,13 +181,63 @@ static void test_pages_and_growth(void)
 	CHECK_EQ(atomic_load(&fx_cell(0, 9)->heat), 0, "page 9 not");
 	write_page(50); /* outside the window: not seen */
 	hm.span[0].end = fx_addr(0, 200);
-	window_first = 144; /* a short period has a small budget: 16-page regions */
+	window_first = 144;
 	window_count = 16;
 	u.base.collect(&u.base, &hm, 10);
+	CHECK_EQ(u.windows, 1, "few pages written: the whole heap, one window");
 	CHECK_EQ(waited_us, 5000, "a short period: no more than half of it");
 	CHECK_EQ(atomic_load(&fx_cell(0, 50)->heat), 0, "page 50 written out of window");
 	CHECK_EQ(registered_end, fx_addr(0, 200), "growth registered");
 	CHECK_EQ(atomic_load(&fx_cell(0, 150)->heat), TM_HEAT_FULL, "grown part tracked");
+	u.base.close(&u.base);
+}
+
+/* Once a window is known to find few pages written, the whole heap is
+ * watched in several windows a period, and credit follows how often a page
+ * was written; the protection is lifted after the last window. */
+static void test_whole_heap_windows(void)
+{
+	char why[120];
+	tm_heatmap hm;
+	tm_uffd_src u;
+	fx_map(&hm, 1, (size_t[]){4096});
+	reset_kernel(4096);
+	runs_per_call = 3;
+	tm_uffd_src_init(&u, &fake, 100000);
+	u.base.open(&u.base, &hm, 500, why, sizeof(why));
+	window_first = 100;
+	window_count = 64;
+	u.base.collect(&u.base, &hm, 500);
+	CHECK_EQ(u.windows, 0, "no measurement yet: sampled");
+	CHECK(u.written_per_ms > 10 && u.written_per_ms < 15,
+	      "64 pages a 5 ms window: ~13 a ms (%.1f)", u.written_per_ms);
+	for (size_t i = 0; i < 4096; i++)
+		atomic_store(&fx_cell(0, i)->heat, 0);
+	every_other_page = 1;
+	windows_waited = 0;
+	size_t before = protects;
+	u.base.collect(&u.base, &hm, 500);
+	CHECK_EQ(u.windows, 8, "within budget: the most windows");
+	CHECK_EQ(protects - before, 9, "one protection a window, one lift");
+	CHECK_EQ(waited_us, 5000, "a quarter of the heap takes longer: 5 ms");
+	CHECK_EQ(atomic_load(&fx_cell(0, 100)->heat), TM_HEAT_FULL / 2,
+		 "written in half the windows: half the credit");
+	CHECK_EQ(atomic_load(&fx_cell(0, 101)->heat), TM_HEAT_FULL / 2, "its neighbour too");
+	CHECK_EQ(atomic_load(&fx_cell(0, 99)->heat), 0, "page 99 never written");
+	size_t still = 0;
+	for (size_t i = 0; i < 4096; i++)
+		still += wp[i];
+	CHECK_EQ(still, 0, "no page left protected after the period");
+	CHECK_EQ(u.base.observed, 4096 + 8 * 4096, "pages watched, counted");
+
+	/* A program writing most of the heap: one window would cost more than
+	 * the budget (100000/s x 0.5 s), so back to sampling. */
+	every_other_page = 0;
+	window_first = 0;
+	window_count = 4096;
+	for (int i = 0; i < 12 && u.windows; i++)
+		u.base.collect(&u.base, &hm, 10);
+	CHECK_EQ(u.windows, 0, "too many pages written: sampled again");
 	u.base.close(&u.base);
 }
 
@@ -265,6 +321,7 @@ int main(void)
 	test_sampling(1000);
 	test_sampling(1);
 	test_pages_and_growth();
+	test_whole_heap_windows();
 	test_fallbacks();
 	test_real_kernel();
 	return check_summary();
