@@ -11,6 +11,12 @@
  *   gups [options]           the benchmark (under any allocator)
  *   gups --balloon MIB       hold MIB of the fast node (mlocked) until killed,
  *                            to give the kernel's own tiering the same quota
+ *   gups --balloon MIB --track-file F --quota-mib Q
+ *                            the same, then, once F holds a process id, keep
+ *                            that process's anonymous memory on the fast node
+ *                            at Q MiB: the balloon grows by what it holds over
+ *                            Q (the kernel demotes to make room) and shrinks
+ *                            by what it holds under (room to promote into)
  *   gups --alloc             an allocation-heavy loop: its rate, and the CPU
  *                            share of tiermalloc's migrator thread
  *
@@ -33,9 +39,10 @@
  * nodes) means the oracle's pages.
  *
  * Output: one "interval" line per interval (with, under tiermalloc, the
- * mean heat it reports for the hot set and for the rest, and oracle_held:
- * the best share for the fast memory the data holds, quota or not), one "phase" line
- * per phase, one "summary" line. Exit 0, or 1 when an --expect/--cold-slow test fails. */
+ * mean heat it reports for the hot set and for the rest; oracle_held: the
+ * best share for the fast memory the data holds, quota or not; proc_mib: all
+ * the process's anonymous memory on the fast node), one "phase" line per
+ * phase, one "summary" line. Exit 0, or 1 when an --expect/--cold-slow test fails. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
@@ -96,6 +103,27 @@ static uint64_t next(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return rng;
+}
+
+/* Anonymous memory of a process ("self" or a pid) on node n, in MiB, from
+ * its numa_maps (pages of file mappings are the page cache's); -1 when the
+ * process is gone. */
+static double anon_mib_on(const char *pid, int n)
+{
+	char path[64], line[4096], key[16];
+	snprintf(path, sizeof(path), "/proc/%s/numa_maps", pid);
+	snprintf(key, sizeof(key), " N%d=", n);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	unsigned long pages = 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *at = strstr(line, key);
+		if (at && strstr(line, " anon=") && !strstr(line, " file="))
+			pages += strtoul(at + strlen(key), NULL, 10);
+	}
+	fclose(f);
+	return (double)pages * PAGE / (1 << 20);
 }
 
 /* ---- where the pages are, and what that is worth ------------------------- */
@@ -438,9 +466,10 @@ static int run_phase(int phase)
 		if (reached < 0 && ratio >= (opt.expect ? opt.expect : 0.9))
 			reached = k;
 		printf("gups: %s interval %d phase %d share %.3f oracle %.3f ratio %.3f "
-		       "fast_mib %.1f mups %.2f heat_hot %.0f heat_cold %.0f oracle_held %.3f\n",
+		       "fast_mib %.1f mups %.2f heat_hot %.0f heat_cold %.0f oracle_held %.3f "
+		       "proc_mib %.1f\n",
 		       opt.label, k, phase, s, orc, ratio, (double)fast * PAGE / (1 << 20), mups,
-		       hot_heat, cold_heat, oracle_at(fast));
+		       hot_heat, cold_heat, oracle_at(fast), anon_mib_on("self", opt.fast_node));
 		fflush(stdout);
 	}
 	printf("gups: %s phase %d: %.2f of the oracle at the end; %s %d intervals\n",
@@ -481,23 +510,89 @@ static int benchmark(void)
 
 /* ---- helpers: the balloon, the allocation loop ----------------------------- */
 
-static int balloon(size_t mib)
+/* The balloon: mlocked 256 KiB pieces bound to the fast node. */
+#define PIECE (256 << 10)
+#define PIECES_MAX 65536
+static void *pieces[PIECES_MAX];
+static size_t npieces;
+
+static int inflate(size_t n)
 {
-	size_t len = mib << 20;
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	unsigned long mask = 1UL << opt.fast_node;
-	if (p == MAP_FAILED ||
-	    syscall(SYS_mbind, p, len, MPOL_BIND, &mask, 65UL, 0U) != 0 ||
-	    mlock(p, len) != 0) {
-		perror("balloon");
-		return 2;
+	for (; n > 0 && npieces < PIECES_MAX; n--) {
+		char *p = mmap(NULL, PIECE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED ||
+		    syscall(SYS_mbind, p, PIECE, MPOL_BIND, &mask, 65UL, 0U) != 0 ||
+		    mlock(p, PIECE) != 0) {
+			perror("balloon");
+			return -1;
+		}
+		memset(p, 1, PIECE);
+		pieces[npieces++] = p;
 	}
-	memset(p, 1, len);
+	return 0;
+}
+
+static void deflate(size_t n)
+{
+	for (; n > 0 && npieces > 0; n--)
+		munmap(pieces[--npieces], PIECE);
+}
+
+/* Wait for the tracked process's id in the file; NULL when none came. */
+static const char *tracked_pid(const char *file, char *pid, size_t len)
+{
+	for (int tries = 0; tries < 600; tries++, usleep(100000)) {
+		FILE *f = fopen(file, "r");
+		int ok = f && fgets(pid, (int)len, f) && atoi(pid) > 0;
+		if (f)
+			fclose(f);
+		if (ok) {
+			pid[strcspn(pid, "\n")] = '\0';
+			return pid;
+		}
+	}
+	return NULL;
+}
+
+/* Every 100 ms, move the balloon by what the process holds over or under
+ * the quota, with a piece of slack either way. */
+static int track(const char *file)
+{
+	char pid[32];
+	if (!tracked_pid(file, pid, sizeof(pid)))
+		return 2;
+	const double slack = (double)PIECE / (1 << 20);
+	double held, most = 0;
+	unsigned grew = 0, shrank = 0;
+	while ((held = anon_mib_on(pid, opt.fast_node)) >= 0) {
+		double over = held - (double)opt.quota_mib;
+		size_t n = (size_t)(fabs(over) / slack);
+		if (over > slack && inflate(n) == 0)
+			grew++;
+		else if (over < -slack && npieces > 0)
+			deflate(n), shrank++;
+		most = held > most ? held : most;
+		usleep(100000);
+	}
+	printf("gups: balloon tracked %s at %zu MiB: grew %u times, shrank %u, "
+	       "%zu MiB at the end; the process held at most %.1f MiB\n", pid,
+	       opt.quota_mib, grew, shrank, npieces * PIECE >> 20, most);
+	return 0;
+}
+
+static int balloon(size_t mib, const char *track_file)
+{
+	if (inflate((mib << 20) / PIECE) < 0)
+		return 2;
 	printf("gups: balloon of %zu MiB on node %d\n", mib, opt.fast_node);
 	fflush(stdout);
-	pause();
-	return 0;
+	if (!track_file) {
+		pause();
+		return 0;
+	}
+	return track(track_file);
 }
 
 /* Random sizes, mostly small, a pool of live blocks freed at random. */
@@ -524,6 +619,7 @@ int main(int argc, char **argv)
 {
 	int mode = 0;
 	size_t balloon_mib = 0;
+	const char *track_file = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "0";
 		int takes = 1;
@@ -543,6 +639,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--zipf")) opt.zipf = atof(v);
 		else if (!strcmp(a, "--value-b")) opt.value_b = strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--balloon")) mode = 'b', balloon_mib = strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--track-file")) track_file = v;
 		else if (!strcmp(a, "--alloc")) mode = 'a', takes = 0;
 		else {
 			fprintf(stderr, "gups: unknown option %s (see the source's head)\n", a);
@@ -559,7 +656,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (mode == 'b')
-		return balloon(balloon_mib);
+		return balloon(balloon_mib, track_file);
 	if (mode == 'a')
 		return alloc_loop();
 	return benchmark();

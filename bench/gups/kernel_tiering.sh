@@ -5,10 +5,13 @@
 #   runs COMMAND with numa_balancing=2 and demotion on, while a balloon
 #   (gups --balloon, mlocked) holds node 0's free memory but for the quota
 #   and the node's high watermark, which kswapd keeps free by demoting (page
-#   cache is dropped first, or its reclaim would give the table more). The
+#   cache is dropped first, or its reclaim would give the table more). Then
+#   the balloon tracks COMMAND: every 100 ms it grows by what COMMAND's
+#   anonymous memory on node 0 exceeds the quota, or shrinks by what it falls
+#   short, so the kernel gets the same fast memory as the allocators (within
+#   256 KiB and 100 ms), however watermarks and other memory move. The
 #   settings are restored afterwards. Returns COMMAND's status, or 1 with a
-#   "kernel: skipped (why)" line when it cannot run: the quota is then only
-#   approximate anyway, as watermarks move.
+#   "kernel: skipped (why)" line when it cannot run.
 with_kernel_tiering() {
 	local quota=$1 balloon_log=$2 free high pid nb demote rc
 	shift 2
@@ -27,7 +30,9 @@ with_kernel_tiering() {
 		END {print int(s * 4 / 1024)}' /proc/zoneinfo)
 	nb=$(cat /proc/sys/kernel/numa_balancing)
 	demote=$(cat /sys/kernel/mm/numa/demotion_enabled)
-	"$GUPS" --balloon $((free - quota - high)) >"$balloon_log" &
+	rm -f "$balloon_log.pid"
+	"$GUPS" --balloon $((free - quota - high)) --quota-mib "$quota" \
+		--track-file "$balloon_log.pid" >"$balloon_log" &
 	pid=$!
 	while ! grep -q balloon "$balloon_log" 2>/dev/null; do
 		kill -0 $pid 2>/dev/null || break
@@ -35,10 +40,11 @@ with_kernel_tiering() {
 	done
 	echo 2 >/proc/sys/kernel/numa_balancing
 	echo 1 >/sys/kernel/mm/numa/demotion_enabled
-	"$@"
+	bash -c 'echo $$ >"$0"; exec "$@"' "$balloon_log.pid" "$@"
 	rc=$?
 	echo "$nb" >/proc/sys/kernel/numa_balancing
 	echo "$demote" >/sys/kernel/mm/numa/demotion_enabled
-	kill $pid && wait $pid 2>/dev/null
+	wait $pid # it ends with COMMAND, saying what it did
+	grep 'balloon tracked' "$balloon_log"
 	return $rc
 }

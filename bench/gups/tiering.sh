@@ -8,7 +8,8 @@
 #   tm-ratio      tiermalloc ratio 1:N-1, no migration
 #   tm-heat       tiermalloc's heat policy (heat source auto: DAMON here)
 #   kernel        no tiermalloc; numa_balancing=2 and demotion_enabled, the
-#                 quota enforced by an mlocked balloon on node 0 (as gups.sh)
+#                 quota enforced by an mlocked balloon on node 0 that tracks
+#                 the process's memory there (kernel_tiering.sh, as gups.sh)
 #   libmemtier    memkind's libmemtier, STATIC_RATIO DRAM 1 : KMEM_DAX N-1
 # tiermalloc's threshold policy is not run: every block of a workload has the
 # same size (1 MiB chunks, 1 KiB values), so it puts all of them or none in
@@ -26,7 +27,8 @@
 #
 # Writes DIR/tiering.csv (config,workload,ratio,interval,share,oracle,
 # rel = share / oracle, fast_mib = the data's MiB on node 0, oracle_held =
-# the best share for fast_mib) and DIR/tiering.md (the table), and prints the table. DIR defaults to
+# the best share for fast_mib, proc_mib = all the process's anonymous MiB on
+# node 0) and DIR/tiering.md (the tables), and prints them. DIR defaults to
 # $TM_VM_RESULTS, else build/bench/tiering. Needs root for the kernel run.
 set -uo pipefail
 
@@ -57,7 +59,7 @@ done
 mkdir -p "$out/tiering-logs"
 logs=$out/tiering-logs
 csv=$out/tiering.csv
-((report)) || echo "config,workload,ratio,interval,share,oracle,rel,fast_mib,oracle_held" >"$csv"
+((report)) || echo "config,workload,ratio,interval,share,oracle,rel,fast_mib,oracle_held,proc_mib" >"$csv"
 FLUSH=()
 [[ ${TM_VM-} ]] && FLUSH=(--tlb-flush-ms 5)
 
@@ -71,7 +73,7 @@ wl_args() { # WORKLOAD QUOTA
 # collect CONFIG WORKLOAD N LOG: interval lines into the CSV.
 collect() {
 	awk -v c="$1" -v w="$2" -v n="$3" '/^gups: .* interval / {
-		printf "%s,%s,1:%s,%s,%s,%s,%s,%s,%s\n", c, w, n, $4, $8, $10, $12, $14, $22 }' "$4" >>"$csv"
+		printf "%s,%s,1:%s,%s,%s,%s,%s,%s,%s,%s\n", c, w, n, $4, $8, $10, $12, $14, $22, $24 }' "$4" >>"$csv"
 }
 
 # run CONFIG WORKLOAD N: one configuration, its log in $logs.
@@ -144,12 +146,13 @@ table() {
 			if (to == "" && $7 >= 0.9) to = $4 }
 		END { if (k) printf "%.2f (%s)", last, to == "" ? "not in " k : to }' "no run"
 	echo
-	echo "Fast-tier MiB the data held at the end (the quota is 64/N MiB; the kernel's is"
-	echo "enforced only approximately, by a balloon and node 0's watermarks), and in brackets"
-	echo "the share relative to the best placement of that much fast memory:"
+	echo "Fast-tier MiB at the end: the data's / the whole process's (the quota is 64/N MiB;"
+	echo "the process's includes the workload's own tables and, for the allocators, their"
+	echo "metadata; the kernel's is held to the quota by a balloon that tracks it), and in"
+	echo "brackets the data's share relative to the best placement of the data's fast memory:"
 	echo
-	table '$1 == c && $2 == w && $3 == n { last = $8; s = $5; h = $9 }
-		END { if (last != "") printf "%s (%.2f)", last, (h > 0 ? s / h : 0) }' "-"
+	table '$1 == c && $2 == w && $3 == n { last = $8; s = $5; h = $9; p = $10 }
+		END { if (last != "") printf "%s / %s (%.2f)", last, p, (h > 0 ? s / h : 0) }' "-"
 } >"$out/tiering.md"
 cat "$out/tiering.md"
 # Why runs without a result failed, in one line each.
