@@ -216,11 +216,14 @@ static void watch_all(tm_uffd_src *u, tm_heatmap *hm, unsigned windows,
 		      unsigned window_us)
 {
 	size_t written = 0;
+	uint64_t watched_ns = 0;
 	for (unsigned w = 0; w < windows; w++) {
 		for (int s = 0; s < hm->nspans; s++)
 			u->os->protect(u->uffd, hm->span[s].base,
 				       u->registered[s] - hm->span[s].base, true);
+		uint64_t t0 = u->os->now_ns();
 		u->os->wait(window_us);
+		watched_ns += u->os->now_ns() - t0;
 		for (int s = 0; s < hm->nspans; s++)
 			written += credit_written(u, hm, s, TM_HEAT_FULL / windows);
 	}
@@ -230,18 +233,24 @@ static void watch_all(tm_uffd_src *u, tm_heatmap *hm, unsigned windows,
 		u->os->protect(u->uffd, hm->span[s].base,
 			       u->registered[s] - hm->span[s].base, false);
 	u->base.observed += heap_pages(u, hm) * windows;
-	learn_rate(u, (double)written * 1000.0 / ((double)windows * window_us));
+	if (watched_ns)
+		learn_rate(u, (double)written * 1e6 / (double)watched_ns);
 }
 
 /* The plan for a period: windows over the whole heap when the faults they
  * cost fit the budget, else one sampled window. A window lets at most a
- * quarter of the heap be written, or every page would look alike. */
+ * quarter of the heap be written, or every page would look alike. The
+ * first look is one shortest window: what a program writes in 100 us is
+ * few pages, whatever the heap. */
 static unsigned plan_windows(const tm_uffd_src *u, size_t pages, unsigned period_ms,
 			     unsigned *window_us)
 {
 	double rate = u->written_per_ms; /* pages a ms; 0 before a measurement */
-	if (rate <= 0 || pages == 0)
+	*window_us = MIN_WINDOW_US;
+	if (pages == 0)
 		return 0;
+	if (rate <= 0)
+		return 1;
 	double budget = (double)u->faults_per_sec * period_ms / 1000;
 	double us = pages / 4.0 / rate * 1000;
 	us = us < WINDOW_US ? us : WINDOW_US;

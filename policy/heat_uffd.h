@@ -7,14 +7,15 @@
  * fault budget), and pages are watched in short windows: a window tells a
  * page written all the time from one written now and then, where a whole
  * period would find both written. Two ways, chosen each period from how many
- * pages a window has been finding written:
+ * pages a window has been finding written (the first period looks once, for
+ * 100 us, over the whole heap):
  *   - whole heap: the heap is protected with one call, watched for a window
  *     (short enough that at most a quarter of it is written), and the written
  *     pages read back with one scan; up to 8 windows a period, as the budget
  *     allows. A page's credit is the share of windows it was written in: a
  *     frequency, page by page.
- *   - sampled, when even one such window would exceed the budget (big heaps,
- *     or no measurement yet): the heap is cut into regions of 2^k pages so
+ *   - sampled, when even one such window would exceed the budget (big heaps
+ *     written all over): the heap is cut into regions of 2^k pages so
  *     that their number fits the budget, one page of each, chosen afresh at
  *     random, is protected for one window, and a region whose page was
  *     written gets the full credit of the period, the way DAMON samples one

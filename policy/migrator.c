@@ -21,11 +21,12 @@
 
 #define MOVES_PER_ROUND 1024
 #define MIN_AGE 4                       /* periods a moved page stays put */
-#define SWAP_MARGIN 64                  /* heat a promotion must win by */
+#define SWAP_MARGIN (TM_HEAT_FULL / 2)  /* heat a swap must win by */
 #define MIN_PROMOTE_HEAT (TM_HEAT_FULL / 8)
 #define HEADROOM_SHIFT 5                /* 1/32 of DRAM left to new allocations */
 #define RESERVE_SHIFT 6                 /* 1/64 of a tier left to the kernel */
-#define LOCATE_PAGES 4096               /* pages located a period (~1.2 ms) */
+#define LOCATE_NEW_PAGES 65536          /* new pages located a period (~20 ms) */
+#define LOCATE_PAGES 4096               /* others located again (~1.2 ms) */
 
 static struct {
 	tm_migrator_config cfg;
@@ -112,8 +113,8 @@ static void capacities(tm_plan_params *p, const tm_residency *r)
 		p->cap[0] = quota;
 	p->headroom = p->cap[0] >> HEADROOM_SHIFT;
 	p->min_age = MIN_AGE;
-	p->margin = SWAP_MARGIN;
-	p->min_heat = MIN_PROMOTE_HEAT;
+	p->margin = SWAP_MARGIN >> mg.cfg.hm->credit_shift;
+	p->min_heat = MIN_PROMOTE_HEAT >> mg.cfg.hm->credit_shift;
 }
 
 /* TIERMALLOC_MIGRATE_MBPS as a token bucket holding two periods' worth. */
@@ -192,7 +193,7 @@ static void period(unsigned period_ms)
 	if (mg.partner)
 		mg.partner->collect(mg.partner, hm, period_ms);
 	tm_residency res;
-	tm_mover_locate(&mg.mover, hm, LOCATE_PAGES, &res);
+	tm_mover_locate(&mg.mover, hm, LOCATE_NEW_PAGES, LOCATE_PAGES, &res);
 	tm_plan_params p;
 	capacities(&p, &res);
 	if (p.tiers > 1)

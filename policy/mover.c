@@ -119,11 +119,11 @@ static void census(const tm_heatmap *hm, tm_residency *res)
 	}
 }
 
-void tm_mover_locate(tm_mover *m, tm_heatmap *hm, size_t max_pages,
-		     tm_residency *res)
+void tm_mover_locate(tm_mover *m, tm_heatmap *hm, size_t max_new,
+		     size_t max_again, tm_residency *res)
 {
-	size_t used = locate_new(m, hm, max_pages);
-	locate_rotating(m, hm, max_pages - used, used);
+	size_t used = locate_new(m, hm, max_new);
+	locate_rotating(m, hm, max_again, used);
 	census(hm, res);
 }
 

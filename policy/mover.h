@@ -47,13 +47,13 @@ typedef struct {
 
 void tm_mover_init(tm_mover *m, const tm_tierset *set, tm_move_pages_fn fn);
 
-/* Find where pages are, querying at most max_pages: the pages the heap
- * gained first, then the next share of the others in turn (a move_pages
- * query costs ~0.3 us a page: all of a large heap each period would be
- * too much). Then age every page by a period and count the present pages
- * per home and tier, as the cells know them. */
-void tm_mover_locate(tm_mover *m, tm_heatmap *hm, size_t max_pages,
-		     tm_residency *res);
+/* Find where pages are: at most max_new of the pages the heap gained (no
+ * plan can place them before), then at most max_again of the others in
+ * turn (a move_pages query costs ~0.3 us a page: all of a large heap each
+ * period would be too much). Then age every page by a period and count the
+ * present pages per home and tier, as the cells know them. */
+void tm_mover_locate(tm_mover *m, tm_heatmap *hm, size_t max_new,
+		     size_t max_again, tm_residency *res);
 
 /* Carry out moves (demotions first, as planned); cells follow the pages. */
 void tm_mover_apply(tm_mover *m, tm_heatmap *hm, const tm_move *moves,

@@ -76,7 +76,7 @@ static void test_locate(void)
 		node_of[1][i] = i < 4 ? 0 : 1;
 	fx_cell(0, 0)->age = 7;
 	calls = largest_batch = 0;
-	tm_mover_locate(&m, &hm, 1 << 20, &res);
+	tm_mover_locate(&m, &hm, 1 << 20, 1 << 20, &res);
 	CHECK_EQ(res.pages[0][0], 900, "home 0 on tier 0");
 	CHECK_EQ(res.pages[0][1], 90, "home 0 on tier 1 (node 3)");
 	CHECK_EQ(res.pages[1][0], 4, "home 1 on tier 0");
@@ -87,13 +87,13 @@ static void test_locate(void)
 	CHECK(largest_batch <= TM_MOVE_BATCH, "batches of %d", TM_MOVE_BATCH);
 	CHECK_EQ(calls, 3, "1000 pages in 2 batches, 10 in one");
 	whole_call_errno = ENOSYS;
-	tm_mover_locate(&m, &hm, 1 << 20, &res);
+	tm_mover_locate(&m, &hm, 1 << 20, 1 << 20, &res);
 	whole_call_errno = 0;
 	CHECK_EQ(fx_cell(0, 950)->tier, 1, "a failed query keeps the last locations");
 	CHECK_EQ(res.pages[0][1], 90, "and the census counts them");
 }
 
-/* A budget of queries: new pages first, then the others in turn. */
+/* Budgets of queries: new pages first, then the others in turn. */
 static void test_locate_budget(void)
 {
 	tm_heatmap hm;
@@ -105,20 +105,20 @@ static void test_locate_budget(void)
 		node_of[0][i] = 1;
 		fx_cell(0, (size_t)i)->tier = TM_TIER_NONE;
 	}
-	tm_mover_locate(&m, &hm, 600, &res);
-	CHECK_EQ(res.pages[0][1], 600, "600 located");
-	tm_mover_locate(&m, &hm, 600, &res);
+	tm_mover_locate(&m, &hm, 600, 200, &res);
+	CHECK_EQ(res.pages[0][1], 600, "600 new pages located");
+	tm_mover_locate(&m, &hm, 600, 200, &res);
 	CHECK_EQ(res.pages[0][1], 1000, "the other 400, then 200 again");
 	node_of[0][300] = 0;
 	node_of[0][999] = 0;
 	hm.span[1].end = fx_addr(1, 50); /* the heap grows */
 	for (int i = 0; i < 50; i++)
 		node_of[1][i] = 0;
-	tm_mover_locate(&m, &hm, 600, &res);
+	tm_mover_locate(&m, &hm, 600, 200, &res);
 	CHECK_EQ(res.pages[1][0], 50, "new pages first");
-	CHECK_EQ(fx_cell(0, 300)->tier, 0, "then the next share (from 200)");
+	CHECK_EQ(fx_cell(0, 300)->tier, 0, "then the next 200 (from 200)");
 	CHECK_EQ(fx_cell(0, 999)->tier, 1, "not yet looked at again");
-	tm_mover_locate(&m, &hm, 600, &res);
+	tm_mover_locate(&m, &hm, 600, 600, &res);
 	CHECK_EQ(fx_cell(0, 999)->tier, 0, "in turn");
 }
 
