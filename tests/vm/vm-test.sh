@@ -7,8 +7,8 @@
 #   tests/vm/vm-test.sh [NAME...]
 #
 # VM_MODES   modes to run, in order (default "hmat kmem")
-# VM_TIMEOUT seconds one mode may take, boot included (default 270, so that
-#            both modes and a first run's set-up stay under 10 minutes)
+# VM_TIMEOUT seconds one mode may take, boot included (default 330, so that
+#            both modes and a first run's set-up stay under 12 minutes)
 # VM_TEST_TIMEOUT seconds one test may take (default 120)
 # Logs: build/vm/results/MODE/NAME.log; kernel console: .cache/vm/console-MODE.log
 set -euo pipefail
@@ -16,7 +16,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 readonly REPO
 modes=${VM_MODES:-hmat kmem}
-timeout_s=${VM_TIMEOUT:-270}
+timeout_s=${VM_TIMEOUT:-330}
 # Boot, KMEM set-up and power-off take 3-10 s; leave the guest a margin so
 # that its suite stops and reports before run-guest.sh's timeout.
 readonly BOOT_MARGIN=30

@@ -8,7 +8,7 @@
 #   make demo [MODE=hmat]             tests/vm/demo.sh in the guest (kmem)
 #
 # VM_TIMEOUT bounds one guest boot with its whole suite (seconds, default
-# 270); VM_TEST_TIMEOUT bounds each test (default 120). vm-shell does not
+# 330); VM_TEST_TIMEOUT bounds each test (default 120). vm-shell does not
 # rebuild the library: `make all vm-shell ...` does.
 #
 # Guest test programs are built on the host and run in the guest, which sees
