@@ -11,12 +11,13 @@
  *   gups [options]           the benchmark (under any allocator)
  *   gups --balloon MIB       hold MIB of the fast node (mlocked) until killed,
  *                            to give the kernel's own tiering the same quota
- *   gups --balloon MIB --track-file F --quota-mib Q
+ *   gups --balloon MIB --track-file F --quota-mib Q --reserve-mib R
  *                            the same, then, once F holds a process id, keep
  *                            that process's anonymous memory on the fast node
  *                            at Q MiB: the balloon grows by what it holds over
- *                            Q (the kernel demotes to make room) and shrinks
- *                            by what it holds under (room to promote into)
+ *                            Q (the kernel demotes to make room), and else
+ *                            leaves the node free memory for what it holds
+ *                            under Q, plus R (the watermark kswapd keeps free)
  *   gups --alloc             an allocation-heavy loop: its rate, and the CPU
  *                            share of tiermalloc's migrator thread
  *
@@ -556,9 +557,28 @@ static const char *tracked_pid(const char *file, char *pid, size_t len)
 	return NULL;
 }
 
-/* Every 100 ms, move the balloon by what the process holds over or under
- * the quota, with a piece of slack either way. */
-static int track(const char *file)
+/* Free memory of node n in MiB, from its meminfo; -1 if unreadable. */
+static double node_free_mib(int n)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", n);
+	FILE *f = fopen(path, "r");
+	double kib = -1;
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *at = strstr(line, "MemFree:");
+		if (at)
+			kib = strtod(at + 8, NULL);
+	}
+	if (f)
+		fclose(f);
+	return kib < 0 ? -1 : kib / 1024;
+}
+
+/* Every 100 ms: over the quota, the balloon grows by the excess (the kernel
+ * demotes to make room); under it, the balloon leaves free just the room
+ * to reach the quota plus the reserve, so that the kernel may promote that
+ * much and no more. Both measured afresh each time: no error accumulates. */
+static int track(const char *file, size_t reserve_mib)
 {
 	char pid[32];
 	if (!tracked_pid(file, pid, sizeof(pid)))
@@ -568,6 +588,8 @@ static int track(const char *file)
 	unsigned grew = 0, shrank = 0;
 	while ((held = anon_mib_on(pid, opt.fast_node)) >= 0) {
 		double over = held - (double)opt.quota_mib;
+		if (over <= 0) /* too much free memory is "over" too */
+			over = node_free_mib(opt.fast_node) - (double)reserve_mib + over;
 		size_t n = (size_t)(fabs(over) / slack);
 		if (over > slack && inflate(n) == 0)
 			grew++;
@@ -582,7 +604,7 @@ static int track(const char *file)
 	return 0;
 }
 
-static int balloon(size_t mib, const char *track_file)
+static int balloon(size_t mib, const char *track_file, size_t reserve_mib)
 {
 	if (inflate((mib << 20) / PIECE) < 0)
 		return 2;
@@ -592,7 +614,7 @@ static int balloon(size_t mib, const char *track_file)
 		pause();
 		return 0;
 	}
-	return track(track_file);
+	return track(track_file, reserve_mib);
 }
 
 /* Random sizes, mostly small, a pool of live blocks freed at random. */
@@ -620,6 +642,7 @@ int main(int argc, char **argv)
 	int mode = 0;
 	size_t balloon_mib = 0;
 	const char *track_file = NULL;
+	size_t reserve_mib = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "0";
 		int takes = 1;
@@ -640,6 +663,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--value-b")) opt.value_b = strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--balloon")) mode = 'b', balloon_mib = strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--track-file")) track_file = v;
+		else if (!strcmp(a, "--reserve-mib")) reserve_mib = strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--alloc")) mode = 'a', takes = 0;
 		else {
 			fprintf(stderr, "gups: unknown option %s (see the source's head)\n", a);
@@ -656,7 +680,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (mode == 'b')
-		return balloon(balloon_mib, track_file);
+		return balloon(balloon_mib, track_file, reserve_mib);
 	if (mode == 'a')
 		return alloc_loop();
 	return benchmark();

@@ -27,7 +27,7 @@ TIERING_RUN := $(B)/vm/results/tiering
 .PHONY: bench-tiering
 bench-tiering: all $(GUPS_BIN)
 	@rm -rf $(TIERING_RUN) && mkdir -p $(TIERING_RUN) bench/results
-	tests/vm/run-guest.sh --mode kmem --timeout 500 --results $(TIERING_RUN) -- \
+	tests/vm/run-guest.sh --mode kmem --timeout 1200 --results $(TIERING_RUN) -- \
 	  bench/gups/tiering.sh
 	@{ echo "# Tiering side by side (make bench-tiering, two-tier guest, kmem mode)"; echo; \
 	  echo "Final fast-tier access share relative to the oracle (intervals of 500 ms to reach 0.9);"; \

@@ -7,9 +7,10 @@
 #   and the node's high watermark, which kswapd keeps free by demoting (page
 #   cache is dropped first, or its reclaim would give the table more). Then
 #   the balloon tracks COMMAND: every 100 ms it grows by what COMMAND's
-#   anonymous memory on node 0 exceeds the quota, or shrinks by what it falls
-#   short, so the kernel gets the same fast memory as the allocators (within
-#   256 KiB and 100 ms), however watermarks and other memory move. The
+#   anonymous memory on node 0 exceeds the quota, or else leaves node 0 free
+#   memory for what it falls short plus the high watermark, so the kernel
+#   gets the same fast memory as the allocators (within 256 KiB and 100 ms),
+#   however watermarks and other memory move. The
 #   settings are restored afterwards. Returns COMMAND's status, or 1 with a
 #   "kernel: skipped (why)" line when it cannot run.
 with_kernel_tiering() {
@@ -32,7 +33,7 @@ with_kernel_tiering() {
 	demote=$(cat /sys/kernel/mm/numa/demotion_enabled)
 	rm -f "$balloon_log.pid"
 	"$GUPS" --balloon $((free - quota - high)) --quota-mib "$quota" \
-		--track-file "$balloon_log.pid" >"$balloon_log" &
+		--reserve-mib "$high" --track-file "$balloon_log.pid" >"$balloon_log" &
 	pid=$!
 	while ! grep -q balloon "$balloon_log" 2>/dev/null; do
 		kill -0 $pid 2>/dev/null || break

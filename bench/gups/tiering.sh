@@ -21,14 +21,18 @@
 #   kv     64 MiB of 1 KiB values, one malloc each, Zipf(0.99) keys
 #
 #   bench/gups/tiering.sh [--out DIR] [--intervals N] [--static-intervals N]
-#                         [--report]
+#                         [--runs N] [--report]
+#
+# The configurations that migrate (tm-heat, kernel) run --runs times (3):
+# the table gives the median final share and the range; static placements
+# are the same every run and run once.
 #
 # --report only remakes DIR/tiering.md from DIR/tiering.csv (runs nothing).
 #
 # Writes DIR/tiering.csv (config,workload,ratio,interval,share,oracle,
 # rel = share / oracle, fast_mib = the data's MiB on node 0, oracle_held =
 # the best share for fast_mib, proc_mib = all the process's anonymous MiB on
-# node 0) and DIR/tiering.md (the tables), and prints them. DIR defaults to
+# node 0, run) and DIR/tiering.md (the tables), and prints them. DIR defaults to
 # $TM_VM_RESULTS, else build/bench/tiering. Needs root for the kernel run.
 set -uo pipefail
 
@@ -39,8 +43,9 @@ LIB=build/libtiermalloc.so
 MEMTIER=$(ls /usr/lib/x86_64-linux-gnu/libmemtier.so.0 /usr/lib/*/libmemtier.so.0 2>/dev/null | head -1)
 MIB=64
 SCAN_MS=500
-INTERVALS=10
+INTERVALS=20
 STATIC=4
+RUNS=3
 RATIOS=(2 4 8)
 WORKLOADS=(gups kv)
 CONFIGS=(first-touch tm-ratio tm-heat kernel libmemtier)
@@ -51,15 +56,16 @@ while (($#)); do
 	--out) out=$2 && shift ;;
 	--intervals) INTERVALS=$2 && shift ;;
 	--static-intervals) STATIC=$2 && shift ;;
+	--runs) RUNS=$2 && shift ;;
 	--report) report=1 ;;
-	*) echo "usage: $0 [--out DIR] [--intervals N] [--static-intervals N] [--report]" >&2 && exit 2 ;;
+	*) echo "usage: $0 [--out DIR] [--intervals N] [--static-intervals N] [--runs N] [--report]" >&2 && exit 2 ;;
 	esac
 	shift
 done
 mkdir -p "$out/tiering-logs"
 logs=$out/tiering-logs
 csv=$out/tiering.csv
-((report)) || echo "config,workload,ratio,interval,share,oracle,rel,fast_mib,oracle_held,proc_mib" >"$csv"
+((report)) || echo "config,workload,ratio,interval,share,oracle,rel,fast_mib,oracle_held,proc_mib,run" >"$csv"
 FLUSH=()
 [[ ${TM_VM-} ]] && FLUSH=(--tlb-flush-ms 5)
 
@@ -70,15 +76,15 @@ wl_args() { # WORKLOAD QUOTA
 	esac
 }
 
-# collect CONFIG WORKLOAD N LOG: interval lines into the CSV.
+# collect CONFIG WORKLOAD N RUN LOG: interval lines into the CSV.
 collect() {
-	awk -v c="$1" -v w="$2" -v n="$3" '/^gups: .* interval / {
-		printf "%s,%s,1:%s,%s,%s,%s,%s,%s,%s,%s\n", c, w, n, $4, $8, $10, $12, $14, $22, $24 }' "$4" >>"$csv"
+	awk -v c="$1" -v w="$2" -v n="$3" -v r="$4" '/^gups: .* interval / {
+		printf "%s,%s,1:%s,%s,%s,%s,%s,%s,%s,%s,%s\n", c, w, n, $4, $8, $10, $12, $14, $22, $24, r }' "$5" >>"$csv"
 }
 
-# run CONFIG WORKLOAD N: one configuration, its log in $logs.
+# run CONFIG WORKLOAD N RUN: one run of a configuration, its log in $logs.
 run() {
-	local c=$1 w=$2 n=$3 quota=$((MIB / $3)) log=$logs/$1-$2-1:$3.log
+	local c=$1 w=$2 n=$3 r=$4 quota=$((MIB / $3)) log=$logs/$1-$2-1:$3-$4.log
 	local args=($(wl_args "$w" "$quota") --interval-ms $SCAN_MS --phases 1 "${FLUSH[@]}" --label "$c/$w/1:$n")
 	local tm=(env TIERMALLOC_DRAM_LIMIT=${quota}M TIERMALLOC_SCAN_MS=$SCAN_MS
 		TIERMALLOC_VERBOSE=1 TIERMALLOC_STATS=0)
@@ -99,7 +105,7 @@ run() {
 	kernel) kernel_run "$quota" "${args[@]}" --intervals $INTERVALS >"$log" 2>&1 ;;
 	esac
 	echo "rc $?" >>"$log"
-	collect "$c" "$w" "$n" "$log"
+	collect "$c" "$w" "$n" "$r" "$log"
 	# (libmemtier loses buffered stdout at exit: judge by the interval lines)
 	grep -aq ' interval ' "$log" && { grep -ah 'phase 0:' "$log" || grep -a ' interval ' "$log" | tail -1; } || echo "tiering: $c/$w/1:$n: no result: $(grep -av '^rc ' "$log" | grep -am2 -i 'error\|fail\|not\|warn' | tr '\n' ' ')"
 }
@@ -116,7 +122,11 @@ echo "== tiering: ${MIB} MiB footprint, ratios ${RATIOS[*]/#/1:}, workloads ${WO
 for n in "${RATIOS[@]}"; do
 	for w in "${WORKLOADS[@]}"; do
 		for c in "${CONFIGS[@]}"; do
-			((report)) || run "$c" "$w" "$n"
+			runs=1
+			[[ $c == tm-heat || $c == kernel ]] && runs=$RUNS
+			for ((r = 1; r <= runs; r++)); do
+				((report)) || run "$c" "$w" "$n" "$r"
+			done
 		done
 	done
 done
@@ -139,20 +149,43 @@ table() {
 	done
 }
 
-# The tables: final share relative to the oracle (intervals to reach 0.9),
-# then the fast memory each run held.
+# median(a, n): the median of a[1..n] (sorted in place).
+MEDIAN='function median(a, n,   i, j, t) {
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}'
+
+# The tables: final share relative to the oracle, the median of the runs
+# with their range and the median interval that reached 0.9; then the fast
+# memory held at the end, the mean over the runs.
 {
-	table '$1 == c && $2 == w && $3 == n { last = $7; k++;
-			if (to == "" && $7 >= 0.9) to = $4 }
-		END { if (k) printf "%.2f (%s)", last, to == "" ? "not in " k : to }' "no run"
+	table "$MEDIAN"'
+		$1 == c && $2 == w && $3 == n { last[$11] = $7; k[$11]++
+			if (!($11 in to) && $7 >= 0.9) to[$11] = $4 }
+		END {
+			for (r in last) { runs++; fin[runs] = last[r]; at[runs] = (r in to) ? to[r] : 1e9; len = k[r] }
+			if (!runs) exit
+			lo = hi = fin[1]
+			for (i = 1; i <= runs; i++) { lo = fin[i] < lo ? fin[i] : lo; hi = fin[i] > hi ? fin[i] : hi }
+			t = median(at, runs)
+			printf "%.2f", median(fin, runs)
+			if (runs > 1) printf " [%.2f-%.2f]", lo, hi
+			printf " (%s)", t < 1e9 ? t : "not in " len
+		}' "no run"
+	echo
+	echo "Medians of $RUNS runs for tm-heat and kernel, [range]; one run for the static placements."
 	echo
 	echo "Fast-tier MiB at the end: the data's / the whole process's (the quota is 64/N MiB;"
 	echo "the process's includes the workload's own tables and, for the allocators, their"
 	echo "metadata; the kernel's is held to the quota by a balloon that tracks it), and in"
 	echo "brackets the data's share relative to the best placement of the data's fast memory:"
 	echo
-	table '$1 == c && $2 == w && $3 == n { last = $8; s = $5; h = $9; p = $10 }
-		END { if (last != "") printf "%s / %s (%.2f)", last, p, (h > 0 ? s / h : 0) }' "-"
+	table '$1 == c && $2 == w && $3 == n { f[$11] = $8; s[$11] = $5; h[$11] = $9; p[$11] = $10 }
+		END {
+			for (r in f) { runs++; F += f[r]; P += p[r]; R += h[r] > 0 ? s[r] / h[r] : 0 }
+			if (runs) printf "%.1f / %.1f (%.2f)", F / runs, P / runs, R / runs
+		}' "-"
 } >"$out/tiering.md"
 cat "$out/tiering.md"
 # Why runs without a result failed, in one line each.

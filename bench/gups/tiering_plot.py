@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Fast-tier share over time from bench/gups/tiering.sh's CSV: one subplot
-per ratio x workload, one line per configuration (share relative to the
-oracle, per 500 ms interval).
+per ratio x workload, one line per configuration and run (share relative to
+the oracle, per 500 ms interval).
 
     tiering_plot.py tiering.csv tiering.png
 """
@@ -17,8 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 src, dst = sys.argv[1], sys.argv[2]
 series = defaultdict(list)
 for row in csv.DictReader(open(src)):
-    series[(row["ratio"], row["workload"], row["config"])].append(
+    series[(row["ratio"], row["workload"], row["config"], row.get("run", "1"))].append(
         (int(row["interval"]), float(row["rel"])))
+runs = sorted({k[3] for k in series})
 ratios = sorted({k[0] for k in series}, key=lambda r: int(r.split(":")[1]))
 workloads = sorted({k[1] for k in series})
 configs = ["first-touch", "tm-ratio", "tm-heat", "kernel", "libmemtier"]
@@ -33,12 +34,13 @@ for i, w in enumerate(workloads):
     for j, r in enumerate(ratios):
         ax = axes[i][j]
         for c in configs:
-            pts = series.get((r, w, c))
-            if not pts:
-                continue
             color, ls = styles.get(c, (None, "-"))
-            ax.plot([p[0] * 0.5 for p in pts], [p[1] for p in pts],
-                    marker="o", ms=3, color=color, ls=ls, label=c)
+            for run in runs:
+                pts = series.get((r, w, c, run))
+                if pts:
+                    ax.plot([p[0] * 0.5 for p in pts], [p[1] for p in pts],
+                            marker="o", ms=2, lw=1, alpha=0.8, color=color,
+                            ls=ls, label=c)
         ax.axhline(1.0, color="black", lw=0.5)
         ax.set_title(f"{w}, DRAM:footprint {r}")
         ax.set_ylim(0, 1.1)
