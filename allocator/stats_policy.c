@@ -41,13 +41,15 @@ static const char *read_policy(const char *off, tm_policy_snapshot *ps)
 	return ps->running ? NULL : NOT_RUNNING;
 }
 
-static void chosen_because(tm_json *j)
+static void chosen_because(tm_json *j, const char *in_use)
 {
 	char heat[32];
 	tm_opt_format(TM_OPT_HEAT, heat, sizeof(heat));
-	tm_json_string(j, "why", strcmp(heat, "auto") == 0
-		       ? "the best that works here (TIERMALLOC_HEAT=auto)"
-		       : "TIERMALLOC_HEAT names it");
+	tm_json_string(j, "why", strcmp(heat, "auto") != 0 ? "TIERMALLOC_HEAT names it"
+		       : strchr(in_use, '+') ? "the best that works here, with a second "
+					       "source that tells pages apart "
+					       "(TIERMALLOC_HEAT=auto)"
+		       : "the best that works here (TIERMALLOC_HEAT=auto)");
 }
 
 static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
@@ -55,11 +57,11 @@ static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
 	const char *in_use = ps->source ? ps->source : "none";
 	tm_json_object_begin(j, "heat_source");
 	tm_json_string(j, "name", in_use);
-	chosen_because(j);
+	chosen_because(j, in_use);
 	tm_json_array_begin(j, "not_used");
 	for (int i = 0; i < TM_HEAT_SOURCES; i++) {
 		const tm_heat_source_stat *s = &ps->sources[i];
-		if (!s->name || strcmp(s->name, in_use) == 0)
+		if (!s->name || s->available) /* in use */
 			continue;
 		tm_json_object_begin(j, NULL);
 		tm_json_string(j, "name", s->name);

@@ -123,16 +123,24 @@ static void test_regions(void)
 
 /* 4096 pages, 256 samples a period: 16-page regions, one page protected in
  * each; the written regions get full credit, the others none. */
-static void test_sampling(size_t per_call)
+/* A source opened over a heap of `pages` pages, `present` of which the fake
+ * kernel has; its scans return per_call runs at most. */
+static void open_over(tm_uffd_src *u, tm_heatmap *hm, size_t pages, size_t present,
+		      size_t per_call, unsigned faults_per_sec)
 {
 	char why[120];
+	fx_map(hm, 1, (size_t[]){pages});
+	reset_kernel(present);
+	runs_per_call = per_call;
+	tm_uffd_src_init(u, &fake, faults_per_sec);
+	CHECK_EQ(u->base.open(&u->base, hm, 100, why, sizeof(why)), 0, "opens");
+}
+
+static void test_sampling(size_t per_call)
+{
 	tm_heatmap hm;
 	tm_uffd_src u;
-	fx_map(&hm, 1, (size_t[]){4096});
-	reset_kernel(4096);
-	runs_per_call = per_call;
-	tm_uffd_src_init(&u, &fake, 1000);
-	CHECK_EQ(u.base.open(&u.base, &hm, 256, why, sizeof(why)), 0, "opens");
+	open_over(&u, &hm, 4096, 4096, per_call, 1000);
 	window_first = 0;
 	window_count = 512;
 	u.base.collect(&u.base, &hm, 256);
@@ -178,14 +186,9 @@ static void test_sampling(size_t per_call)
 /* A heap within the budget is tracked page by page; it grows. */
 static void test_pages_and_growth(void)
 {
-	char why[120];
 	tm_heatmap hm;
 	tm_uffd_src u;
-	fx_map(&hm, 1, (size_t[]){100});
-	reset_kernel(200);
-	runs_per_call = 2;
-	tm_uffd_src_init(&u, &fake, 1000);
-	u.base.open(&u.base, &hm, 1000, why, sizeof(why));
+	open_over(&u, &hm, 100, 200, 2, 1000);
 	window_first = 7;
 	window_count = 2;
 	u.base.collect(&u.base, &hm, 1000);
@@ -210,14 +213,9 @@ static void test_pages_and_growth(void)
  * was written; the protection is lifted after the last window. */
 static void test_whole_heap_windows(void)
 {
-	char why[120];
 	tm_heatmap hm;
 	tm_uffd_src u;
-	fx_map(&hm, 1, (size_t[]){4096});
-	reset_kernel(4096);
-	runs_per_call = 3;
-	tm_uffd_src_init(&u, &fake, 100000);
-	u.base.open(&u.base, &hm, 500, why, sizeof(why));
+	open_over(&u, &hm, 4096, 4096, 3, 100000);
 	window_first = 100;
 	window_count = 64;
 	u.base.collect(&u.base, &hm, 500);

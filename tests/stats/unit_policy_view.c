@@ -3,6 +3,7 @@
  * and checks the JSON the server would send. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,17 +14,19 @@
 
 static int migrator_running = 1;
 static uint64_t periods_run = 7;
+static bool paired; /* damon in use with uffd */
 
 void tm_policy_snapshot_get(tm_policy_snapshot *out)
 {
 	static char full[120];
 	memset(out, 0, sizeof(*out));
 	out->running = migrator_running;
-	out->source = "uffd";
+	out->source = paired ? "damon+uffd" : "uffd";
 	out->sources[TM_HEAT_PERF] = (tm_heat_source_stat){"perf", true, false,
 							   "no PEBS/IBS"};
 	out->sources[TM_HEAT_UFFD] = (tm_heat_source_stat){"uffd", true, true, ""};
 	out->sources[TM_HEAT_DAMON].name = "damon";
+	out->sources[TM_HEAT_DAMON].available = out->sources[TM_HEAT_DAMON].tried = paired;
 	/* A reason that fills its field, without a NUL. */
 	memset(full, 'x', sizeof(full));
 	memcpy(out->sources[TM_HEAT_DAMON].why, full, sizeof(full));
@@ -105,6 +108,16 @@ static void test_summary(void)
 	CHECK(strstr(t, "{\"reason\":\"busy\",\"pages\":2}") != NULL, "failures");
 	CHECK(strstr(t, "\"migrator_cpu_s\":1.5,\"migrator_cpu_share\":0.5,"
 			"\"periods\":7") != NULL, "migrator CPU: %s", t);
+
+	paired = true;
+	t = reply(summary);
+	paired = false;
+	CHECK(strstr(t, "\"name\":\"damon+uffd\",\"why\":\"the best that works here, "
+			"with a second source that tells pages apart") != NULL,
+	      "two sources in use: %s", t);
+	CHECK(strstr(t, "\"name\":\"damon\",\"tried\"") == NULL &&
+	      strstr(t, "\"name\":\"uffd\",\"tried\"") == NULL,
+	      "neither among the others");
 }
 
 static void test_heat(void)
