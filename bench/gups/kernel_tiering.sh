@@ -13,6 +13,25 @@
 #   however watermarks and other memory move. The
 #   settings are restored afterwards. Returns COMMAND's status, or 1 with a
 #   "kernel: skipped (why)" line when it cannot run.
+# with_numa_balancing_on COMMAND...: COMMAND with numa_balancing=2 and
+#   demotion on throughout (with_kernel_tiering inside it then switches
+#   nothing), the settings restored afterwards. On one NUMA node, or where
+#   they cannot be written, COMMAND runs as is (with_kernel_tiering says
+#   why it cannot run).
+with_numa_balancing_on() {
+	local nb demote rc
+	[[ -d /sys/devices/system/node/node1 ]] || { "$@"; return; }
+	nb=$(cat /proc/sys/kernel/numa_balancing 2>/dev/null)
+	demote=$(cat /sys/kernel/mm/numa/demotion_enabled 2>/dev/null)
+	echo 2 2>/dev/null >/proc/sys/kernel/numa_balancing
+	echo 1 2>/dev/null >/sys/kernel/mm/numa/demotion_enabled
+	"$@"
+	rc=$?
+	[[ $nb ]] && echo "$nb" 2>/dev/null >/proc/sys/kernel/numa_balancing
+	[[ $demote ]] && echo "$demote" 2>/dev/null >/sys/kernel/mm/numa/demotion_enabled
+	return $rc
+}
+
 with_kernel_tiering() {
 	local quota=$1 balloon_log=$2 free high pid nb demote rc
 	shift 2

@@ -6,14 +6,15 @@
 # footprint / 2, / 4, / 8), for
 #   first-touch   tiermalloc dram-first, no migration (TIERMALLOC_HEAT=none)
 #   tm-ratio      tiermalloc ratio 1:N-1, no migration
-#   tm-heat       tiermalloc's heat policy (heat source auto: DAMON here)
+#   tm-threshold  tiermalloc threshold (TIERMALLOC_THRESHOLD, 64 KiB), no
+#                 migration: every block of a workload has one size (1 MiB
+#                 chunks, 1 KiB values), so all of them go to the slow tier
+#                 or all are placed as by first touch
+#   tm-heat       tiermalloc's heat policy (heat source auto: DAMON + uffd here)
 #   kernel        no tiermalloc; numa_balancing=2 and demotion_enabled, the
 #                 quota enforced by an mlocked balloon on node 0 that tracks
 #                 the process's memory there (kernel_tiering.sh, as gups.sh)
 #   libmemtier    memkind's libmemtier, STATIC_RATIO DRAM 1 : KMEM_DAX N-1
-# tiermalloc's threshold policy is not run: every block of a workload has the
-# same size (1 MiB chunks, 1 KiB values), so it puts all of them or none in
-# the slow tier (the same as tm-ratio 0:1 or first touch).
 #
 # Workloads (bench/gups/gups.c, one phase, 500 ms intervals, TLB flushed
 # every 5 ms under emulation):
@@ -48,7 +49,7 @@ STATIC=4
 RUNS=3
 RATIOS=(2 4 8)
 WORKLOADS=(gups kv)
-CONFIGS=(first-touch tm-ratio tm-heat kernel libmemtier)
+CONFIGS=(first-touch tm-ratio tm-threshold tm-heat kernel libmemtier)
 out=${TM_VM_RESULTS:-build/bench/tiering}
 report=0
 while (($#)); do
@@ -93,6 +94,8 @@ run() {
 		LD_PRELOAD=$LIB $GUPS "${args[@]}" --intervals $STATIC >"$log" 2>&1 ;;
 	tm-ratio) "${tm[@]}" TIERMALLOC_POLICY=ratio TIERMALLOC_RATIO=1:$((n - 1)) \
 		TIERMALLOC_HEAT=none LD_PRELOAD=$LIB $GUPS "${args[@]}" --intervals $STATIC >"$log" 2>&1 ;;
+	tm-threshold) "${tm[@]}" TIERMALLOC_POLICY=threshold TIERMALLOC_HEAT=none \
+		LD_PRELOAD=$LIB $GUPS "${args[@]}" --intervals $STATIC >"$log" 2>&1 ;;
 	tm-heat) "${tm[@]}" TIERMALLOC_POLICY=heat LD_PRELOAD=$LIB $GUPS "${args[@]}" \
 		--intervals $INTERVALS >"$log" 2>&1 ;;
 	libmemtier)
@@ -119,16 +122,28 @@ kernel_run() {
 }
 
 echo "== tiering: ${MIB} MiB footprint, ratios ${RATIOS[*]/#/1:}, workloads ${WORKLOADS[*]}, ${SCAN_MS} ms intervals${TM_VM:+, TLB flushed every 5 ms}, mode ${TM_VM_MODE:-host}"
-for n in "${RATIOS[@]}"; do
-	for w in "${WORKLOADS[@]}"; do
-		for c in "${CONFIGS[@]}"; do
-			runs=1
-			[[ $c == tm-heat || $c == kernel ]] && runs=$RUNS
+# One configuration at a time, and the kernel's runs in one block within
+# which numa_balancing stays on: each switch patches kernel text (static
+# keys), which once crashed the emulated guest (an int3 Oops in the
+# scheduler) when done for every run.
+run_all() { # CONFIG
+	local n w r runs=1
+	[[ $1 == tm-heat || $1 == kernel ]] && runs=$RUNS
+	for n in "${RATIOS[@]}"; do
+		for w in "${WORKLOADS[@]}"; do
 			for ((r = 1; r <= runs; r++)); do
-				((report)) || run "$c" "$w" "$n" "$r"
+				run "$1" "$w" "$n" "$r"
 			done
 		done
 	done
+}
+for c in "${CONFIGS[@]}"; do
+	((report)) && break
+	if [[ $c == kernel ]]; then
+		with_numa_balancing_on run_all "$c"
+	else
+		run_all "$c"
+	fi
 done
 
 # table AWK-PROGRAM EMPTY: a configuration x (workload, ratio) table whose

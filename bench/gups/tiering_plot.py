@@ -22,9 +22,11 @@ for row in csv.DictReader(open(src)):
 runs = sorted({k[3] for k in series})
 ratios = sorted({k[0] for k in series}, key=lambda r: int(r.split(":")[1]))
 workloads = sorted({k[1] for k in series})
-configs = ["first-touch", "tm-ratio", "tm-heat", "kernel", "libmemtier"]
+configs = ["first-touch", "tm-ratio", "tm-threshold", "tm-heat", "kernel",
+           "libmemtier"]
 configs += sorted({k[2] for k in series} - set(configs))
 styles = {"first-touch": ("tab:gray", "--"), "tm-ratio": ("tab:olive", "--"),
+          "tm-threshold": ("tab:brown", "--"),
           "tm-heat": ("tab:red", "-"), "kernel": ("tab:blue", "-"),
           "libmemtier": ("tab:green", ":")}
 fig, axes = plt.subplots(len(workloads), len(ratios), squeeze=False,
