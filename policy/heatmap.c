@@ -64,8 +64,10 @@ int tm_heatmap_extend(tm_heatmap *hm, int s, uintptr_t end)
 		return rc;
 	size_t first = tm_span_pages(hm, sp);
 	sp->end = end;
-	for (size_t i = first; i < tm_span_pages(hm, sp); i++)
+	for (size_t i = first; i < tm_span_pages(hm, sp); i++) {
 		sp->cells[i].tier = TM_TIER_NONE;
+		sp->cells[i].age = TM_AGE_MAX;
+	}
 	return 0;
 }
 

@@ -25,12 +25,14 @@
 #define TM_HEAT_MAX 255
 #define TM_HEAT_FULL 64         /* settles at 4 x 64: the top */
 #define TM_TIER_NONE 0xff       /* page not present (never touched, purged) */
+#define TM_AGE_MAX 255          /* moved long ago, or never */
 
 typedef struct {
 	_Atomic uint8_t heat;   /* written by the migrator, read by anyone */
 	_Atomic uint8_t hint;   /* TM_NORMAL/HOT/COLD, written by tm_advise */
 	uint8_t tier;           /* where the page is now; migrator only */
-	uint8_t age;            /* periods since it last moved (saturating) */
+	uint8_t age;            /* periods since it last moved (saturating; a
+				 * new page starts at TM_AGE_MAX) */
 } tm_cell;
 
 /* Grows the committed part of a span's cell array from old to new bytes;
@@ -66,7 +68,8 @@ int tm_heatmap_add_span(tm_heatmap *hm, uintptr_t base, size_t size,
 int tm_heatmap_cover(tm_heatmap *hm, int s, uintptr_t end);
 
 /* The heap of span s grew to end (the migrator's view): cover it, and mark
- * its new pages as not located yet. 0 or -errno. */
+ * its new pages as not located yet and free to move (they never moved).
+ * 0 or -errno. */
 int tm_heatmap_extend(tm_heatmap *hm, int s, uintptr_t end);
 
 /* The usable cell of addr, or NULL. */

@@ -3,8 +3,6 @@
 #include <errno.h>
 #include <string.h>
 
-#define AGE_MAX 255
-
 void tm_mover_init(tm_mover *m, const tm_tierset *set, tm_move_pages_fn fn)
 {
 	memset(m, 0, sizeof(*m));
@@ -111,7 +109,7 @@ static void census(const tm_heatmap *hm, tm_residency *res)
 		size_t pages = tm_span_pages(hm, sp);
 		for (size_t i = 0; i < pages; i++) {
 			tm_cell *c = &sp->cells[i];
-			if (c->age < AGE_MAX)
+			if (c->age < TM_AGE_MAX)
 				c->age++;
 			if (c->tier != TM_TIER_NONE)
 				res->pages[sp->home][c->tier]++;

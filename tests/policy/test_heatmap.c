@@ -118,6 +118,7 @@ static void test_cover(void)
 	tm_cell *c = tm_heatmap_cell(&hm, (1UL << 40) + 100000 * FX_PAGE);
 	CHECK(c->tier == TM_TIER_NONE && atomic_load(&c->hint) == TM_HOT,
 	      "new pages not located yet; their hint kept");
+	CHECK_EQ(c->age, TM_AGE_MAX, "and free to move: they never moved");
 	munmap(mem, cells);
 }
 
