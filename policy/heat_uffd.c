@@ -210,6 +210,14 @@ static void watch_samples(tm_uffd_src *u, tm_heatmap *hm, unsigned period_ms)
 			      (double)heap_pages(u, hm) * 1000.0 / window);
 }
 
+/* Write-protect the whole registered heap, or lift the protection. */
+static void protect_heap(tm_uffd_src *u, const tm_heatmap *hm, bool on)
+{
+	for (int s = 0; s < hm->nspans; s++)
+		u->os->protect(u->uffd, hm->span[s].base,
+			       u->registered[s] - hm->span[s].base, on);
+}
+
 /* Windows over the whole heap: each page's credit is the share of windows
  * it was written in, a frequency rather than "written lately". */
 static void watch_all(tm_uffd_src *u, tm_heatmap *hm, unsigned windows,
@@ -218,9 +226,7 @@ static void watch_all(tm_uffd_src *u, tm_heatmap *hm, unsigned windows,
 	size_t written = 0;
 	uint64_t watched_ns = 0;
 	for (unsigned w = 0; w < windows; w++) {
-		for (int s = 0; s < hm->nspans; s++)
-			u->os->protect(u->uffd, hm->span[s].base,
-				       u->registered[s] - hm->span[s].base, true);
+		protect_heap(u, hm, true);
 		uint64_t t0 = u->os->now_ns();
 		u->os->wait(window_us);
 		watched_ns += u->os->now_ns() - t0;
@@ -229,9 +235,7 @@ static void watch_all(tm_uffd_src *u, tm_heatmap *hm, unsigned windows,
 	}
 	/* Left protected, every page written until the next period would
 	 * fault once: the faults would not be bounded by the windows. */
-	for (int s = 0; s < hm->nspans; s++)
-		u->os->protect(u->uffd, hm->span[s].base,
-			       u->registered[s] - hm->span[s].base, false);
+	protect_heap(u, hm, false);
 	u->base.observed += heap_pages(u, hm) * windows;
 	if (watched_ns)
 		learn_rate(u, (double)written * 1e6 / (double)watched_ns);

@@ -591,10 +591,12 @@ static int track(const char *file, size_t reserve_mib)
 		if (over <= 0) /* too much free memory is "over" too */
 			over = node_free_mib(opt.fast_node) - (double)reserve_mib + over;
 		size_t n = (size_t)(fabs(over) / slack);
-		if (over > slack && inflate(n) == 0)
+		if (over > slack && inflate(n) == 0) {
 			grew++;
-		else if (over < -slack && npieces > 0)
-			deflate(n), shrank++;
+		} else if (over < -slack && npieces > 0) {
+			deflate(n);
+			shrank++;
+		}
 		most = held > most ? held : most;
 		usleep(100000);
 	}

@@ -10,14 +10,14 @@
 #   anonymous memory on node 0 exceeds the quota, or else leaves node 0 free
 #   memory for what it falls short plus the high watermark, so the kernel
 #   gets the same fast memory as the allocators (within 256 KiB and 100 ms),
-#   however watermarks and other memory move. The
-#   settings are restored afterwards. Returns COMMAND's status, or 1 with a
-#   "kernel: skipped (why)" line when it cannot run.
+#   however watermarks and other memory move. The settings are restored
+#   afterwards (with_numa_balancing_on). Returns COMMAND's status, or 1 with
+#   a "kernel: skipped (why)" line when it cannot run.
 # with_numa_balancing_on COMMAND...: COMMAND with numa_balancing=2 and
-#   demotion on throughout (with_kernel_tiering inside it then switches
-#   nothing), the settings restored afterwards. On one NUMA node, or where
-#   they cannot be written, COMMAND runs as is (with_kernel_tiering says
-#   why it cannot run).
+#   demotion on throughout, the settings restored afterwards; around several
+#   with_kernel_tiering runs, it spares a switch per run (each switch patches
+#   kernel text). On one NUMA node, or where they cannot be written,
+#   COMMAND runs as is (with_kernel_tiering says why it cannot run).
 with_numa_balancing_on() {
 	local nb demote rc
 	[[ -d /sys/devices/system/node/node1 ]] || { "$@"; return; }
@@ -33,7 +33,7 @@ with_numa_balancing_on() {
 }
 
 with_kernel_tiering() {
-	local quota=$1 balloon_log=$2 free high pid nb demote rc
+	local quota=$1 balloon_log=$2 free high pid rc
 	shift 2
 	if ((EUID != 0)) || [[ ! -w /proc/sys/kernel/numa_balancing ]]; then
 		echo "kernel: skipped (needs root)"
@@ -48,8 +48,6 @@ with_kernel_tiering() {
 	free=$(awk '/MemFree/ {print int($4 / 1024)}' /sys/devices/system/node/node0/meminfo)
 	high=$(awk '/^Node 0,/ {n = 1} /^Node [1-9]/ {n = 0} n && $1 == "high" {s += $2}
 		END {print int(s * 4 / 1024)}' /proc/zoneinfo)
-	nb=$(cat /proc/sys/kernel/numa_balancing)
-	demote=$(cat /sys/kernel/mm/numa/demotion_enabled)
 	rm -f "$balloon_log.pid"
 	"$GUPS" --balloon $((free - quota - high)) --quota-mib "$quota" \
 		--reserve-mib "$high" --track-file "$balloon_log.pid" >"$balloon_log" &
@@ -58,12 +56,8 @@ with_kernel_tiering() {
 		kill -0 $pid 2>/dev/null || break
 		sleep 0.2
 	done
-	echo 2 >/proc/sys/kernel/numa_balancing
-	echo 1 >/sys/kernel/mm/numa/demotion_enabled
-	bash -c 'echo $$ >"$0"; exec "$@"' "$balloon_log.pid" "$@"
+	with_numa_balancing_on bash -c 'echo $$ >"$0"; exec "$@"' "$balloon_log.pid" "$@"
 	rc=$?
-	echo "$nb" >/proc/sys/kernel/numa_balancing
-	echo "$demote" >/sys/kernel/mm/numa/demotion_enabled
 	wait $pid # it ends with COMMAND, saying what it did
 	grep 'balloon tracked' "$balloon_log"
 	return $rc
