@@ -86,3 +86,8 @@ int tm_os_node_of(const void *addr)
 		return -1;
 	return status;
 }
+
+void tm_os_release(void *addr, size_t len)
+{
+	munmap(addr, len);
+}

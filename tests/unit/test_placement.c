@@ -1,4 +1,5 @@
 /* Placement policies and DRAM quota accounting. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -10,12 +11,12 @@ static tm_placement fresh(int policy, int64_t quota)
 {
 	tm_placement pl;
 	memset(&pl, 0, sizeof(pl));
-	pl.tiers = 2;
-	pl.policy = policy;
-	pl.quota = quota;
-	pl.ratio_fast = 1;
-	pl.ratio_slow = 3;
-	pl.threshold = 4096;
+	pl.cfg.tiers = 2;
+	pl.cfg.policy = policy;
+	pl.cfg.quota = quota;
+	pl.cfg.ratio_fast = 1;
+	pl.cfg.ratio_slow = 3;
+	pl.cfg.threshold = 4096;
 	return pl;
 }
 
@@ -26,8 +27,9 @@ static void test_dram_first_and_quota(void)
 	atomic_store(&pl.used[0], (1 << 20) - 100);
 	CHECK_EQ(tm_place(&pl, 100, -1), 0, "exactly fits");
 	CHECK_EQ(tm_place(&pl, 101, -1), 1, "over quota goes down");
+	tm_place_fold(&pl);
 	CHECK_EQ(atomic_load(&pl.quota_fallbacks), 1, "fallback counted");
-	pl.tiers = 1;
+	pl.cfg.tiers = 1;
 	CHECK_EQ(tm_place(&pl, 1 << 30, -1), 0, "one tier: always 0");
 }
 
@@ -52,7 +54,7 @@ static void test_threshold(void)
 	tm_placement pl = fresh(TM_POLICY_THRESHOLD, INT64_MAX);
 	CHECK_EQ(tm_place(&pl, 4095, -1), 0, "small fast");
 	CHECK_EQ(tm_place(&pl, 4096, -1), 1, "threshold slow");
-	pl.quota = 0;
+	pl.cfg.quota = 0;
 	CHECK_EQ(tm_place(&pl, 1, -1), 1, "quota beats small");
 }
 
@@ -62,8 +64,9 @@ static void test_heat_sites(void)
 	CHECK_EQ(tm_place(&pl, 10, -1), 0, "unknown site: dram-first");
 	CHECK_EQ(tm_place(&pl, 10, 1), 1, "cold site");
 	CHECK_EQ(tm_place(&pl, 10, 7), 0, "bad tier ignored");
+	tm_place_fold(&pl);
 	CHECK_EQ(atomic_load(&pl.site_choices), 1, "site choice counted");
-	pl.quota = 5;
+	pl.cfg.quota = 5;
 	CHECK_EQ(tm_place(&pl, 10, 0), 1, "hot site still under quota");
 }
 
@@ -74,28 +77,63 @@ static void test_configure(void)
 	tm_config_load(env);
 	tm_placement pl = fresh(0, 0);
 	tm_placement_configure(&pl, 2, 400 << 20);
-	CHECK_EQ(pl.quota, 100 << 20, "25%% of 400 MiB");
-	CHECK_EQ(pl.policy, TM_POLICY_THRESHOLD, "policy");
-	CHECK_EQ(pl.threshold, 1 << 20, "threshold");
+	CHECK_EQ(pl.cfg.quota, 100 << 20, "25%% of 400 MiB");
+	CHECK_EQ(pl.cfg.policy, TM_POLICY_THRESHOLD, "policy");
+	CHECK_EQ(pl.cfg.threshold, 1 << 20, "threshold");
+	CHECK_EQ(tm_place_quick(&pl, 1), -1, "threshold: no quick answer");
 	char err[128];
 	CHECK(tm_config_set("TIERMALLOC_DRAM_LIMIT", "64M", err, sizeof(err)) == 0, "set");
 	tm_placement_configure(&pl, 2, 400 << 20);
-	CHECK_EQ(pl.quota, 64 << 20, "live quota");
+	CHECK_EQ(pl.cfg.quota, 64 << 20, "live quota");
 }
 
-static void test_accounting(void)
+static void test_quick(void)
 {
-	tm_placement pl = fresh(TM_POLICY_DRAM_FIRST, INT64_MAX);
-	for (int i = 0; i < 100; i++)
-		tm_place_account(&pl, 1, 1000);
-	CHECK_EQ(atomic_load(&pl.used[1]), 0, "batched below the batch size");
-	tm_place_flush(&pl);
-	CHECK_EQ(atomic_load(&pl.used[1]), 100000, "flushed");
-	CHECK_EQ(atomic_load(&pl.allocs[1]), 100, "allocations counted");
-	tm_place_account(&pl, 1, 1 << 20);
-	CHECK_EQ(atomic_load(&pl.used[1]), 100000 + (1 << 20), "large change flushes");
-	tm_place_account(&pl, 1, -(1 << 20));
-	CHECK_EQ(atomic_load(&pl.used[1]), 100000, "frees subtract");
+	char *env[] = {"TIERMALLOC_DRAM_LIMIT=1M", "TIERMALLOC_POLICY=dram-first", NULL};
+	tm_config_load(env);
+	tm_placement pl = fresh(0, 0);
+	tm_placement_configure(&pl, 2, 400 << 20);
+	CHECK_EQ(tm_place_quick(&pl, 1 << 20), TM_QUICK_TIER0, "fits: tier 0");
+	atomic_store(&pl.used[0], 100);
+	CHECK_EQ(tm_place_quick(&pl, 1 << 20), -1, "past the quota: ask");
+	tm_placement_configure(&pl, 1, 400 << 20);
+	CHECK_EQ(tm_place_quick(&pl, 1 << 30), TM_QUICK_TIER0, "one tier: no quota");
+}
+
+/* Configurations alternate between two whose fields all differ; a reader
+ * must see one or the other, never a mix (issue 10). */
+static tm_placement shared;
+static atomic_bool stop;
+
+static void *reconfigure(void *arg)
+{
+	char err[128];
+	for (int i = 0; !atomic_load(&stop); i++) {
+		tm_config_set("TIERMALLOC_RATIO", i & 1 ? "5:7" : "1:3", err, sizeof(err));
+		tm_config_set("TIERMALLOC_DRAM_LIMIT", i & 1 ? "5M" : "1M", err, sizeof(err));
+		tm_placement_configure(&shared, 2, 400 << 20);
+	}
+	return NULL;
+}
+
+static void test_no_torn_config(void)
+{
+	char *env[] = {"TIERMALLOC_DRAM_LIMIT=1M", "TIERMALLOC_RATIO=1:3", NULL};
+	tm_config_load(env);
+	tm_placement_configure(&shared, 2, 400 << 20);
+	pthread_t writer;
+	pthread_create(&writer, NULL, reconfigure, NULL);
+	long torn = 0;
+	for (int i = 0; i < 2000000; i++) {
+		tm_place_config c;
+		tm_place_config_read(&shared, &c);
+		bool first = c.ratio_fast == 1 && c.ratio_slow == 3 && c.quota == 1 << 20;
+		bool second = c.ratio_fast == 5 && c.ratio_slow == 7 && c.quota == 5 << 20;
+		torn += !first && !second;
+	}
+	atomic_store(&stop, true);
+	pthread_join(writer, NULL);
+	CHECK_EQ(torn, 0, "no torn configuration read");
 }
 
 int main(void)
@@ -105,6 +143,7 @@ int main(void)
 	test_threshold();
 	test_heat_sites();
 	test_configure();
-	test_accounting();
+	test_quick();
+	test_no_torn_config();
 	return check_summary();
 }
