@@ -198,6 +198,8 @@ section_conform() {
 		120 "$bin/conform_cxx"
 	check_prog lib "dlopen_cxx: C++ plugin loaded into a C program" 60 \
 		"$bin/dlopen_cxx" "$bin/cxx_plugin.so"
+	check_prog lib "vma_flat: big blocks and reallocs split no mappings" 120 \
+		"$bin/vma_flat"
 }
 
 section_programs() {
@@ -583,6 +585,8 @@ section_tiered() {
 		check_prog lib "tiered, $pol: stress_fork" 300 $e "$bin/stress_fork" 50
 		check_prog lib "tiered, $pol: stress_churn" 300 $e "$bin/stress_churn" 5000
 	done
+	check_prog lib "tiered: vma_flat" 120 env TIERMALLOC_SYSFS="$work/fakesys" \
+		"$bin/vma_flat"
 	check_prog lib "tiered, TIERMALLOC_DRAM_LIMIT=4M (quota fallbacks): stress_threads" 300 \
 		env TIERMALLOC_SYSFS="$work/fakesys" TIERMALLOC_DRAM_LIMIT=4M TM_TEST_TIERS=2 \
 		"$bin/stress_threads" 8 20000
