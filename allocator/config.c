@@ -46,6 +46,10 @@ static const tm_opt_desc opt_table[TM_OPT_COUNT] = {
 	[TM_OPT_SCAN_MS] = {"TIERMALLOC_SCAN_MS", TM_TYPE_INT, "1000",
 		"period of heat sampling and migration, in milliseconds",
 		.min = 10, .max = 3600000, .live = true},
+	[TM_OPT_HEAT_CPU] = {"TIERMALLOC_HEAT_CPU", TM_TYPE_INT, "3",
+		"percent of one CPU that heat tracking may cost the program "
+		"(write faults, timed where they happen)",
+		.min = 1, .max = 50},
 	[TM_OPT_MIGRATE_MBPS] = {"TIERMALLOC_MIGRATE_MBPS", TM_TYPE_INT, "256",
 		"cap on page migration, MiB per second (0: no migration)",
 		.min = 0, .max = 1000000, .live = true},

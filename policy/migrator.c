@@ -1,9 +1,7 @@
-#define _GNU_SOURCE /* pthread_setname_np */
 #include "migrator.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -38,7 +36,6 @@ static struct {
 	int64_t applied[TM_TIER_MAX];  /* bytes this thread added to used[] */
 	double tokens;                 /* migration budget, bytes */
 	uint64_t last_ns, start_ns;
-	pthread_t thread;
 	_Atomic bool running, stopping;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -257,9 +254,8 @@ static void choose_source(void)
 	pthread_mutex_unlock(&mg.stats_lock);
 }
 
-static void *run(void *arg)
+static void *run(void)
 {
-	pthread_setname_np(pthread_self(), "tm-migrator");
 	choose_source();
 	mg.start_ns = mg.last_ns = tm_now_ns();
 	while (mg.src && wait_period()) {
@@ -272,6 +268,8 @@ static void *run(void *arg)
 		mg.src->close(mg.src);
 	return NULL;
 }
+
+static tm_service migrator = {.name = "tm-migrator", .main = run};
 
 int tm_migrator_start(const tm_migrator_config *cfg)
 {
@@ -286,12 +284,7 @@ int tm_migrator_start(const tm_migrator_config *cfg)
 		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 		pthread_cond_init(&mg.wake, &ca);
 		pthread_condattr_destroy(&ca);
-		/* Signals are the program's: the thread takes none. */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		rc = pthread_create(&mg.thread, NULL, run, NULL);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		rc = tm_service_start(&migrator, 0);
 		atomic_store(&mg.running, rc == 0);
 	}
 	pthread_mutex_unlock(&mg.lock);
@@ -305,8 +298,8 @@ void tm_migrator_stop(void)
 	atomic_store(&mg.stopping, true);
 	pthread_cond_signal(&mg.wake);
 	pthread_mutex_unlock(&mg.lock);
-	if (running && !pthread_equal(mg.thread, pthread_self()))
-		pthread_join(mg.thread, NULL);
+	if (running && !pthread_equal(migrator.thread, pthread_self()))
+		pthread_join(migrator.thread, NULL);
 	atomic_store(&mg.running, false);
 }
 

@@ -37,6 +37,9 @@ typedef struct {
 	long (*scan_written)(int pagemap, uintptr_t start, uintptr_t end,
 			     tm_page_run *runs, size_t max, uintptr_t *walk_end);
 	void (*close)(int fd);
+	/* What one write fault on a protected page costs here, in ns (> 0):
+	 * measured on pages of our own. */
+	uint64_t (*fault_ns)(int uffd);
 	/* Let the program run for the observation window. */
 	void (*wait)(unsigned us);
 	uint64_t (*now_ns)(void);  /* a monotonic clock */

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Reserve address space (inaccessible, not charged). Tries len, halving down
  * to min_len. Returns the base and its size in *got, or NULL. */
@@ -39,5 +40,9 @@ long tm_os_move_pages(size_t count, void **pages, const int *nodes,
 int tm_os_node_of(const void *addr);
 
 size_t tm_os_page_size(void);
+
+/* The ids of this process's threads, the first max of them stored. Their
+ * count (which may exceed max), or -errno when /proc cannot be read. */
+int tm_os_threads(pid_t *tids, int max);
 
 #endif
