@@ -58,6 +58,8 @@ static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
 	tm_json_object_begin(j, "heat_source");
 	tm_json_string(j, "name", in_use);
 	chosen_because(j, in_use);
+	tm_json_string_n(j, "detail", ps->source_detail,
+			 strnlen(ps->source_detail, sizeof(ps->source_detail)));
 	tm_json_array_begin(j, "not_used");
 	for (int i = 0; i < TM_HEAT_SOURCES; i++) {
 		const tm_heat_source_stat *s = &ps->sources[i];

@@ -85,6 +85,10 @@ static void plan(tm_uffd_src *u, size_t pages, unsigned period_ms)
 	size_t share = (size_t)(budget / windows) ? (size_t)(budget / windows) : 1;
 	u->windows = pages ? (unsigned)windows : 0;
 	u->window_pages = share < quarter ? share : quarter;
+	snprintf(u->base.detail, sizeof(u->base.detail),
+		 "uffd: a write fault costs %.1f us; %u windows of up to %zu pages "
+		 "a period (%u%% of a CPU)", (double)u->fault_ns / 1000, u->windows,
+		 u->window_pages, u->cpu_percent);
 }
 
 /* Let the program run until it has written the window's pages, or the

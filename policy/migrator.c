@@ -25,12 +25,16 @@
 #define RESERVE_SHIFT 6                 /* 1/64 of a tier left to the kernel */
 #define LOCATE_NEW_PAGES 65536          /* new pages located a period (~20 ms) */
 #define LOCATE_PAGES 4096               /* others located again (~1.2 ms) */
+#define BLIND_WHY "saw nothing in %d periods while the program ran"
 
 static struct {
 	tm_migrator_config cfg;
 	tm_heat_src *src;
 	tm_heat_src *partner;          /* a page-exact second source, or NULL */
 	char source_name[24];          /* "damon+uffd" */
+	unsigned benched;              /* sources found blind (bit TM_HEAT_*) */
+	tm_blind_watch watch, partner_watch;
+	uint64_t program_cpu_ns;       /* the process's CPU less ours, last period */
 	tm_mover mover;
 	tm_move moves[MOVES_PER_ROUND];
 	int64_t applied[TM_TIER_MAX];  /* bytes this thread added to used[] */
@@ -176,9 +180,63 @@ static void publish(const tm_plan_summary *sum, const tm_move_result *mv,
 		s->resident_pages[t] = (uint64_t)resident(r, t);
 	tm_heatmap_histogram(mg.cfg.hm, s->heat_hist);
 	s->observed = mg.src->observed + (mg.partner ? mg.partner->observed : 0);
+	snprintf(s->source_detail, sizeof(s->source_detail), "%s%s%s",
+		 mg.src->detail, mg.partner && mg.partner->detail[0] ? "; " : "",
+		 mg.partner ? mg.partner->detail : "");
 	s->boundary = sum->boundary;
 	s->pressure = sum->pressure;
 	pthread_mutex_unlock(&mg.stats_lock);
+}
+
+/* Collect from one source; the pages it credited. */
+static uint64_t collect(tm_heat_src *src, unsigned period_ms)
+{
+	uint64_t before = atomic_load(&mg.cfg.hm->credited);
+	src->collect(src, mg.cfg.hm, period_ms);
+	return atomic_load(&mg.cfg.hm->credited) - before;
+}
+
+static uint64_t cpu_ns(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether the program used a tenth of a period's CPU since the last one
+ * (the process's CPU time, less this thread's). */
+static bool program_ran(unsigned period_ms)
+{
+	uint64_t now = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	bool ran = now - mg.program_cpu_ns >= period_ms * 100000ULL;
+	mg.program_cpu_ns = now;
+	return ran;
+}
+
+static void choose_source(void);
+
+/* A source that measures nothing this program does hands over: the choice
+ * is made again without it. Forced by TIERMALLOC_HEAT, it stays, and says
+ * so. */
+static void found_blind(tm_heat_src *src)
+{
+	if (src == &tm_hints_source) /* measures nothing by design */
+		return;
+	int i = 0;
+	while (mg.cfg.srcs[i] != src)
+		i++;
+	if (mg.cfg.forced == i) {
+		snprintf(src->detail, sizeof(src->detail), BLIND_WHY, TM_BLIND_PERIODS);
+		tm_warn("TIERMALLOC_HEAT=%s: %s", src->name, src->detail);
+		return;
+	}
+	tm_info("heat source %s: " BLIND_WHY "; choosing again", src->name,
+		TM_BLIND_PERIODS);
+	mg.benched |= 1u << i;
+	if (mg.partner)
+		mg.partner->close(mg.partner);
+	mg.src->close(mg.src);
+	choose_source();
 }
 
 static void period(unsigned period_ms)
@@ -186,9 +244,12 @@ static void period(unsigned period_ms)
 	tm_heatmap *hm = mg.cfg.hm;
 	follow_heap();
 	tm_heatmap_cool(hm);
-	mg.src->collect(mg.src, hm, period_ms);
-	if (mg.partner)
-		mg.partner->collect(mg.partner, hm, period_ms);
+	bool ran = program_ran(period_ms);
+	if (tm_source_blind(&mg.watch, collect(mg.src, period_ms), ran))
+		found_blind(mg.src);
+	if (mg.partner &&
+	    tm_source_blind(&mg.partner_watch, collect(mg.partner, period_ms), ran))
+		found_blind(mg.partner);
 	tm_residency res;
 	tm_mover_locate(&mg.mover, hm, LOCATE_NEW_PAGES, LOCATE_PAGES, &res);
 	tm_plan_params p;
@@ -234,8 +295,14 @@ static void choose_source(void)
 {
 	tm_heat_source_stat st[TM_HEAT_SOURCES];
 	follow_heap();
-	mg.src = tm_sources_choose(mg.cfg.srcs, mg.cfg.forced, mg.cfg.hm,
+	mg.watch = mg.partner_watch = (tm_blind_watch){0};
+	mg.src = tm_sources_choose(mg.cfg.srcs, mg.cfg.forced, mg.benched, mg.cfg.hm,
 				   period_ms(), st, &mg.partner);
+	for (int i = 0; i < TM_HEAT_SOURCES; i++)
+		if (mg.benched & (1u << i)) {
+			st[i].tried = true;
+			snprintf(st[i].why, sizeof(st[i].why), BLIND_WHY, TM_BLIND_PERIODS);
+		}
 	/* Either alone fills half the heat range: a page DAMON's region sees
 	 * used, but never written, stays below one written often. */
 	mg.cfg.hm->credit_shift = mg.partner != NULL;

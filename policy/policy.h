@@ -79,6 +79,7 @@ typedef struct {
 
 typedef struct {
 	const char *source;     /* heat source in use, or "none" */
+	char source_detail[260]; /* what the sources in use are doing */
 	uint64_t observed;      /* what it has looked at: pages watched (uffd),
 				 * regions read back (damon), samples (perf) */
 	tm_heat_source_stat sources[TM_HEAT_SOURCES];

@@ -91,6 +91,20 @@ grep -q tm-migrator "$log" ||
 	result "pthread_exit: the heat source opened without a warning" 1
 sed 's/^/      /' "$log"
 
+# A program that only reads: write tracking sees nothing of it, says so,
+# and the choice is made again without it (tiered through the fake sysfs
+# tree, so that the automatic choice runs); forced, it stays and warns.
+run "uffd blind to a reader: says so, and hands over" 0 \
+	TIERMALLOC_SYSFS=tests/unit/sysfs/kmem TIERMALLOC_VERBOSE=1 \
+	TIERMALLOC_SCAN_MS=50 -- $B/reader 2
+grep -q 'heat source uffd: saw nothing in 10 periods while the program ran; choosing again' "$log" &&
+	grep -A5 'choosing again' "$log" | grep -q 'heat source hints: in use'
+result "  ... and hints took over" $?
+run "uffd forced, blind to a reader: one warning, kept" 0 \
+	TIERMALLOC_HEAT=uffd TIERMALLOC_SCAN_MS=50 -- $B/reader 2
+[[ $(grep -c 'warning: TIERMALLOC_HEAT=uffd: saw nothing in 10 periods' "$log") == 1 ]]
+result "  ... the warning said once" $?
+
 # A thread is ours by its id, not its name: a program thread named tm-worker
 # still running when main calls pthread_exit keeps the process alive, and
 # its exit(3) is the process's status.
