@@ -246,8 +246,10 @@ static void choose_source(void)
 		tm_warn("TIERMALLOC_HEAT=%s: %s; using %s", st[mg.cfg.forced].name,
 			st[mg.cfg.forced].why, mg.src ? mg.src->name : "none");
 	for (int i = 0; i < TM_HEAT_SOURCES; i++)
-		tm_info("heat source %s: %s", st[i].name,
-			st[i].available ? "in use" : st[i].why);
+		tm_info("heat source %s: %s%s%s", st[i].name,
+			st[i].available ? "in use" : st[i].why,
+			st[i].available && st[i].why[0] ? ": " : "",
+			st[i].available ? st[i].why : "");
 	pthread_mutex_lock(&mg.stats_lock);
 	memcpy(mg.pub.sources, st, sizeof(st));
 	snprintf(mg.source_name, sizeof(mg.source_name), "%s%s%s",
