@@ -83,7 +83,7 @@ static bool ended(pid_t tid)
 bool tm_services_alone(void)
 {
 	pid_t tids[MAX_TASKS];
-	int n = tm_os_threads(tids, MAX_TASKS);
+	int n = tm_os_proc_ids("/proc/self/task", tids, MAX_TASKS);
 	if (n <= 0 || n > MAX_TASKS)
 		return false;
 	for (int i = 0; i < n; i++)

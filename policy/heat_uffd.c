@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
-
 #define MAX_WINDOWS 8         /* windows a period: the credit's resolution */
 #define MIN_WINDOW_PAGES 32   /* fewer says too little to be worth a window */
 #define FIRST_LOOK_US 100     /* the first wait of a window; then doubled */
@@ -85,23 +83,25 @@ static void plan(tm_uffd_src *u, size_t pages, unsigned period_ms)
 	size_t share = (size_t)(budget / windows) ? (size_t)(budget / windows) : 1;
 	u->windows = pages ? (unsigned)windows : 0;
 	u->window_pages = share < quarter ? share : quarter;
-	snprintf(u->base.detail, sizeof(u->base.detail),
-		 "uffd: a write fault costs %.1f us; %u windows of up to %zu pages "
-		 "a period (%u%% of a CPU)", (double)u->fault_ns / 1000, u->windows,
-		 u->window_pages, u->cpu_percent);
 }
 
-/* Let the program run until it has written the window's pages, or the
- * window's time is up; waits double, so a window costs a few scans. */
+/* Let the program run until it has written the window's pages, or has
+ * run for the window's time (its CPU time: on a busy machine it runs less
+ * of the wall clock), or at most twice that on the wall clock, for a
+ * program that sleeps. Waits double, so a window costs a few scans. */
 static void watch(tm_uffd_src *u, tm_heatmap *hm, uint64_t window_ns)
 {
-	uint64_t start = u->os->now_ns(), elapsed = 0;
-	for (unsigned us = FIRST_LOOK_US; elapsed < window_ns; us *= 2) {
-		uint64_t left_us = (window_ns - elapsed) / 1000 + 1;
-		u->os->wait(us < left_us ? us : (unsigned)left_us);
+	uint64_t wall0 = u->os->now_ns(), ran0 = u->os->program_ns();
+	for (unsigned us = FIRST_LOOK_US;; us *= 2) {
+		uint64_t wall = u->os->now_ns() - wall0;
+		uint64_t ran = u->os->program_ns() - ran0;
+		if (ran >= window_ns || wall >= 2 * window_ns)
+			break;
+		uint64_t left = window_ns - ran < 2 * window_ns - wall
+			? window_ns - ran : 2 * window_ns - wall;
+		u->os->wait(us < left / 1000 + 1 ? us : (unsigned)(left / 1000 + 1));
 		if (scan_heap(u, hm, u->window_pages, 0) >= u->window_pages)
 			break;
-		elapsed = u->os->now_ns() - start;
 	}
 }
 
@@ -114,7 +114,7 @@ static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 	plan(u, pages, period_ms);
 	if (!u->windows)
 		return;
-	uint64_t window_ns = (uint64_t)period_ms * 1000000 / 2 / u->windows;
+	uint64_t window_ns = (uint64_t)period_ms * 1000000 / 4 / u->windows;
 	for (unsigned w = 0; w < u->windows; w++) {
 		protect_heap(u, hm, true);
 		watch(u, hm, window_ns);
@@ -157,8 +157,8 @@ static int uffd_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 	u->uffd = fd;
 	u->pagemap = pm;
 	u->fault_ns = u->os->fault_ns(fd);
-	tm_info("uffd: a write fault costs %llu ns here; at most %u%% of a CPU",
-		(unsigned long long)u->fault_ns, u->cpu_percent);
+	snprintf(why, len, "a write fault costs %.1f us here; faults kept to %u%% "
+		 "of a CPU", (double)u->fault_ns / 1000, u->cpu_percent);
 	for (int i = 0; i < hm->nspans; i++)
 		u->registered[i] = hm->span[i].base;
 	return 0;

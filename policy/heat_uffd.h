@@ -10,9 +10,10 @@
  *
  * Each period the whole heap is protected with one call and watched for up
  * to 8 windows. A window ends when the program has written its share of the
- * budget (or a quarter of the heap, or the window's time is up), so windows
- * follow the program's progress, not the clock: a busy or slow machine
- * gives the same picture, later. The pages written first in a window are
+ * budget or a quarter of the heap, or has run for its share of a quarter of
+ * the period, counted in the program's CPU time (at most twice that on the
+ * clock, for a program that sleeps). So windows follow the program's
+ * progress, not the clock: a busy or slow machine gives the same picture. The pages written first in a window are
  * the ones written most often, and a page's credit is the share of windows
  * it was written in: a frequency, page by page. The protection is lifted
  * after the last window, so faults stay within the windows. */

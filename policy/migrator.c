@@ -180,9 +180,6 @@ static void publish(const tm_plan_summary *sum, const tm_move_result *mv,
 		s->resident_pages[t] = (uint64_t)resident(r, t);
 	tm_heatmap_histogram(mg.cfg.hm, s->heat_hist);
 	s->observed = mg.src->observed + (mg.partner ? mg.partner->observed : 0);
-	snprintf(s->source_detail, sizeof(s->source_detail), "%s%s%s",
-		 mg.src->detail, mg.partner && mg.partner->detail[0] ? "; " : "",
-		 mg.partner ? mg.partner->detail : "");
 	s->boundary = sum->boundary;
 	s->pressure = sum->pressure;
 	pthread_mutex_unlock(&mg.stats_lock);
@@ -226,8 +223,11 @@ static void found_blind(tm_heat_src *src)
 	while (mg.cfg.srcs[i] != src)
 		i++;
 	if (mg.cfg.forced == i) {
-		snprintf(src->detail, sizeof(src->detail), BLIND_WHY, TM_BLIND_PERIODS);
-		tm_warn("TIERMALLOC_HEAT=%s: %s", src->name, src->detail);
+		tm_heat_source_stat *st = &mg.pub.sources[i];
+		pthread_mutex_lock(&mg.stats_lock);
+		snprintf(st->why, sizeof(st->why), BLIND_WHY, TM_BLIND_PERIODS);
+		pthread_mutex_unlock(&mg.stats_lock);
+		tm_warn("TIERMALLOC_HEAT=%s: %s", src->name, st->why);
 		return;
 	}
 	tm_info("heat source %s: " BLIND_WHY "; choosing again", src->name,
@@ -310,8 +310,10 @@ static void choose_source(void)
 		tm_warn("TIERMALLOC_HEAT=%s: %s; using %s", st[mg.cfg.forced].name,
 			st[mg.cfg.forced].why, mg.src ? mg.src->name : "none");
 	for (int i = 0; i < TM_HEAT_SOURCES; i++)
-		tm_info("heat source %s: %s", st[i].name,
-			st[i].available ? "in use" : st[i].why);
+		tm_info("heat source %s: %s%s%s", st[i].name,
+			st[i].available ? "in use" : st[i].why,
+			st[i].available && st[i].why[0] ? ": " : "",
+			st[i].available ? st[i].why : "");
 	pthread_mutex_lock(&mg.stats_lock);
 	memcpy(mg.pub.sources, st, sizeof(st));
 	snprintf(mg.source_name, sizeof(mg.source_name), "%s%s%s",

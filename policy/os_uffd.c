@@ -110,11 +110,21 @@ static int protect(int uffd, uintptr_t start, size_t len, bool on)
 	return ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) == 0 ? 0 : -errno;
 }
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+static uint64_t program_ns(void)
+{
+	return clock_ns(CLOCK_PROCESS_CPUTIME_ID) - clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* The k-th smallest of n values (insertion sort: n is tiny). */
@@ -179,4 +189,5 @@ const tm_uffd_os tm_uffd_os_real = {
 	.fault_ns = fault_ns,
 	.wait = wait_us,
 	.now_ns = now_ns,
+	.program_ns = program_ns,
 };

@@ -65,7 +65,8 @@ enum {
 typedef struct {
 	const char *name;       /* "perf", "damon", "uffd", "hints" */
 	bool tried, available;
-	char why[120];          /* why it is not in use; "" for the one that is */
+	char why[120];          /* why it is not in use; for one in use, how it
+	                         * is limited or what it took over, or "" */
 } tm_heat_source_stat;
 
 typedef struct {
@@ -79,7 +80,6 @@ typedef struct {
 
 typedef struct {
 	const char *source;     /* heat source in use, or "none" */
-	char source_detail[260]; /* what the sources in use are doing */
 	uint64_t observed;      /* what it has looked at: pages watched (uffd),
 				 * regions read back (damon), samples (perf) */
 	tm_heat_source_stat sources[TM_HEAT_SOURCES];

@@ -7,10 +7,10 @@ static bool try_open(tm_heat_src *src, const tm_heatmap *hm, unsigned period_ms,
 		     tm_heat_source_stat *st)
 {
 	st->tried = true;
+	st->why[0] = '\0'; /* an open source may leave a note: how it is limited */
 	if (src->open(src, hm, period_ms, st->why, sizeof(st->why)) < 0)
 		return false;
 	st->available = true;
-	st->why[0] = '\0';
 	return true;
 }
 

@@ -30,9 +30,8 @@ struct tm_heat_src {
 	uint64_t observed;
 	/* Credits single pages (perf, uffd), not whole regions (DAMON). */
 	bool page_exact;
-	/* What it is doing, for the stats (its budget, say); may stay "". */
-	char detail[128];
-	/* Start observing the heap of hm. 0, or -1 with the reason in why. */
+	/* Start observing the heap of hm. 0 (why may note how it is limited),
+	 * or -1 with the reason in why. */
 	int (*open)(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 		    char *why, size_t len);
 	/* Once per period: follow the heap's growth (the spans' end), and

@@ -93,9 +93,9 @@ int tm_os_node_of(const void *addr)
 
 /* getdents64 into a stack buffer: opendir would allocate, and this runs
  * where the program may have no descriptors or memory to spare. */
-int tm_os_threads(pid_t *tids, int max)
+int tm_os_proc_ids(const char *dir, pid_t *ids, int max)
 {
-	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	char buf[4096] __attribute__((aligned(8)));
@@ -105,10 +105,10 @@ int tm_os_threads(pid_t *tids, int max)
 		for (long at = 0; at < got;) {
 			struct dirent64 *de = (struct dirent64 *)(buf + at);
 			at += de->d_reclen;
-			if (de->d_name[0] == '.')
+			if (de->d_name[0] < '0' || de->d_name[0] > '9')
 				continue;
 			if (n < max)
-				tids[n] = (pid_t)atoi(de->d_name);
+				ids[n] = (pid_t)atoi(de->d_name);
 			n++;
 		}
 	int err = got < 0 ? -errno : 0;

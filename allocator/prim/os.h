@@ -41,8 +41,10 @@ int tm_os_node_of(const void *addr);
 
 size_t tm_os_page_size(void);
 
-/* The ids of this process's threads, the first max of them stored. Their
- * count (which may exceed max), or -errno when /proc cannot be read. */
-int tm_os_threads(pid_t *tids, int max);
+/* The numeric entries of a /proc directory (/proc/self/task: thread ids;
+ * /proc/self/fd: descriptors), the first max of them stored in ids. Their
+ * count (which may exceed max), or -errno when it cannot be read. The one
+ * descriptor that reads the directory is counted in /proc/self/fd. */
+int tm_os_proc_ids(const char *dir, pid_t *ids, int max);
 
 #endif

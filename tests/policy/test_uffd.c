@@ -38,19 +38,21 @@ static void write_page(size_t i)
 static size_t window_first, window_count, windows_done, waits_in_window;
 static size_t writes_from;
 static int every_other_page;
-static uint64_t clock_ns, fault_cost_ns = 1000;
+static uint64_t clock_ns, program_clock_ns, fault_cost_ns = 1000;
 
 static void f_wait(unsigned us)
 {
 	clock_ns += us * 1000ULL;
 	if (waits_in_window++ < writes_from)
 		return;
+	program_clock_ns += us * 1000ULL;
 	for (size_t i = window_first; i < window_first + window_count; i++)
 		if (!every_other_page || i % 2 == windows_done % 2)
 			write_page(i);
 }
 
 static uint64_t f_now(void) { return clock_ns; }
+static uint64_t f_program(void) { return program_clock_ns; }
 static uint64_t f_fault_ns(int fd) { return fault_cost_ns; }
 
 static int f_open(void) { return open_error ? open_error : 10; }
@@ -112,6 +114,7 @@ static const tm_uffd_os fake = {
 	.fault_ns = f_fault_ns,
 	.wait = f_wait,
 	.now_ns = f_now,
+	.program_ns = f_program,
 };
 
 static void reset_kernel(size_t pages)
@@ -122,7 +125,7 @@ static void reset_kernel(size_t pages)
 	registered_end = 0;
 	protects = 0;
 	windows_done = waits_in_window = writes_from = 0;
-	clock_ns = 0;
+	clock_ns = program_clock_ns = 0;
 	every_other_page = 0;
 }
 
@@ -206,8 +209,10 @@ static void test_window_follows_progress(size_t per_call)
 }
 
 /* A busy machine runs the program late in each window: the window waits
- * for it (up to its share of half the period) instead of seeing nothing;
- * a program that writes nothing costs each window exactly its time. */
+ * for it, counting the program's CPU time, not the clock's, instead of
+ * seeing nothing. A program that runs but writes nothing costs each window
+ * its time of the program's CPU, a quarter of the period in all; one that
+ * sleeps, at most twice that on the clock. */
 static void test_busy_machine(void)
 {
 	tm_heatmap hm;
@@ -215,19 +220,25 @@ static void test_busy_machine(void)
 	open_over(&u, &hm, 1024, 1024, 1000, 3);
 	window_first = 10;
 	window_count = 20;
-	writes_from = 4; /* after 100 + 200 + 400 + 800 us of nothing */
+	writes_from = 4; /* not run for 100 + 200 + 400 + 800 us */
 	u.base.collect(&u.base, &hm, 1000);
 	CHECK_EQ(heat(10), TM_HEAT_FULL, "seen in every window, though late");
 	CHECK_EQ(heat(29), TM_HEAT_FULL, "the last written page too");
 	CHECK_EQ(heat(30), 0, "page 30 not written");
-	uint64_t before = clock_ns;
+	uint64_t ran = program_clock_ns;
 	window_count = 0;
+	writes_from = 0;
 	u.base.collect(&u.base, &hm, 1000);
-	CHECK(clock_ns - before <= 500000000ULL + 8 * 1000ULL,
-	      "nothing written: half the period watched (%llu ns)",
+	CHECK(program_clock_ns - ran <= 250000000ULL + 8 * 100000ULL,
+	      "nothing written: a quarter of the period of the program's time "
+	      "(%llu ns)", (unsigned long long)(program_clock_ns - ran));
+	CHECK(program_clock_ns - ran >= 250000000ULL, "and no less");
+	uint64_t before = clock_ns;
+	writes_from = SIZE_MAX; /* asleep */
+	u.base.collect(&u.base, &hm, 1000);
+	CHECK(clock_ns - before <= 500000000ULL + 8 * 100000ULL,
+	      "a program asleep: half the period on the clock (%llu ns)",
 	      (unsigned long long)(clock_ns - before));
-	CHECK(clock_ns - before >= 500000000ULL - 8 * 1000ULL,
-	      "and no less (%llu ns)", (unsigned long long)(clock_ns - before));
 	u.base.close(&u.base);
 }
 
