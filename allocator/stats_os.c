@@ -136,25 +136,3 @@ int tm_stats_sock_accept(int listen_fd, bool *same_user)
 		     cred.uid == geteuid();
 	return fd;
 }
-
-tm_fd_id tm_fd_id_of(int fd)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return (tm_fd_id){0, 0};
-	return (tm_fd_id){st.st_dev, st.st_ino};
-}
-
-bool tm_fd_still(int fd, tm_fd_id id)
-{
-	struct stat st;
-	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == id.dev &&
-	       st.st_ino == id.ino;
-}
-
-void tm_fd_close(int fd, tm_fd_id id)
-{
-	if (tm_fd_still(fd, id))
-		close(fd);
-}
-

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "prim/fd.h"
 #include "services.h"
 #include "stats_os.h"
 #include "stats_server.h"

@@ -17,7 +17,7 @@ STATS_ASAN_SRC := $(addprefix allocator/,json.c proto.c stats_mem.c \
                   stats_os.c stats_policy.c stats_report.c stats_server.c \
                   stats_sites.c statsd.c services.c config.c log.c tiers.c \
                   placement.c \
-                  arena.c prim/file.c prim/os.c)
+                  arena.c prim/fd.c prim/file.c prim/os.c)
 HOST_SUITES += test-stats
 
 $(STATS_BIN)/unit_%: tests/stats/unit_%.c $(STATS_OBJ) tests/check.h
