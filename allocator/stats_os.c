@@ -12,7 +12,7 @@
 
 #include "config.h"
 #include "log.h"
-#include "prim/file.h"
+#include "prim/fd.h"
 
 #define BACKLOG 128
 
@@ -79,7 +79,8 @@ static int clear_leftover(const struct sockaddr_un *addr)
 
 static int bind_socket(const struct sockaddr_un *addr)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = tm_fd_above_stdio(
+		socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 	if (fd < 0)
 		return -1;
 	/* The directory already keeps others out; 0600 says so once more. */
@@ -127,7 +128,8 @@ int tm_stats_sock_listen(char path[TM_SOCK_PATH_MAX])
 
 int tm_stats_sock_accept(int listen_fd, bool *same_user)
 {
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = tm_fd_above_stdio(
+		accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC));
 	if (fd < 0)
 		return -1;
 	struct ucred cred;

@@ -61,7 +61,7 @@ static int spawn(void)
 {
 	sigset_t all, old;
 	pthread_attr_t attr;
-	sd.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	sd.wake_fd = tm_fd_above_stdio(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (sd.wake_fd < 0) {
 		tm_warn("stats: no eventfd; no stats socket");
 		return -1;

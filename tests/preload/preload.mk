@@ -47,7 +47,7 @@ PL_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -pthread
 PL_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -Wno-unused-parameter -pthread
 
-PL_C := conform stress_threads stress_fork stdio_exit busy dlopen_cxx
+PL_C := conform stress_threads stress_fork stdio_exit busy dlopen_cxx lowfds
 PL_CXX := conform_cxx stress_churn mt_map
 PL_ASAN_C := conform stress_threads stress_fork
 PL_ASAN_CXX := conform_cxx stress_churn

@@ -4,8 +4,8 @@
 #
 #   tests/preload/run.sh [BUILD_DIR] [SECTION...]
 #
-# Sections, in order: conform programs config stress tiered sanitize redis
-# (all by default). Every check prints "ok", "FAIL" (with the tail of its log) or
+# Sections, in order: conform programs config hardening stress tiered
+# sanitize redis (all by default). Every check prints "ok", "FAIL" (with the tail of its log) or
 # "skip" (with the reason); the last line is "N passed, N failed[, N
 # skipped]" and the exit status is 1 when anything failed.
 set -u
@@ -14,7 +14,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd) || exit 2
 [ $# -gt 0 ] && shift
-sections=${*:-conform programs config stress tiered sanitize redis}
+sections=${*:-conform programs config hardening stress tiered sanitize redis}
 bin=$build/tests/preload
 lib=$build/libtiermalloc.so
 ubsan_lib=$bin/ubsan/libtiermalloc.so
@@ -488,6 +488,36 @@ section_config() {
 	fi
 }
 
+# ---- the library in programs that guard what they own ---------------------
+
+# A directory the stats server accepts (ours, 0700), and one it refuses with
+# a warning at run time (open to others).
+stats_dirs() {
+	mkdir -p "$work/stats-ok" "$work/stats-open"
+	chmod 0700 "$work/stats-ok"
+	chmod 0755 "$work/stats-open"
+}
+
+# Descriptors 0-2 closed: the eventfd, listening socket and client sockets
+# the library opens inside the program's malloc must not take them.
+hardening_low_fds() {
+	newlog
+	timeout -k 5 60 env TIERMALLOC_STATS_DIR="$work/stats-ok" LD_PRELOAD="$lib" \
+		"$bin/lowfds" closed "$LOG" </dev/null >/dev/null 2>&1
+	local rc=$?
+	if [ $rc = 0 ] && [ "$(cat "$LOG")" = ok ]; then
+		ok "0, 1 and 2 closed: the stats server's descriptors stay above 2"
+	else
+		fail "0, 1 and 2 closed: exit $rc" "$LOG"
+	fi
+}
+
+section_hardening() {
+	echo "== the program's descriptors and privileges"
+	stats_dirs
+	hardening_low_fds
+}
+
 section_stress() {
 	echo "== stress"
 	check_prog lib "stress_threads: 8 threads, random ops, cross-thread frees" \
@@ -757,7 +787,7 @@ EOF
 
 for s in $sections; do
 	case $s in
-	conform | programs | config | stress | tiered | sanitize | redis)
+	conform | programs | config | hardening | stress | tiered | sanitize | redis)
 		t_section=$SECONDS
 		"section_$s"
 		echo "   ($s: $((SECONDS - t_section)) s)" ;;
