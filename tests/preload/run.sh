@@ -512,10 +512,34 @@ hardening_low_fds() {
 	fi
 }
 
+# A daemon's log on descriptor 2: a run-time warning (a stats directory
+# open to others) must not land in it. The control run shows the warning
+# comes, on the real stderr.
+hardening_reused_stderr() {
+	local data=$work/daemon.log
+	newlog
+	timeout -k 5 60 env TIERMALLOC_STATS_DIR="$work/stats-open" LD_PRELOAD="$lib" \
+		"$bin/lowfds" stderr - >/dev/null 2>"$LOG"
+	if ! grep -q "stats-open is open to other users" "$LOG"; then
+		fail "reused stderr: the control run did not warn (the test sees nothing)" "$LOG"
+		return
+	fi
+	rm -f "$data"
+	timeout -k 5 60 env TIERMALLOC_STATS_DIR="$work/stats-open" LD_PRELOAD="$lib" \
+		"$bin/lowfds" stderr "$data" >/dev/null 2>&1
+	local rc=$?
+	if [ $rc = 0 ] && [ "$(cat "$data")" = "app data" ]; then
+		ok "descriptor 2 reused for a file: the run-time warning stays out of it"
+	else
+		fail "descriptor 2 reused for a file: exit $rc, the file holds more than the program wrote" "$data"
+	fi
+}
+
 section_hardening() {
 	echo "== the program's descriptors and privileges"
 	stats_dirs
 	hardening_low_fds
+	hardening_reused_stderr
 }
 
 section_stress() {

@@ -9,7 +9,7 @@ STATS_BIN   := $(B)/tests/stats
 STATS_UNITS := $(STATS_BIN)/unit_json_proto $(STATS_BIN)/unit_policy_view
 STATS_LIVE  := protocol security hostile tierstat
 STATS_OBJ   := $(addprefix $(B)/obj/allocator/,json.o proto.o stats_policy.o \
-               stats_sites.o config.o log.o)
+               stats_sites.o config.o log.o prim/fd.o)
 STATS_ENV   := TM_LIB=$(B)/libtiermalloc.so TM_VICTIM=$(STATS_BIN)/victim \
                TM_TIERSTAT=$(B)/tierstat
 # The server and what it calls, for the ASan build (asan_services.c).
