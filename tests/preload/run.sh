@@ -535,11 +535,40 @@ hardening_reused_stderr() {
 	fi
 }
 
+# TIERMALLOC_SYSFS trees whose DAMON files lead elsewhere through a symlink,
+# as the last component or as a directory: DAMON is tried (the source is
+# forced), and the file linked to keeps its contents.
+hardening_sysfs_symlinks() {
+	local kd=kernel/mm/damon/admin/kdamonds how
+	for how in file directory; do
+		local t=$work/sysfs-$how victim=$work/victim-$how
+		mkdir -p "$t/$(dirname "$kd")" "$victim"
+		echo "precious data" >"$victim/nr_kdamonds"
+		if [ $how = file ]; then
+			mkdir -p "$t/$kd"
+			ln -s "$victim/nr_kdamonds" "$t/$kd/nr_kdamonds"
+		else
+			ln -s "$victim" "$t/$kd"
+		fi
+		newlog
+		timeout -k 5 60 env TIERMALLOC_HEAT=damon TIERMALLOC_SYSFS="$t" \
+			TIERMALLOC_STATS=0 LD_PRELOAD="$lib" "$bin/busy" 500 >/dev/null 2>"$LOG"
+		local rc=$?
+		if [ $rc = 0 ] && [ "$(cat "$victim/nr_kdamonds")" = "precious data" ] &&
+			grep -qi damon "$LOG"; then
+			ok "TIERMALLOC_SYSFS with a symlinked $how on DAMON's path: the file linked to is intact"
+		else
+			fail "TIERMALLOC_SYSFS with a symlinked $how on DAMON's path: exit $rc, the linked file now holds '$(cat "$victim/nr_kdamonds")' (DAMON tried: $(grep -ci damon "$LOG"))" "$LOG"
+		fi
+	done
+}
+
 section_hardening() {
 	echo "== the program's descriptors and privileges"
 	stats_dirs
 	hardening_low_fds
 	hardening_reused_stderr
+	hardening_sysfs_symlinks
 }
 
 section_stress() {
