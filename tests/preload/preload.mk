@@ -47,7 +47,8 @@ PL_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -pthread
 PL_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -Wno-unused-parameter -pthread
 
-PL_C := conform stress_threads stress_fork stdio_exit busy dlopen_cxx lowfds
+PL_C := conform stress_threads stress_fork stdio_exit busy dlopen_cxx lowfds \
+	fork_start
 PL_CXX := conform_cxx stress_churn mt_map
 PL_ASAN_C := conform stress_threads stress_fork
 PL_ASAN_CXX := conform_cxx stress_churn
@@ -60,6 +61,9 @@ PL_BINS := $(addprefix $(PL_B)/,$(PL_C) $(PL_CXX) optlist vg_canary) \
 $(addprefix $(PL_B)/,$(PL_C)): $(PL_B)/%: $(PL_SRC)/%.c $(PL_HDR)
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 $(PL_CFLAGS) $< -o $@ -ldl
+
+# its pthread_create stands in for libc's, for the library's calls too
+$(PL_B)/fork_start: PL_CFLAGS += -rdynamic
 
 $(addprefix $(PL_B)/,$(PL_CXX)): $(PL_B)/%: $(PL_SRC)/%.cc $(PL_HDR)
 	@mkdir -p $(@D)

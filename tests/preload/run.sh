@@ -569,6 +569,8 @@ section_hardening() {
 	hardening_low_fds
 	hardening_reused_stderr
 	hardening_sysfs_symlinks
+	check_prog lib "fork while another thread starts the services: the child starts its own" \
+		60 env TIERMALLOC_STATS_DIR="$work/stats-ok" "$bin/fork_start"
 }
 
 section_stress() {
