@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "preload.h"
@@ -49,29 +48,6 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	return real(t, attr, fn, arg);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Allocate (the services start on allocations) until done() or ms pass. */
-static int allocate_until(int (*done)(void), int ms)
-{
-	struct timespec pause = {0, 1000000};
-	for (long long end = now_ms() + ms; now_ms() < end;) {
-		for (int i = 0; i < 100; i++) {
-			void *volatile p = malloc(64 + (size_t)i * 8);
-			free(p);
-		}
-		if (done())
-			return 1;
-		nanosleep(&pause, NULL);
-	}
-	return 0;
-}
-
 static int has_fired(void)
 {
 	return fired;
@@ -89,7 +65,7 @@ static int my_socket_exists(void)
 static void *starter(void *arg)
 {
 	is_starter = 1;
-	allocate_until(has_fired, 5000);
+	tm_allocate_until(has_fired, 5000);
 	return NULL;
 }
 
@@ -104,7 +80,7 @@ int main(void)
 	CHECK(during, "the library created a service thread from the starter");
 	pid_t pid = fork();
 	if (pid == 0)
-		_exit(allocate_until(my_socket_exists, 3000) ? 0 : 1);
+		_exit(tm_allocate_until(my_socket_exists, 3000) ? 0 : 1);
 	ssize_t unused = write(forked[1], "f", 1);
 	(void)unused;
 	int status = -1;
@@ -113,6 +89,6 @@ int main(void)
 	      "the child, forked while services were starting, started its own "
 	      "(status %#x)", status);
 	pthread_join(t, NULL);
-	CHECK(allocate_until(my_socket_exists, 3000), "the parent serves too");
+	CHECK(tm_allocate_until(my_socket_exists, 3000), "the parent serves too");
 	return check_summary();
 }

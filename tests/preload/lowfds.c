@@ -22,28 +22,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Work the library's services start on (256 allocations, 20 ms). */
-static void allocate_a_while(int ms)
-{
-	struct timespec pause = {0, 1000000};
-	for (long long end = now_ms() + ms; now_ms() < end;) {
-		for (int i = 0; i < 100; i++) {
-			void *volatile p = malloc(64 + (size_t)i * 8);
-			free(p);
-		}
-		nanosleep(&pause, NULL);
-	}
-}
+#include "preload.h"
 
 /* A connection to our own stats socket that got a reply, or -1 after
  * five seconds of trying. */
@@ -53,8 +34,8 @@ static int talk_to_stats(void)
 	const char *dir = getenv("TIERMALLOC_STATS_DIR");
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%d.sock",
 		 dir ? dir : ".", (int)getpid());
-	for (long long end = now_ms() + 5000; now_ms() < end;) {
-		allocate_a_while(10);
+	for (long long end = tm_now_ms() + 5000; tm_now_ms() < end;) {
+		tm_allocate_until(NULL, 10);
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		char reply[64];
 		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
@@ -104,7 +85,7 @@ static int reused_stderr(const char *path)
 		if (open(path, O_WRONLY | O_CREAT | O_APPEND, 0600) != 2)
 			return 2;
 	}
-	allocate_a_while(1000);
+	tm_allocate_until(NULL, 1000);
 	return write(2, "app data\n", 9) == 9 ? 0 : 2;
 }
 
