@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,7 +176,7 @@ static void tm_fini(void)
 __attribute__((constructor)) static void tm_init(void)
 {
 	tm_rt.start_ns = tm_now_ns();
-	tm_config_load(environ);
+	tm_config_load(environ, getauxval(AT_SECURE) != 0);
 	choose_mode();
 	tm_placement_configure(&tm_place_state, tm_rt.tiered ? tm_rt.tiers.count : 1,
 			       tm_rt.tiers.tier[0].capacity);

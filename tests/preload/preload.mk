@@ -53,7 +53,7 @@ PL_CXX := conform_cxx stress_churn mt_map
 PL_ASAN_C := conform stress_threads stress_fork
 PL_ASAN_CXX := conform_cxx stress_churn
 
-PL_BINS := $(addprefix $(PL_B)/,$(PL_C) $(PL_CXX) optlist vg_canary) \
+PL_BINS := $(addprefix $(PL_B)/,$(PL_C) $(PL_CXX) optlist vg_canary secure_env) \
 	   $(PL_B)/cxx_plugin.so \
 	   $(addprefix $(PL_B)/asan/,$(PL_ASAN_C) $(PL_ASAN_CXX)) \
 	   $(PL_B)/tsan/stress_threads $(PL_B)/ubsan/libtiermalloc.so
@@ -72,6 +72,12 @@ $(addprefix $(PL_B)/,$(PL_CXX)): $(PL_B)/%: $(PL_SRC)/%.cc $(PL_HDR)
 $(PL_B)/cxx_plugin.so: $(PL_SRC)/cxx_plugin.cc
 	@mkdir -p $(@D)
 	$(CXX) -std=c++17 $(PL_CFLAGS) -shared -fPIC $< -o $@
+
+# linked with the library, not preloaded (see the program)
+$(PL_B)/secure_env: $(PL_SRC)/secure_env.c $(PL_HDR) $(B)/libtiermalloc.so
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(PL_CFLAGS) -Iinclude $< -o $@ -L$(B) -ltiermalloc \
+	      -Wl,-rpath,$(abspath $(B)) -ldl
 
 # uninitialised on purpose; -O0 keeps the branch
 $(PL_B)/vg_canary: $(PL_SRC)/vg_canary.c

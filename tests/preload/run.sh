@@ -490,6 +490,18 @@ section_config() {
 
 # ---- the library in programs that guard what they own ---------------------
 
+# fake_two_nodes ROOT: a sysfs tree under ROOT with node 0 (CPUs) and a
+# CPU-less node 1.
+fake_two_nodes() {
+	local fake=$1/devices/system/node
+	mkdir -p "$fake/node0" "$fake/node1"
+	echo 0-1 >"$fake/has_memory"
+	echo 0-1 >"$fake/online"
+	echo 0 >"$fake/has_cpu"
+	printf 'Node 0 MemTotal: 8000000 kB\nNode 0 MemFree: 7000000 kB\n' >"$fake/node0/meminfo"
+	printf 'Node 1 MemTotal: 16000000 kB\nNode 1 MemFree: 16000000 kB\n' >"$fake/node1/meminfo"
+}
+
 # A directory the stats server accepts (ours, 0700), and one it refuses with
 # a warning at run time (open to others).
 stats_dirs() {
@@ -563,12 +575,48 @@ hardening_sysfs_symlinks() {
 	done
 }
 
+# Under AT_SECURE (an effective gid other than the real one, by setpriv)
+# the variables that name paths or drive shared kernel interfaces keep their
+# defaults, with one line naming them: a fake two-node tree is not read, the
+# stats directory is not made. The same run as is takes them (the control).
+hardening_at_secure() {
+	if ! have setpriv; then
+		skip "AT_SECURE" "setpriv (util-linux) is not installed"
+		return
+	fi
+	local stats=$work/secure-stats out made
+	fake_two_nodes "$work/fakesys-secure"
+	local envs=(TIERMALLOC_SYSFS="$work/fakesys-secure" TIERMALLOC_STATS_DIR="$stats"
+		TIERMALLOC_HEAT=hints)
+	newlog
+	out=$(timeout -k 5 30 env "${envs[@]}" "$bin/secure_env" 2>"$LOG")
+	if [ "$out" != "at_secure 0 tiers 2" ] || [ ! -d "$stats" ] || grep -q AT_SECURE "$LOG"; then
+		fail "AT_SECURE control (no setpriv): '$out', stats directory made: $([ -d "$stats" ] && echo yes || echo no) (want 'at_secure 0 tiers 2', yes)" "$LOG"
+		return
+	fi
+	rm -rf "$stats"
+	newlog
+	out=$(timeout -k 5 30 env "${envs[@]}" setpriv --egid=65534 --keep-groups \
+		"$bin/secure_env" 2>"$LOG")
+	made=$([ -e "$stats" ] && echo yes || echo no)
+	if [ "${out#at_secure 0}" != "$out" ]; then
+		skip "AT_SECURE" "setpriv --egid did not set AT_SECURE here: '$out'"
+	elif [ "$out" = "at_secure 1 tiers 1" ] && [ $made = no ] &&
+		[ "$(wc -l <"$LOG")" = 1 ] &&
+		grep -q 'AT_SECURE.*TIERMALLOC_SYSFS, TIERMALLOC_STATS_DIR, TIERMALLOC_HEAT ignored' "$LOG"; then
+		ok "AT_SECURE: TIERMALLOC_SYSFS, _STATS_DIR and _HEAT ignored, one line names them"
+	else
+		fail "AT_SECURE: '$out', stats directory made: $made (want 'at_secure 1 tiers 1', no, one line)" "$LOG"
+	fi
+}
+
 section_hardening() {
 	echo "== the program's descriptors and privileges"
 	stats_dirs
 	hardening_low_fds
 	hardening_reused_stderr
 	hardening_sysfs_symlinks
+	hardening_at_secure
 	check_prog lib "fork while another thread starts the services: the child starts its own" \
 		60 env TIERMALLOC_STATS_DIR="$work/stats-ok" "$bin/fork_start"
 }
@@ -642,13 +690,7 @@ section_sanitize() {
 # mbind of tier 1 fails (one warning, allowed) and its pages stay on node 0.
 section_tiered() {
 	echo "== the tiered path (fake two-node sysfs)"
-	local fake=$work/fakesys/devices/system/node
-	mkdir -p "$fake/node0" "$fake/node1"
-	echo 0-1 >"$fake/has_memory"
-	echo 0-1 >"$fake/online"
-	echo 0 >"$fake/has_cpu"
-	printf 'Node 0 MemTotal: 8000000 kB\nNode 0 MemFree: 7000000 kB\n' >"$fake/node0/meminfo"
-	printf 'Node 1 MemTotal: 16000000 kB\nNode 1 MemFree: 16000000 kB\n' >"$fake/node1/meminfo"
+	fake_two_nodes "$work/fakesys"
 	local probe
 	probe=$(TIERMALLOC_SYSFS=$work/fakesys TIERMALLOC_VERBOSE=1 LD_PRELOAD=$lib \
 		"$bin/busy" 0 2>&1)
