@@ -5,7 +5,8 @@
 # run.sh runs, under LD_PRELOAD=build/libtiermalloc.so: conformance programs
 # (malloc family, C++ new/delete, a C++ plugin dlopen()ed by a C program),
 # real programs compared byte for byte with a run without the library, bad
-# configuration, stress (threads, fork, thread churn), the same programs on
+# configuration, hardening (descriptors 0-2 closed or reused, AT_SECURE,
+# symlinked sysfs trees, fork while the services start), stress (threads, fork, thread churn), the same programs on
 # the tiered path (a fake two-node TIERMALLOC_SYSFS tree makes this one-node
 # host run tiered), sanitizer and valgrind runs, and redis-server. It prints
 # ok/FAIL/skip lines and ends with "N passed, N failed[, N skipped]". Debian
