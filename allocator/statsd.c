@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "prim/fd.h"
 #include "services.h"
 #include "stats_os.h"
 #include "stats_server.h"
@@ -57,7 +58,7 @@ static tm_service server = {.name = "tm-stats", .main = server_main};
 
 static int spawn(void)
 {
-	sd.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	sd.wake_fd = tm_fd_keep(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), 1);
 	if (sd.wake_fd < 0) {
 		tm_warn("stats: no eventfd; no stats socket");
 		return -1;

@@ -52,18 +52,6 @@ extern const tm_uffd_os tm_uffd_os_real;
 
 /* ---- descriptors held for the program's life --------------------------- */
 
-/* Move fd, one of n descriptors we hold for the program's life, out of the
- * program's way: just above select()'s FD_SETSIZE when the soft
- * RLIMIT_NOFILE leaves room there, else into the top n numbers below the
- * soft limit (a program takes the lowest free numbers, so it meets ours
- * only when it is nearly out anyway). Close-on-exec. Returns the new fd
- * (fd is closed), fd itself if it cannot move but is not 0-2, or -EMFILE
- * (fd closed: 0-2 are the program's even when it closed them). */
-int tm_fd_keep(int fd, int n);
-
-/* Free descriptors below the soft RLIMIT_NOFILE, or -1 if unknown. */
-int tm_fd_room(void);
-
 /* root/path opened read-only (O_NOFOLLOW) and locked with
  * flock(LOCK_EX | LOCK_NB), then kept with tm_fd_keep: the lock lasts
  * until the fd is closed, by us or by our death. fd, -EWOULDBLOCK if

@@ -1,5 +1,6 @@
 /* perf_event_open and its ring buffers. */
 #include "os.h"
+#include "prim/fd.h"
 #include "prim/os.h"
 
 #include <errno.h>

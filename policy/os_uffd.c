@@ -3,6 +3,7 @@
  * defined here from the kernel's documentation (userfaultfd(2),
  * PAGEMAP_SCAN(2const)). */
 #include "os.h"
+#include "prim/fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +48,7 @@ static int uffd_open(void)
 		close(fd);
 		return err == EINVAL ? -EOPNOTSUPP : -err;
 	}
-	return fd;
+	return tm_fd_keep(fd, 2);
 }
 
 static long scan_written(int pagemap, uintptr_t start, uintptr_t end,
@@ -89,7 +90,7 @@ static int open_pagemap(void)
 		close(fd);
 		return (int)rc;
 	}
-	return fd;
+	return tm_fd_keep(fd, 2);
 }
 
 static int register_wp(int uffd, uintptr_t start, size_t len)
