@@ -20,7 +20,8 @@ static const tm_opt_desc opt_table[TM_OPT_COUNT] = {
 		"tiers as NUMA node lists, fastest first: \"0;1\" or \"0,2;1,3\" "
 		"(default: discovered)"},
 	[TM_OPT_SYSFS] = {"TIERMALLOC_SYSFS", TM_TYPE_STRING, "/sys",
-		"root of the sysfs tree read for tier discovery (for tests)"},
+		"root of the sysfs tree read for tier discovery (for tests)",
+		.trusted_only = true},
 	[TM_OPT_POLICY] = {"TIERMALLOC_POLICY", TM_TYPE_ENUM, "heat",
 		"placement of new allocations: dram-first, ratio, threshold, heat",
 		policy_names, .live = true},
@@ -42,17 +43,22 @@ static const tm_opt_desc opt_table[TM_OPT_COUNT] = {
 	[TM_OPT_HEAT] = {"TIERMALLOC_HEAT", TM_TYPE_ENUM, "auto",
 		"heat source: auto (best available), perf, damon, uffd, hints, "
 		"none; naming one also tracks heat on a one-node machine",
-		heat_names},
+		heat_names, .trusted_only = true},
 	[TM_OPT_SCAN_MS] = {"TIERMALLOC_SCAN_MS", TM_TYPE_INT, "1000",
 		"period of heat sampling and migration, in milliseconds",
 		.min = 10, .max = 3600000, .live = true},
+	[TM_OPT_HEAT_CPU] = {"TIERMALLOC_HEAT_CPU", TM_TYPE_INT, "3",
+		"percent of one CPU that heat tracking may cost the program "
+		"(write faults, timed where they happen)",
+		.min = 1, .max = 50},
 	[TM_OPT_MIGRATE_MBPS] = {"TIERMALLOC_MIGRATE_MBPS", TM_TYPE_INT, "256",
 		"cap on page migration, MiB per second (0: no migration)",
 		.min = 0, .max = 1000000, .live = true},
 	[TM_OPT_STATS] = {"TIERMALLOC_STATS", TM_TYPE_BOOL, "1",
 		"serve live statistics on a Unix socket"},
 	[TM_OPT_STATS_DIR] = {"TIERMALLOC_STATS_DIR", TM_TYPE_STRING, "",
-		"directory of the stats socket (default /tmp/tiermalloc-<uid>)"},
+		"directory of the stats socket (default /tmp/tiermalloc-<uid>)",
+		.trusted_only = true},
 };
 
 static tm_opt_value opt_values[TM_OPT_COUNT];
@@ -175,6 +181,13 @@ static int parse_ratio(const char *s, tm_opt_value *out, char *err,
 	return 0;
 }
 
+/* Add item to the comma-separated list (truncated if it does not fit). */
+static void list_add(char *list, size_t len, const char *item)
+{
+	size_t used = strlen(list);
+	snprintf(list + used, len - used, "%s%s", used ? ", " : "", item);
+}
+
 static int parse_enum(const tm_opt_desc *d, const char *s, int64_t *out,
 		      char *err, size_t errlen)
 {
@@ -182,11 +195,8 @@ static int parse_enum(const tm_opt_desc *d, const char *s, int64_t *out,
 		if (strcmp(s, d->choices[i]) == 0)
 			return *out = i, 0;
 	char list[128] = "";
-	for (int i = 0; d->choices[i]; i++) {
-		size_t used = strlen(list);
-		snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
-			 d->choices[i]);
-	}
+	for (int i = 0; d->choices[i]; i++)
+		list_add(list, sizeof(list), d->choices[i]);
 	return FAIL("expected one of: %s", list);
 }
 
@@ -239,7 +249,14 @@ static void load_defaults(void)
 	}
 }
 
-static void load_one(const char *entry)
+/* Names of the trusted_only variables set under AT_SECURE, for one
+ * warning. */
+typedef struct {
+	bool secure;
+	char names[256];
+} untrusted;
+
+static void load_one(const char *entry, untrusted *u)
 {
 	const char *eq = strchr(entry, '=');
 	char name[64];
@@ -255,6 +272,10 @@ static void load_one(const char *entry)
 		tm_warn("%s: unknown variable, ignored", name);
 		return;
 	}
+	if (u->secure && opt_table[id].trusted_only) {
+		list_add(u->names, sizeof(u->names), name);
+		return;
+	}
 	char err[160];
 	tm_opt_value v;
 	if (tm_opt_parse(id, eq + 1, &v, err, sizeof(err)) < 0) {
@@ -265,7 +286,7 @@ static void load_one(const char *entry)
 	store_value(id, &v, TM_SRC_ENV);
 }
 
-void tm_config_load(char *const *envp)
+void tm_config_load(char *const *envp, bool secure)
 {
 	static const char prefix[] = "TIERMALLOC_";
 	load_defaults();
@@ -276,9 +297,13 @@ void tm_config_load(char *const *envp)
 		    parse_bool(*e + 19, &verbose, NULL, 0) < 0)
 			verbose = 0;
 	tm_log_enable(verbose);
+	untrusted u = {.secure = secure};
 	for (char *const *e = envp; e && *e; e++)
 		if (strncmp(*e, prefix, sizeof(prefix) - 1) == 0 && strchr(*e, '='))
-			load_one(*e);
+			load_one(*e, &u);
+	if (u.names[0])
+		tm_warn("running setuid, setgid or with capabilities (AT_SECURE): "
+			"%s ignored, using the defaults", u.names);
 }
 
 int tm_config_set(const char *name, const char *text, char *err, size_t errlen)

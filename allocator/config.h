@@ -2,7 +2,8 @@
  *
  * Values are parsed once from the environment at start-up; a bad value gives
  * one warning line naming the variable, the value and why, and the default is
- * kept. Options marked live may be changed later (tierstat set). */
+ * kept. Options marked live may be changed later (tierstat set); options
+ * marked trusted_only are not read under AT_SECURE. */
 #ifndef TM_CONFIG_H
 #define TM_CONFIG_H
 
@@ -22,6 +23,7 @@ typedef enum {
 	TM_OPT_HUGEPAGE,
 	TM_OPT_HEAT,
 	TM_OPT_SCAN_MS,
+	TM_OPT_HEAT_CPU,
 	TM_OPT_MIGRATE_MBPS,
 	TM_OPT_STATS,
 	TM_OPT_STATS_DIR,
@@ -48,6 +50,11 @@ typedef struct {
 	const char *const *choices; /* TM_TYPE_ENUM, NULL-terminated */
 	int64_t min, max;           /* TM_TYPE_INT */
 	bool live;                  /* may change while the program runs */
+	/* Ignored under AT_SECURE (setuid, setgid, file capabilities): names a
+	 * path, or has a privileged process drive kernel interfaces shared by
+	 * the whole machine. The caller's environment is not the program
+	 * owner's there. */
+	bool trusted_only;
 } tm_opt_desc;
 
 /* A parsed value. num holds bools, ints, sizes, enum indexes and the first
@@ -73,8 +80,10 @@ int tm_opt_find(const char *name);
 int tm_opt_parse(tm_opt_id id, const char *text, tm_opt_value *out,
 		 char *err, size_t errlen);
 
-/* Read every TIERMALLOC_* variable from envp. Allocates nothing. */
-void tm_config_load(char *const *envp);
+/* Read every TIERMALLOC_* variable from envp. Allocates nothing. secure:
+ * the process runs with AT_SECURE; trusted_only variables are then ignored,
+ * with one warning naming them. */
+void tm_config_load(char *const *envp, bool secure);
 
 /* Change a live option. Returns 0, or -1 with a reason in err. */
 int tm_config_set(const char *name, const char *text, char *err,

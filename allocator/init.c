@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jemalloc/jemalloc.h>
 
 #include "arena.h"
 #include "config.h"
@@ -31,6 +34,8 @@ extern char **environ;
 tm_runtime tm_rt;
 _Atomic int tm_services_pending;
 static _Atomic int services_countdown;
+/* Held by the one thread starting the services, and over fork. */
+static pthread_mutex_t services_lock = PTHREAD_MUTEX_INITIALIZER;
 
 uint64_t tm_now_ns(void)
 {
@@ -52,7 +57,6 @@ void tm_services_arm(void)
  * rarely); the lock makes one thread do it. */
 void tm_services_tick(size_t size)
 {
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	size_t ticks = 1 + size / SERVICES_BYTES_PER_ALLOC;
 	int left = atomic_load_explicit(&services_countdown, memory_order_relaxed);
 	if (left > 0) {
@@ -62,7 +66,7 @@ void tm_services_tick(size_t size)
 			return;
 	}
 	if (tm_now_ns() - tm_rt.start_ns < SERVICES_AFTER_NS ||
-	    pthread_mutex_trylock(&lock) != 0)
+	    pthread_mutex_trylock(&services_lock) != 0)
 		return;
 	if (atomic_exchange(&tm_services_pending, 0)) {
 		if (tm_opt_num(TM_OPT_STATS))
@@ -70,7 +74,7 @@ void tm_services_tick(size_t size)
 		if (tm_rt.tiered)
 			tm_policy_start();
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&services_lock);
 }
 
 static unsigned arenas_per_tier(void)
@@ -129,13 +133,37 @@ static void choose_mode(void)
 			 "tier arenas could not be created: plain jemalloc");
 }
 
+/* A fork while another thread starts the services waits until it is done:
+ * the child must not inherit the lock held by a thread it does not have. */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&services_lock);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&services_lock);
+}
+
 static void after_fork_child(void)
 {
+	pthread_mutex_unlock(&services_lock);
 	tm_statsd_after_fork_child();
 	if (tm_rt.tiered)
 		tm_policy_after_fork_child();
 	tm_rt.start_ns = tm_now_ns();
 	tm_services_arm();
+}
+
+/* Fork takes the services lock before jemalloc's locks, in the order
+ * tm_services_tick takes them: prepare handlers run last-registered first,
+ * and jemalloc registers its own when it starts, so it is started first. */
+static void register_fork_handlers(void)
+{
+	const char *version;
+	size_t len = sizeof(version);
+	mallctl("version", &version, &len, NULL, 0);
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
 static void tm_fini(void)
@@ -148,7 +176,7 @@ static void tm_fini(void)
 __attribute__((constructor)) static void tm_init(void)
 {
 	tm_rt.start_ns = tm_now_ns();
-	tm_config_load(environ);
+	tm_config_load(environ, getauxval(AT_SECURE) != 0);
 	choose_mode();
 	tm_placement_configure(&tm_place_state, tm_rt.tiered ? tm_rt.tiers.count : 1,
 			       tm_rt.tiers.tier[0].capacity);
@@ -157,7 +185,7 @@ __attribute__((constructor)) static void tm_init(void)
 		tm_policy_init(&tm_rt.tiers);
 	tm_malloc_bind(tm_rt.tiered);
 	describe_tiers();
-	pthread_atfork(NULL, NULL, after_fork_child);
+	register_fork_handlers();
 	atexit(tm_fini);
 	tm_services_arm();
 }

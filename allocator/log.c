@@ -5,15 +5,22 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "prim/fd.h"
+
 #define TM_WARN_CAP 32
 
 static _Atomic bool log_enabled;
 static _Atomic bool log_verbose;
 static _Atomic unsigned long warnings;
 static __thread bool in_log __attribute__((tls_model("initial-exec")));
+/* What descriptor 2 was when the environment was read. A daemon that closes
+ * it and opens a socket or a data file there must not get our lines in it;
+ * one that closed it before we started gets nothing from us. */
+static tm_fd_id stderr_id;
 
 void tm_log_enable(bool verbose)
 {
+	stderr_id = tm_fd_id_of(STDERR_FILENO);
 	atomic_store(&log_verbose, verbose);
 	atomic_store(&log_enabled, true);
 }
@@ -25,6 +32,8 @@ unsigned long tm_log_warning_count(void)
 
 static void log_line(const char *prefix, const char *fmt, va_list ap)
 {
+	if (!tm_fd_still(STDERR_FILENO, stderr_id))
+		return;
 	char buf[512];
 	int n = snprintf(buf, sizeof(buf), "tiermalloc: %s", prefix);
 	int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);

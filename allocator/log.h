@@ -17,7 +17,8 @@ void tm_warn(const char *fmt, ...) TM_PRINTF(1, 2);
 void tm_info(const char *fmt, ...) TM_PRINTF(1, 2);
 
 /* Switched on by the config module once the environment has been read;
- * until then both calls above are silent. */
+ * until then both calls above are silent. Lines go to descriptor 2 only
+ * while it is the file it was at that moment. */
 void tm_log_enable(bool verbose);
 
 /* Number of warnings raised so far (printed or suppressed). */

@@ -6,12 +6,32 @@
 #ifndef TM_SERVICES_H
 #define TM_SERVICES_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 void tm_services_arm(void);
 
-/* Only service threads (named tm-...) are left: the program's threads have
- * all ended (the main thread with pthread_exit). */
+/* A background thread of ours. Its owner keeps the struct (static) and
+ * fills name and main; the rest belongs to tm_service_start. */
+typedef struct {
+	const char *name;        /* "tm-...", as the thread's name */
+	void *(*main)(void);
+	pthread_t thread;
+	_Atomic pid_t tid;       /* while main runs, in process pid */
+	_Atomic pid_t pid;
+} tm_service;
+
+/* Start svc's thread with every signal blocked, so that from its first
+ * instruction signals go to the program's threads as they would without
+ * us. stack_size 0 keeps the default. 0 or an errno value. */
+int tm_service_start(tm_service *svc, size_t stack_size);
+
+/* Only our service threads are left: the program's threads have all ended
+ * (the main thread with pthread_exit). Threads are known as ours by their
+ * ids, never their names; anything that cannot be read means "not alone". */
 bool tm_services_alone(void);
 
 /* If so, exit(0) as the process would have without us; one caller does,

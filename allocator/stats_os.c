@@ -12,7 +12,7 @@
 
 #include "config.h"
 #include "log.h"
-#include "prim/file.h"
+#include "prim/fd.h"
 
 #define BACKLOG 128
 
@@ -79,7 +79,8 @@ static int clear_leftover(const struct sockaddr_un *addr)
 
 static int bind_socket(const struct sockaddr_un *addr)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = tm_fd_keep(
+		socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), 1);
 	if (fd < 0)
 		return -1;
 	/* The directory already keeps others out; 0600 says so once more. */
@@ -127,7 +128,8 @@ int tm_stats_sock_listen(char path[TM_SOCK_PATH_MAX])
 
 int tm_stats_sock_accept(int listen_fd, bool *same_user)
 {
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = tm_fd_keep(
+		accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), 1);
 	if (fd < 0)
 		return -1;
 	struct ucred cred;
@@ -136,25 +138,3 @@ int tm_stats_sock_accept(int listen_fd, bool *same_user)
 		     cred.uid == geteuid();
 	return fd;
 }
-
-tm_fd_id tm_fd_id_of(int fd)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return (tm_fd_id){0, 0};
-	return (tm_fd_id){st.st_dev, st.st_ino};
-}
-
-bool tm_fd_still(int fd, tm_fd_id id)
-{
-	struct stat st;
-	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == id.dev &&
-	       st.st_ino == id.ino;
-}
-
-void tm_fd_close(int fd, tm_fd_id id)
-{
-	if (tm_fd_still(fd, id))
-		close(fd);
-}
-

@@ -25,21 +25,4 @@ int tm_stats_sock_listen(char path[TM_SOCK_PATH_MAX]);
  * uid. */
 int tm_stats_sock_accept(int listen_fd, bool *same_user);
 
-/* Which open file a descriptor refers to. An application may close
- * descriptors it did not open (daemons close them all) and get the numbers
- * back for files of its own, so ours are closed or written to only while
- * they still refer to what we opened. An eventfd cannot be told from
- * another: writing to one is a harmless wake-up. */
-typedef struct {
-	dev_t dev;
-	ino_t ino;
-} tm_fd_id;
-
-tm_fd_id tm_fd_id_of(int fd);
-bool tm_fd_still(int fd, tm_fd_id id);
-
-/* Close fd if it still refers to id. */
-void tm_fd_close(int fd, tm_fd_id id);
-
-
 #endif

@@ -52,6 +52,27 @@ static void chosen_because(tm_json *j, const char *in_use)
 		       : "the best that works here (TIERMALLOC_HEAT=auto)");
 }
 
+/* How the sources in use are limited (perf's descriptors) or what they
+ * took over (a dead process's kdamond); only when there is something. */
+static void notes(tm_json *j, const tm_policy_snapshot *ps)
+{
+	bool any = false;
+	for (int i = 0; i < TM_HEAT_SOURCES; i++) {
+		const tm_heat_source_stat *s = &ps->sources[i];
+		if (!s->name || !s->available || !s->why[0])
+			continue;
+		if (!any)
+			tm_json_array_begin(j, "notes");
+		any = true;
+		tm_json_object_begin(j, NULL);
+		tm_json_string(j, "name", s->name);
+		tm_json_string_n(j, "note", s->why, strnlen(s->why, sizeof(s->why)));
+		tm_json_object_end(j);
+	}
+	if (any)
+		tm_json_array_end(j);
+}
+
 static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
 {
 	const char *in_use = ps->source ? ps->source : "none";
@@ -71,6 +92,7 @@ static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
 		tm_json_object_end(j);
 	}
 	tm_json_array_end(j);
+	notes(j, ps);
 	tm_json_object_end(j);
 }
 

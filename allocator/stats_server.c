@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "prim/fd.h"
 #include "proto.h"
 #include "runtime.h"
 #include "services.h"

@@ -5,9 +5,8 @@
  * Starting happens inside malloc (tm_services_tick), so it only creates the
  * thread: the directory checks, the socket and everything else are done by
  * the thread itself. */
-#define _GNU_SOURCE /* pthread_setname_np, pthread_timedjoin_np */
+#define _GNU_SOURCE /* pthread_timedjoin_np */
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "prim/fd.h"
 #include "services.h"
 #include "stats_os.h"
 #include "stats_server.h"
@@ -28,7 +28,6 @@
 static struct {
 	pthread_mutex_t lock;
 	bool running;             /* a thread was started and not joined */
-	pthread_t thread;
 	int wake_fd;              /* readable: stop serving */
 	tm_fd_id wake_id;
 	_Atomic int listen_fd;    /* set once path is: for stop, a forked child */
@@ -36,9 +35,8 @@ static struct {
 	char path[TM_SOCK_PATH_MAX];
 } sd = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1, .listen_fd = -1};
 
-static void *server_main(void *arg)
+static void *server_main(void)
 {
-	pthread_setname_np(pthread_self(), "tm-stats"); /* see stats_os.h */
 	int unused = nice(NICE_INCREMENT); /* Linux: this thread only */
 	(void)unused;
 	int fd = tm_stats_sock_listen(sd.path);
@@ -56,26 +54,17 @@ static void *server_main(void *arg)
 	return NULL;
 }
 
+static tm_service server = {.name = "tm-stats", .main = server_main};
+
 static int spawn(void)
 {
-	sigset_t all, old;
-	pthread_attr_t attr;
-	sd.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	sd.wake_fd = tm_fd_keep(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), 1);
 	if (sd.wake_fd < 0) {
 		tm_warn("stats: no eventfd; no stats socket");
 		return -1;
 	}
 	sd.wake_id = tm_fd_id_of(sd.wake_fd);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, STACK_SIZE);
-	/* The thread inherits this mask, so from its first instruction every
-	 * signal goes to the application's threads, as it would without us. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&sd.thread, &attr, server_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
+	if (tm_service_start(&server, STACK_SIZE) != 0) {
 		tm_warn("stats: cannot create the server thread; no stats socket");
 		tm_fd_close(sd.wake_fd, sd.wake_id);
 		sd.wake_fd = -1;
@@ -123,9 +112,9 @@ void tm_statsd_stop(void)
 	pthread_mutex_lock(&sd.lock);
 	/* The server's own thread exits the process when it is the last one
 	 * (see stats_os.h); it has cleaned up already. */
-	if (sd.running && !pthread_equal(pthread_self(), sd.thread)) {
+	if (sd.running && !pthread_equal(pthread_self(), server.thread)) {
 		wake_server();
-		if (join_briefly(sd.thread)) {
+		if (join_briefly(server.thread)) {
 			tm_fd_close(sd.wake_fd, sd.wake_id);
 			sd.wake_fd = -1;
 			sd.running = false;

@@ -1,6 +1,7 @@
 #include "heat_damon.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,26 +109,89 @@ static int fail(char *why, size_t len, const char *what, int err)
 	return -1;
 }
 
-/* Claim kdamond 0: make it if there is none, take it if it is off. */
+/* kdamond 0 carries our set-up: we made it, or a tiermalloc process did. */
+static bool ours(tm_damon_src *d)
+{
+	char text[32];
+	for (size_t i = 0; i < sizeof(setup) / sizeof(setup[0]); i++)
+		if (tm_read_textf(text, sizeof(text), d->root, "%s", setup[i].path) < 0 ||
+		    strcmp(text, setup[i].value) != 0)
+			return false;
+	return true;
+}
+
+/* Whether kdamond 0, off, was left by a tiermalloc process that died
+ * holding it (killed, so it never closed the source): our set-up, and its
+ * target gone (or never written: killed while claiming). The lock we hold
+ * says no live tiermalloc process has it. */
+static bool stale(tm_damon_src *d, const char *state, pid_t *owner)
+{
+	uint64_t pid;
+	if (strcmp(state, "off") != 0 || !ours(d) ||
+	    read_u64(d, CTX "/targets/0/pid_target", &pid) < 0)
+		return false;
+	*owner = (pid_t)pid;
+	return pid == 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH);
+}
+
+/* Why the kdamonds there are not ours to use. */
+static void busy(uint64_t nr, const char *state, char *why, size_t len)
+{
+	if (nr > 1)
+		snprintf(why, len, "DAMON busy: %llu kdamonds exist (someone else's; "
+			 "adding one would reset them)", (unsigned long long)nr);
+	else if (strcmp(state, "off") == 0)
+		snprintf(why, len, "DAMON busy: kdamond 0 is off but set up by "
+			 "someone else (left alone)");
+	else
+		snprintf(why, len, "DAMON busy: kdamond 0 is %s (someone else's)",
+			 state[0] ? state : "unreadable");
+}
+
+/* kdamond 0 exists: ours only if a dead tiermalloc process left it. */
+static int take_stale(tm_damon_src *d, uint64_t nr, char *why, size_t len)
+{
+	char state[16] = "";
+	pid_t owner = 0;
+	if (nr == 1)
+		tm_read_textf(state, sizeof(state), d->root, KD "/0/state");
+	if (nr != 1 || !stale(d, state, &owner)) {
+		busy(nr, state, why, len);
+		return -1;
+	}
+	snprintf(why, len, "took over kdamond 0 from tiermalloc process %d, "
+		 "which died holding it", (int)owner);
+	d->created = true; /* made from none, as ours are: undone at close */
+	return 0;
+}
+
+/* Claim a kdamond of our own, under a lock on nr_kdamonds held as long as
+ * it is ours, so tiermalloc processes claim one at a time and a dead one's
+ * lock goes with it. Writing nr_kdamonds recreates every kdamond (someone
+ * else's set-up lost), so only 0 -> 1 makes one; an existing kdamond is
+ * used only if a dead tiermalloc process left it. */
 static int claim(tm_damon_src *d, char *why, size_t len)
 {
-	uint64_t nr;
-	if (read_u64(d, KD "/nr_kdamonds", &nr) < 0) {
+	d->lock = tm_fd_lock(d->root, KD "/nr_kdamonds");
+	if (d->lock == -ENOENT) {
 		snprintf(why, len, "no DAMON sysfs interface (%s/" KD ")", d->root);
 		return -1;
 	}
-	char state[16] = "";
-	if (nr == 0) {
-		int rc = tm_write_textf("1", d->root, KD "/nr_kdamonds");
-		if (rc < 0)
-			return fail(why, len, "nr_kdamonds", rc);
-		d->created = true;
-	} else if (tm_read_textf(state, sizeof(state), d->root, KD "/0/state") < 0 ||
-		   strcmp(state, "off") != 0) {
-		snprintf(why, len, "DAMON busy: kdamond 0 is %s (someone else's)",
-			 state[0] ? state : "unreadable");
+	if (d->lock == -EWOULDBLOCK) {
+		snprintf(why, len, "DAMON busy: another tiermalloc process has it");
 		return -1;
 	}
+	if (d->lock < 0)
+		return fail(why, len, "nr_kdamonds", d->lock);
+	uint64_t nr;
+	if (read_u64(d, KD "/nr_kdamonds", &nr) < 0)
+		return fail(why, len, "nr_kdamonds", -EIO);
+	if (nr > 0)
+		return take_stale(d, nr, why, len);
+	int rc = tm_write_textf("1", d->root, KD "/nr_kdamonds");
+	if (rc < 0)
+		return fail(why, len, "nr_kdamonds", rc);
+	d->created = true;
 	return 0;
 }
 
@@ -137,17 +201,18 @@ static void release(tm_damon_src *d)
 		tm_write_textf("off", d->root, KD "/0/state");
 	if (d->created)
 		tm_write_textf("0", d->root, KD "/nr_kdamonds");
+	if (d->lock >= 0)
+		close(d->lock);
 	d->on = d->created = false;
+	d->lock = -1;
 }
 
 static int damon_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 		      char *why, size_t len)
 {
 	tm_damon_src *d = self(s);
-	if (claim(d, why, len) < 0)
-		return -1;
-	int rc = tm_write_textf("1", d->root, KD "/0/contexts/nr_contexts");
-	if (rc < 0)
+	int rc = claim(d, why, len);
+	if (rc == 0 && (rc = tm_write_textf("1", d->root, KD "/0/contexts/nr_contexts")) < 0)
 		fail(why, len, "nr_contexts", rc);
 	char ops[64] = "";
 	tm_read_textf(ops, sizeof(ops), d->root, CTX "/avail_operations");
@@ -213,6 +278,7 @@ static void damon_forget(tm_heat_src *s)
 {
 	tm_damon_src *d = self(s);
 	d->on = d->created = false;
+	release(d); /* our copy of the lock's descriptor: the parent's holds */
 }
 
 void tm_damon_src_init(tm_damon_src *s, const char *sysfs_root)
@@ -226,5 +292,6 @@ void tm_damon_src_init(tm_damon_src *s, const char *sysfs_root)
 		.forget = damon_forget,
 	};
 	s->root = sysfs_root;
+	s->lock = -1;
 	s->max_accesses = AGGR_US / SAMPLE_US;
 }

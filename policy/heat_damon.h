@@ -6,10 +6,14 @@
  * regions and a "stat" scheme that matches every region accessed in at
  * least a fifth of its checks; each period the regions it tried (start,
  * end, nr_accesses) are read back and credited.
- * The kdamond is turned off when the source closes (tm_policy_stop at exit);
- * if the process dies first the kernel stops it, its target being gone. A
- * kdamond already running belongs to someone else (or to the parent of a
- * forked child) and makes the source unavailable. */
+ * The kdamond is ours only if we made it (nr_kdamonds 0 -> 1, under a
+ * flock on nr_kdamonds that tiermalloc processes hold while they use it);
+ * any other kdamond is someone else's (or a forked child's parent's) and
+ * makes the source unavailable, except one with our set-up whose target is
+ * gone and whose lock is free: a tiermalloc process died holding it (the
+ * kernel stops a kdamond whose target exits, but leaves it configured).
+ * That one is taken over. At close (tm_policy_stop at exit) the kdamond is
+ * turned off and nr_kdamonds put back to 0. */
 #ifndef TM_HEAT_DAMON_H
 #define TM_HEAT_DAMON_H
 
@@ -20,7 +24,8 @@
 typedef struct {
 	tm_heat_src base;
 	const char *root;           /* sysfs root: "/sys", or a test tree */
-	bool on, created;           /* kdamond turned on; we made kdamond 0 */
+	int lock;                   /* flock'd nr_kdamonds while claimed; -1 */
+	bool on, created;           /* kdamond turned on; kdamond 0 is ours */
 	uintptr_t region_end[TM_TIER_MAX]; /* target regions as last written */
 	unsigned max_accesses;      /* nr_accesses of a region hot throughout */
 } tm_damon_src;

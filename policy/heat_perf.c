@@ -209,33 +209,58 @@ static void perf_close(tm_heat_src *s)
 	p->nrings = p->nfds = 0;
 }
 
-/* The events of one CPU for every thread; the first one owns the ring. */
-static int open_cpu(tm_perf_src *p, int cpu, const tm_perf_event *ev, int nev,
-		    const pid_t *tids, int ntids)
+/* One event of thread tid on cpu, kept high; the CPU's first owns its
+ * ring, the others write into it. */
+static int open_one(tm_perf_src *p, struct perf_event_attr *attr, pid_t tid,
+		    int cpu, int budget)
 {
-	int ring_fd = -1;
-	for (int e = 0; e < nev; e++) {
-		struct perf_event_attr attr;
-		init_attr(&attr, &ev[e]);
-		for (int t = 0; t < ntids && p->nfds < TM_PERF_FDS; t++) {
-			int fd = p->os->event_open(&attr, tids[t], cpu);
-			if (fd == -ESRCH)
-				continue; /* the thread exited meanwhile */
-			if (fd < 0)
-				return fd;
-			p->fds[p->nfds++] = fd;
-			if (ring_fd >= 0) {
-				if (p->os->set_output(fd, ring_fd) < 0)
-					return -EINVAL;
-				continue;
-			}
-			if (!(p->rings[p->nrings] = p->os->map(fd, p->ring_len)))
-				return -ENOMEM;
-			p->nrings++;
-			ring_fd = fd;
-		}
-	}
+	int fd = p->os->event_open(attr, tid, cpu);
+	if (fd >= 0)
+		fd = p->os->keep(fd, budget);
+	if (fd < 0)
+		return fd;
+	p->fds[p->nfds++] = fd;
+	if (p->ring_fd[cpu] >= 0)
+		return p->os->set_output(fd, p->ring_fd[cpu]) < 0 ? -EINVAL : 0;
+	if (!(p->rings[p->nrings] = p->os->map(fd, p->ring_len)))
+		return -ENOMEM;
+	p->nrings++;
+	p->ring_fd[cpu] = fd;
 	return 0;
+}
+
+/* A thread's events on every CPU, while the budget lasts. */
+static int open_thread(tm_perf_src *p, struct perf_event_attr *attr, int nev,
+		       pid_t tid, int cpus, int budget)
+{
+	for (int cpu = 0; cpu < cpus; cpu++)
+		for (int e = 0; e < nev && p->nfds < budget; e++) {
+			int rc = open_one(p, &attr[e], tid, cpu, budget);
+			if (rc == -ESRCH)
+				return 0; /* the thread exited meanwhile */
+			if (rc < 0)
+				return rc;
+		}
+	return 0;
+}
+
+/* How many of the want descriptors the threads and CPUs ask for to open;
+ * why says so when fewer. */
+static int fd_budget(tm_perf_src *p, int want, char *why, size_t len)
+{
+	int room = p->os->fd_room();
+	if (room < 0) {
+		snprintf(why, len, "free descriptors unknown (/proc/self/fd unreadable)");
+		return 0;
+	}
+	int budget = want < TM_PERF_MAX_FDS ? want : TM_PERF_MAX_FDS;
+	if (room / TM_PERF_ROOM_SHARE < budget)
+		budget = room / TM_PERF_ROOM_SHARE;
+	if (budget < want)
+		snprintf(why, len, "%d of %d events opened: at most %d, and 1/%d of "
+			 "the %d free descriptors", budget, want, TM_PERF_MAX_FDS,
+			 TM_PERF_ROOM_SHARE, room);
+	return budget;
 }
 
 static int perf_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
@@ -249,14 +274,24 @@ static int perf_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 			 "IBS op) under %s/" PMU_DIR, p->root);
 		return -1;
 	}
+	struct perf_event_attr attr[TM_PERF_EVENTS];
+	for (int e = 0; e < nev; e++)
+		init_attr(&attr[e], &ev[e]);
 	pid_t tids[TM_PERF_THREADS];
 	int ntids = p->os->threads(tids, TM_PERF_THREADS);
 	int cpus = p->os->cpus();
+	if (cpus > TM_PERF_CPUS)
+		cpus = TM_PERF_CPUS;
+	for (int cpu = 0; cpu < cpus; cpu++)
+		p->ring_fd[cpu] = -1;
 	p->pid = getpid();
 	p->ring_len = (size_t)(TM_PERF_RING_PAGES + 1) * (size_t)sysconf(_SC_PAGESIZE);
 	int rc = ntids > 0 ? 0 : -ESRCH;
-	for (int cpu = 0; rc == 0 && cpu < cpus && cpu < TM_PERF_CPUS; cpu++)
-		rc = open_cpu(p, cpu, ev, nev, tids, ntids);
+	int budget = rc == 0 ? fd_budget(p, nev * cpus * ntids, why, len) : 0;
+	if (rc == 0 && budget == 0)
+		return -1;
+	for (int t = 0; rc == 0 && t < ntids && p->nfds < budget; t++)
+		rc = open_thread(p, attr, nev, tids[t], cpus, budget);
 	for (int i = 0; rc == 0 && i < p->nfds; i++)
 		rc = p->os->enable(p->fds[i]);
 	if (rc < 0) {

@@ -7,7 +7,12 @@
  * the process and per CPU, inherited by threads created later; the events
  * of a CPU share one ring buffer, read each period. Each sample credits its
  * page. Our machines have no PMU: the parsing is unit-tested with synthetic
- * records, and the absence (no alias, perf_event_open ENOENT) is a reason. */
+ * records, and the absence (no alias, perf_event_open ENOENT) is a reason.
+ *
+ * Every event is a descriptor the program lives with, so their number is
+ * bounded (the main thread's events on every CPU come first: the threads
+ * it creates later inherit them) and each is kept out of the program's way
+ * (tm_fd_keep); the stats say how many of how many were opened, and why. */
 #ifndef TM_HEAT_PERF_H
 #define TM_HEAT_PERF_H
 
@@ -19,7 +24,11 @@
 #define TM_PERF_EVENTS 2        /* loads and stores */
 #define TM_PERF_CPUS 256
 #define TM_PERF_THREADS 16      /* threads at start; later ones inherit */
-#define TM_PERF_FDS (TM_PERF_EVENTS * TM_PERF_THREADS * 64)
+/* Descriptors held at most: events x CPUs x threads reaches the usual soft
+ * RLIMIT_NOFILE of 1,024 at 32 CPUs and 16 threads. Never more than a
+ * share of the free ones either, so the program keeps most of its room. */
+#define TM_PERF_MAX_FDS 256
+#define TM_PERF_ROOM_SHARE 8    /* at most 1/8 of the free descriptors */
 #define TM_PERF_RING_PAGES 64   /* data pages of each CPU's ring */
 
 typedef struct {
@@ -51,7 +60,8 @@ typedef struct {
 	const char *root;
 	pid_t pid;
 	int nfds, nrings;
-	int fds[TM_PERF_FDS];
+	int fds[TM_PERF_MAX_FDS];
+	int ring_fd[TM_PERF_CPUS];  /* per CPU, the event owning its ring, or -1 */
 	void *rings[TM_PERF_CPUS];
 	size_t ring_len;
 	tm_perf_counts counts;

@@ -2,25 +2,21 @@
  * pages were written, for any user on kernels >= 6.7. Reads are not seen: a
  * page only read stays cold.
  *
- * Every write to a protected page costs one fault (~1 us on hardware, far
- * more under emulation), so the faults a period may cost are bounded (the
- * fault budget), and pages are watched in short windows: a window tells a
- * page written all the time from one written now and then, where a whole
- * period would find both written. Two ways, chosen each period from how many
- * pages a window has been finding written (the first period looks once, for
- * 100 us, over the whole heap):
- *   - whole heap: the heap is protected with one call, watched for a window
- *     (short enough that at most a quarter of it is written), and the written
- *     pages read back with one scan; up to 8 windows a period, as the budget
- *     allows. A page's credit is the share of windows it was written in: a
- *     frequency, page by page.
- *   - sampled, when even one such window would exceed the budget (big heaps
- *     written all over): the heap is cut into regions of 2^k pages so
- *     that their number fits the budget, one page of each, chosen afresh at
- *     random, is protected for one window, and a region whose page was
- *     written gets the full credit of the period, the way DAMON samples one
- *     page per region. Fewer pages are sampled when protecting them one by
- *     one costs more than 2% of the period (each protection flushes the TLB). */
+ * Every first write to a protected page costs the program one fault: about
+ * 1 us on hardware, 15 us or more on a virtual machine or under emulation.
+ * So the budget is time, not a count: the source measures what a fault
+ * costs here when it opens, and lets the faults of a period cost at most
+ * TIERMALLOC_HEAT_CPU percent of one CPU.
+ *
+ * Each period the whole heap is protected with one call and watched for up
+ * to 8 windows. A window ends when the program has written its share of the
+ * budget or a quarter of the heap, or has run for its share of a quarter of
+ * the period, counted in the program's CPU time (at most twice that on the
+ * clock, for a program that sleeps). So windows follow the program's
+ * progress, not the clock: a busy or slow machine gives the same picture. The pages written first in a window are
+ * the ones written most often, and a page's credit is the share of windows
+ * it was written in: a frequency, page by page. The protection is lifted
+ * after the last window, so faults stay within the windows. */
 #ifndef TM_HEAT_UFFD_H
 #define TM_HEAT_UFFD_H
 
@@ -32,21 +28,17 @@
 typedef struct {
 	tm_heat_src base;
 	const tm_uffd_os *os;
-	unsigned faults_per_sec;      /* the fault budget */
+	unsigned cpu_percent;         /* the budget: share of one CPU */
 	int uffd, pagemap;
 	uintptr_t registered[TM_TIER_MAX];  /* per span: registered up to */
-	unsigned shift;               /* this period's regions (log2 bytes) */
-	uint64_t seed;                /* this period's choice of pages */
-	uint64_t protect_ns;          /* what a protection costs, on average */
-	double written_per_ms;        /* heap pages a window finds written, per ms */
-	unsigned windows;             /* this period's whole-heap windows, or 0 */
+	uint64_t fault_ns;            /* what a write fault costs here */
+	unsigned windows;             /* this period's windows */
+	size_t window_pages;          /* pages a window may see written */
+	uint64_t faults;              /* pages seen written (one fault each) */
 	tm_page_run runs[TM_UFFD_RUNS];
 } tm_uffd_src;
 
 void tm_uffd_src_init(tm_uffd_src *s, const tm_uffd_os *os,
-		      unsigned faults_per_sec);
-
-/* Region size (log2 bytes) that keeps pages/region samples within budget. */
-unsigned tm_uffd_region_shift(size_t pages, size_t budget, unsigned page_shift);
+		      unsigned cpu_percent);
 
 #endif

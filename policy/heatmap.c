@@ -120,6 +120,7 @@ size_t tm_heatmap_credit(tm_heatmap *hm, uintptr_t start, uintptr_t end,
 					      memory_order_relaxed);
 		}
 	}
+	atomic_fetch_add_explicit(&hm->credited, credited, memory_order_relaxed);
 	return credited;
 }
 

@@ -52,6 +52,7 @@ typedef struct {
 	int nspans;
 	unsigned shift;          /* log2 of the page size */
 	unsigned credit_shift;   /* 1 while two sources share the credit */
+	_Atomic uint64_t credited; /* pages credited so far, by any source */
 	tm_cells_grow_fn grow;
 	tm_span span[TM_TIER_MAX];
 } tm_heatmap;

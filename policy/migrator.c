@@ -1,9 +1,7 @@
-#define _GNU_SOURCE /* pthread_setname_np */
 #include "migrator.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -27,18 +25,21 @@
 #define RESERVE_SHIFT 6                 /* 1/64 of a tier left to the kernel */
 #define LOCATE_NEW_PAGES 65536          /* new pages located a period (~20 ms) */
 #define LOCATE_PAGES 4096               /* others located again (~1.2 ms) */
+#define BLIND_WHY "saw nothing in %d periods while the program ran"
 
 static struct {
 	tm_migrator_config cfg;
 	tm_heat_src *src;
 	tm_heat_src *partner;          /* a page-exact second source, or NULL */
 	char source_name[24];          /* "damon+uffd" */
+	unsigned benched;              /* sources found blind (bit TM_HEAT_*) */
+	tm_blind_watch watch, partner_watch;
+	uint64_t program_cpu_ns;       /* the process's CPU less ours, last period */
 	tm_mover mover;
 	tm_move moves[MOVES_PER_ROUND];
 	int64_t applied[TM_TIER_MAX];  /* bytes this thread added to used[] */
 	double tokens;                 /* migration budget, bytes */
 	uint64_t last_ns, start_ns;
-	pthread_t thread;
 	_Atomic bool running, stopping;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -184,14 +185,71 @@ static void publish(const tm_plan_summary *sum, const tm_move_result *mv,
 	pthread_mutex_unlock(&mg.stats_lock);
 }
 
+/* Collect from one source; the pages it credited. */
+static uint64_t collect(tm_heat_src *src, unsigned period_ms)
+{
+	uint64_t before = atomic_load(&mg.cfg.hm->credited);
+	src->collect(src, mg.cfg.hm, period_ms);
+	return atomic_load(&mg.cfg.hm->credited) - before;
+}
+
+static uint64_t cpu_ns(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether the program used a tenth of a period's CPU since the last one
+ * (the process's CPU time, less this thread's). */
+static bool program_ran(unsigned period_ms)
+{
+	uint64_t now = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	bool ran = now - mg.program_cpu_ns >= period_ms * 100000ULL;
+	mg.program_cpu_ns = now;
+	return ran;
+}
+
+static void choose_source(void);
+
+/* A source that measures nothing this program does hands over: the choice
+ * is made again without it. Forced by TIERMALLOC_HEAT, it stays, and says
+ * so. */
+static void found_blind(tm_heat_src *src)
+{
+	if (src == &tm_hints_source) /* measures nothing by design */
+		return;
+	int i = 0;
+	while (mg.cfg.srcs[i] != src)
+		i++;
+	if (mg.cfg.forced == i) {
+		tm_heat_source_stat *st = &mg.pub.sources[i];
+		pthread_mutex_lock(&mg.stats_lock);
+		snprintf(st->why, sizeof(st->why), BLIND_WHY, TM_BLIND_PERIODS);
+		pthread_mutex_unlock(&mg.stats_lock);
+		tm_warn("TIERMALLOC_HEAT=%s: %s", src->name, st->why);
+		return;
+	}
+	tm_info("heat source %s: " BLIND_WHY "; choosing again", src->name,
+		TM_BLIND_PERIODS);
+	mg.benched |= 1u << i;
+	if (mg.partner)
+		mg.partner->close(mg.partner);
+	mg.src->close(mg.src);
+	choose_source();
+}
+
 static void period(unsigned period_ms)
 {
 	tm_heatmap *hm = mg.cfg.hm;
 	follow_heap();
 	tm_heatmap_cool(hm);
-	mg.src->collect(mg.src, hm, period_ms);
-	if (mg.partner)
-		mg.partner->collect(mg.partner, hm, period_ms);
+	bool ran = program_ran(period_ms);
+	if (tm_source_blind(&mg.watch, collect(mg.src, period_ms), ran))
+		found_blind(mg.src);
+	if (mg.partner &&
+	    tm_source_blind(&mg.partner_watch, collect(mg.partner, period_ms), ran))
+		found_blind(mg.partner);
 	tm_residency res;
 	tm_mover_locate(&mg.mover, hm, LOCATE_NEW_PAGES, LOCATE_PAGES, &res);
 	tm_plan_params p;
@@ -237,8 +295,14 @@ static void choose_source(void)
 {
 	tm_heat_source_stat st[TM_HEAT_SOURCES];
 	follow_heap();
-	mg.src = tm_sources_choose(mg.cfg.srcs, mg.cfg.forced, mg.cfg.hm,
+	mg.watch = mg.partner_watch = (tm_blind_watch){0};
+	mg.src = tm_sources_choose(mg.cfg.srcs, mg.cfg.forced, mg.benched, mg.cfg.hm,
 				   period_ms(), st, &mg.partner);
+	for (int i = 0; i < TM_HEAT_SOURCES; i++)
+		if (mg.benched & (1u << i)) {
+			st[i].tried = true;
+			snprintf(st[i].why, sizeof(st[i].why), BLIND_WHY, TM_BLIND_PERIODS);
+		}
 	/* Either alone fills half the heat range: a page DAMON's region sees
 	 * used, but never written, stays below one written often. */
 	mg.cfg.hm->credit_shift = mg.partner != NULL;
@@ -246,8 +310,10 @@ static void choose_source(void)
 		tm_warn("TIERMALLOC_HEAT=%s: %s; using %s", st[mg.cfg.forced].name,
 			st[mg.cfg.forced].why, mg.src ? mg.src->name : "none");
 	for (int i = 0; i < TM_HEAT_SOURCES; i++)
-		tm_info("heat source %s: %s", st[i].name,
-			st[i].available ? "in use" : st[i].why);
+		tm_info("heat source %s: %s%s%s", st[i].name,
+			st[i].available ? "in use" : st[i].why,
+			st[i].available && st[i].why[0] ? ": " : "",
+			st[i].available ? st[i].why : "");
 	pthread_mutex_lock(&mg.stats_lock);
 	memcpy(mg.pub.sources, st, sizeof(st));
 	snprintf(mg.source_name, sizeof(mg.source_name), "%s%s%s",
@@ -257,9 +323,8 @@ static void choose_source(void)
 	pthread_mutex_unlock(&mg.stats_lock);
 }
 
-static void *run(void *arg)
+static void *run(void)
 {
-	pthread_setname_np(pthread_self(), "tm-migrator");
 	choose_source();
 	mg.start_ns = mg.last_ns = tm_now_ns();
 	while (mg.src && wait_period()) {
@@ -272,6 +337,8 @@ static void *run(void *arg)
 		mg.src->close(mg.src);
 	return NULL;
 }
+
+static tm_service migrator = {.name = "tm-migrator", .main = run};
 
 int tm_migrator_start(const tm_migrator_config *cfg)
 {
@@ -286,12 +353,7 @@ int tm_migrator_start(const tm_migrator_config *cfg)
 		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 		pthread_cond_init(&mg.wake, &ca);
 		pthread_condattr_destroy(&ca);
-		/* Signals are the program's: the thread takes none. */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		rc = pthread_create(&mg.thread, NULL, run, NULL);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		rc = tm_service_start(&migrator, 0);
 		atomic_store(&mg.running, rc == 0);
 	}
 	pthread_mutex_unlock(&mg.lock);
@@ -305,8 +367,8 @@ void tm_migrator_stop(void)
 	atomic_store(&mg.stopping, true);
 	pthread_cond_signal(&mg.wake);
 	pthread_mutex_unlock(&mg.lock);
-	if (running && !pthread_equal(mg.thread, pthread_self()))
-		pthread_join(mg.thread, NULL);
+	if (running && !pthread_equal(migrator.thread, pthread_self()))
+		pthread_join(migrator.thread, NULL);
 	atomic_store(&mg.running, false);
 }
 

@@ -1,6 +1,7 @@
 /* The policy's system calls, kept apart so the logic around them is
  * unit-tested with fakes: userfaultfd and PAGEMAP_SCAN (os_uffd.c),
- * perf_event_open and its ring buffers (os_perf.c). Page moves,
+ * perf_event_open and its ring buffers (os_perf.c), descriptors held for
+ * the program's life (os_fd.c). Page moves,
  * address-space reservations and sysfs reads and writes are the
  * allocator's (prim/os.h, prim/file.h). Each table's real instance is
  * tm_*_os_real. */
@@ -37,12 +38,25 @@ typedef struct {
 	long (*scan_written)(int pagemap, uintptr_t start, uintptr_t end,
 			     tm_page_run *runs, size_t max, uintptr_t *walk_end);
 	void (*close)(int fd);
+	/* What one write fault on a protected page costs here, in ns (> 0):
+	 * measured on pages of our own. */
+	uint64_t (*fault_ns)(int uffd);
 	/* Let the program run for the observation window. */
 	void (*wait)(unsigned us);
 	uint64_t (*now_ns)(void);  /* a monotonic clock */
+	/* CPU time the program has used: the process's, less this thread's. */
+	uint64_t (*program_ns)(void);
 } tm_uffd_os;
 
 extern const tm_uffd_os tm_uffd_os_real;
+
+/* ---- descriptors held for the program's life --------------------------- */
+
+/* root/path opened read-only (O_NOFOLLOW) and locked with
+ * flock(LOCK_EX | LOCK_NB), then kept with tm_fd_keep: the lock lasts
+ * until the fd is closed, by us or by our death. fd, -EWOULDBLOCK if
+ * another open file holds the lock, or -errno. */
+int tm_fd_lock(const char *root, const char *path);
 
 /* ---- perf_event_open sampling ------------------------------------------ */
 
@@ -61,6 +75,9 @@ typedef struct {
 	/* Online CPUs (their count) and this process's threads, by id. */
 	int (*cpus)(void);
 	int (*threads)(pid_t *tids, int max);
+	/* tm_fd_room and tm_fd_keep. */
+	int (*fd_room)(void);
+	int (*keep)(int fd, int n);
 } tm_perf_os;
 
 extern const tm_perf_os tm_perf_os_real;

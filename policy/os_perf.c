@@ -1,10 +1,10 @@
 /* perf_event_open and its ring buffers. */
 #include "os.h"
+#include "prim/fd.h"
+#include "prim/os.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <linux/perf_event.h>
-#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -51,15 +51,8 @@ static int cpus(void)
 
 static int threads(pid_t *tids, int max)
 {
-	DIR *dir = opendir("/proc/self/task");
-	if (!dir)
-		return 0;
-	int n = 0;
-	for (struct dirent *de; n < max && (de = readdir(dir));)
-		if (de->d_name[0] != '.')
-			tids[n++] = (pid_t)atoi(de->d_name);
-	closedir(dir);
-	return n;
+	int n = tm_os_proc_ids("/proc/self/task", tids, max);
+	return n < 0 ? 0 : n < max ? n : max;
 }
 
 const tm_perf_os tm_perf_os_real = {
@@ -71,4 +64,6 @@ const tm_perf_os tm_perf_os_real = {
 	.close = close_fd,
 	.cpus = cpus,
 	.threads = threads,
+	.fd_room = tm_fd_room,
+	.keep = tm_fd_keep,
 };

@@ -3,11 +3,14 @@
  * defined here from the kernel's documentation (userfaultfd(2),
  * PAGEMAP_SCAN(2const)). */
 #include "os.h"
+#include "prim/fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,7 +48,7 @@ static int uffd_open(void)
 		close(fd);
 		return err == EINVAL ? -EOPNOTSUPP : -err;
 	}
-	return fd;
+	return tm_fd_keep(fd, 2);
 }
 
 static long scan_written(int pagemap, uintptr_t start, uintptr_t end,
@@ -87,7 +90,7 @@ static int open_pagemap(void)
 		close(fd);
 		return (int)rc;
 	}
-	return fd;
+	return tm_fd_keep(fd, 2);
 }
 
 static int register_wp(int uffd, uintptr_t start, size_t len)
@@ -108,6 +111,64 @@ static int protect(int uffd, uintptr_t start, size_t len, bool on)
 	return ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) == 0 ? 0 : -errno;
 }
 
+static uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+static uint64_t program_ns(void)
+{
+	return clock_ns(CLOCK_PROCESS_CPUTIME_ID) - clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+/* The k-th smallest of n values (insertion sort: n is tiny). */
+static uint64_t nth_smallest(uint64_t *v, int n, int k)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint64_t t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[k];
+}
+
+#define PROBE_PAGES 9
+#define FAULT_NS_UNKNOWN 20000 /* a slow machine's, if it cannot be measured */
+
+/* The median of PROBE_PAGES timed first writes to protected pages of a
+ * scratch mapping: what the program pays for each page a window sees. */
+static uint64_t fault_ns(int uffd)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len = PROBE_PAGES * page;
+	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return FAULT_NS_UNKNOWN;
+	uint64_t took[PROBE_PAGES], median = FAULT_NS_UNKNOWN;
+	memset(buf, 1, len);
+	if (register_wp(uffd, (uintptr_t)buf, len) == 0 &&
+	    protect(uffd, (uintptr_t)buf, len, true) == 0) {
+		for (int i = 0; i < PROBE_PAGES; i++) {
+			uint64_t t0 = now_ns();
+			((volatile char *)buf)[i * page] = 2;
+			took[i] = now_ns() - t0;
+		}
+		median = nth_smallest(took, PROBE_PAGES, PROBE_PAGES / 2) + 1;
+	}
+	struct uffdio_range range = {(uintptr_t)buf, len};
+	ioctl(uffd, UFFDIO_UNREGISTER, &range);
+	munmap(buf, len);
+	return median;
+}
+
 static void close_fd(int fd)
 {
 	close(fd);
@@ -118,12 +179,6 @@ static void wait_us(unsigned us)
 	usleep(us);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 const tm_uffd_os tm_uffd_os_real = {
 	.open = uffd_open,
@@ -132,6 +187,8 @@ const tm_uffd_os tm_uffd_os_real = {
 	.protect = protect,
 	.scan_written = scan_written,
 	.close = close_fd,
+	.fault_ns = fault_ns,
 	.wait = wait_us,
 	.now_ns = now_ns,
+	.program_ns = program_ns,
 };

@@ -17,11 +17,6 @@
 #include "prim/os.h"
 #include "sites.h"
 
-/* Write faults a second that the uffd source may cause: ~1 us each on
- * hardware, so at most 3% of one CPU (more under emulation, where the
- * program is slowed, not the migrator). */
-#define UFFD_FAULTS_PER_SEC 32768
-
 /* TIERMALLOC_HEAT's choices: auto, the sources in TM_HEAT_* order, none. */
 #define HEAT_AUTO 0
 #define HEAT_NONE (TM_HEAT_SOURCES + 1)
@@ -74,7 +69,7 @@ void tm_policy_init(const tm_tierset *tiers)
 	const char *root = tm_opt_str(TM_OPT_SYSFS);
 	tm_perf_src_init(&pol.perf, &tm_perf_os_real, root);
 	tm_damon_src_init(&pol.damon, root);
-	tm_uffd_src_init(&pol.uffd, &tm_uffd_os_real, UFFD_FAULTS_PER_SEC);
+	tm_uffd_src_init(&pol.uffd, &tm_uffd_os_real, (unsigned)tm_opt_num(TM_OPT_HEAT_CPU));
 	pol.srcs[TM_HEAT_PERF] = &pol.perf.base;
 	pol.srcs[TM_HEAT_DAMON] = &pol.damon.base;
 	pol.srcs[TM_HEAT_UFFD] = &pol.uffd.base;

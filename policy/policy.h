@@ -65,7 +65,8 @@ enum {
 typedef struct {
 	const char *name;       /* "perf", "damon", "uffd", "hints" */
 	bool tried, available;
-	char why[120];          /* why it is not in use; "" for the one that is */
+	char why[120];          /* why it is not in use; for one in use, how it
+	                         * is limited or what it took over, or "" */
 } tm_heat_source_stat;
 
 typedef struct {

@@ -30,7 +30,8 @@ struct tm_heat_src {
 	uint64_t observed;
 	/* Credits single pages (perf, uffd), not whole regions (DAMON). */
 	bool page_exact;
-	/* Start observing the heap of hm. 0, or -1 with the reason in why. */
+	/* Start observing the heap of hm. 0 (why may note how it is limited),
+	 * or -1 with the reason in why. */
 	int (*open)(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 		    char *why, size_t len);
 	/* Once per period: follow the heap's growth (the spans' end), and
@@ -44,17 +45,29 @@ struct tm_heat_src {
 };
 
 /* srcs[] in order of quality, indexed by TM_HEAT_* (TIERMALLOC_HEAT's
- * choices are "auto", these, then "none"). Open the forced source
- * (0 <= forced < TM_HEAT_SOURCES) if it can be, else the first that opens
- * in order of quality. Without a forced source, one that is not page-exact
+ * choices are "auto", these, then "none"). Sources whose bit is set in
+ * benched are passed over (their status is the caller's to give). Open the
+ * forced source (0 <= forced < TM_HEAT_SOURCES) if it can be, else the
+ * first that opens in order of quality. Without a forced source, one that is not page-exact
  * gets the first later page-exact source that opens as *partner (else
  * NULL). Every source gets its status: why it failed, or why it was not
  * tried. Returns the open source or NULL. */
 tm_heat_src *tm_sources_choose(tm_heat_src *const srcs[TM_HEAT_SOURCES],
-			       int forced, const tm_heatmap *hm,
+			       int forced, unsigned benched, const tm_heatmap *hm,
 			       unsigned period_ms,
 			       tm_heat_source_stat status[TM_HEAT_SOURCES],
 			       tm_heat_src **partner);
+
+/* A source that credits nothing, period after period, while the program
+ * runs (uses a tenth of a period's CPU or more) is blind to what this
+ * program does: uffd to a program that only reads, or a kernel that does
+ * not report. True once, at the TM_BLIND_PERIODS-th such period in a row;
+ * periods in which the program did not run say nothing either way. */
+#define TM_BLIND_PERIODS 10
+typedef struct {
+	unsigned quiet;
+} tm_blind_watch;
+bool tm_source_blind(tm_blind_watch *w, uint64_t credited, bool program_ran);
 
 /* The "hints" source: no measurement; tm_advise alone gives heat. */
 extern tm_heat_src tm_hints_source;

@@ -17,8 +17,9 @@ int main(void)
 	printf("|---|---|---|---|---|\n");
 	for (int i = 0; i < TM_OPT_COUNT; i++) {
 		const tm_opt_desc *d = tm_opt_desc_of(i);
-		printf("| `%s` | %s | `%s` | %s | %s |\n", d->name, type_name(d->type),
-		       d->def, d->live ? "yes" : "", d->doc);
+		printf("| `%s` | %s | `%s` | %s | %s%s |\n", d->name,
+		       type_name(d->type), d->def, d->live ? "yes" : "", d->doc,
+		       d->trusted_only ? "; ignored under AT_SECURE" : "");
 	}
 	return 0;
 }

@@ -1,6 +1,10 @@
+#define _GNU_SOURCE /* struct dirent64 */
 #include "prim/os.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -86,4 +90,29 @@ int tm_os_node_of(const void *addr)
 void tm_os_release(void *addr, size_t len)
 {
 	munmap(addr, len);
+}
+
+/* getdents64 into a stack buffer: opendir would allocate, and this runs
+ * where the program may have no descriptors or memory to spare. */
+int tm_os_proc_ids(const char *dir, pid_t *ids, int max)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char buf[4096] __attribute__((aligned(8)));
+	int n = 0;
+	long got;
+	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
+		for (long at = 0; at < got;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + at);
+			at += de->d_reclen;
+			if (de->d_name[0] < '0' || de->d_name[0] > '9')
+				continue;
+			if (n < max)
+				ids[n] = (pid_t)atoi(de->d_name);
+			n++;
+		}
+	int err = got < 0 ? -errno : 0;
+	close(fd);
+	return err ? err : n;
 }

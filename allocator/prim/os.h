@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Reserve address space (inaccessible, not charged). Tries len, halving down
  * to min_len. Returns the base and its size in *got, or NULL. */
@@ -42,5 +43,11 @@ long tm_os_move_pages(size_t count, void **pages, const int *nodes,
 int tm_os_node_of(const void *addr);
 
 size_t tm_os_page_size(void);
+
+/* The numeric entries of a /proc directory (/proc/self/task: thread ids;
+ * /proc/self/fd: descriptors), the first max of them stored in ids. Their
+ * count (which may exceed max), or -errno when it cannot be read. The one
+ * descriptor that reads the directory is counted in /proc/self/fd. */
+int tm_os_proc_ids(const char *dir, pid_t *ids, int max);
 
 #endif

@@ -9,7 +9,8 @@
 POL_SRC := tests/policy
 POL_B := $(B)/tests/policy
 POL_UNIT := $(patsubst $(POL_SRC)/%.c,$(POL_B)/%,$(wildcard $(POL_SRC)/test_*.c))
-POL_PROGS := $(POL_B)/heat_hotset $(POL_B)/blocks $(POL_B)/last_thread
+POL_PROGS := $(POL_B)/heat_hotset $(POL_B)/blocks $(POL_B)/last_thread \
+             $(POL_B)/reader
 
 HOST_SUITES += test-policy
 VM_TEST_BINS += $(POL_PROGS)

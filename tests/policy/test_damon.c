@@ -1,6 +1,10 @@
 /* The DAMON source against fake sysfs trees: absent, busy, no fvaddr, the
  * set-up written, regions read back into heat, heap growth, and the
- * kdamond turned off (and kdamond 0 removed) when the source closes. */
+ * kdamond turned off (and kdamond 0 removed) when the source closes. The
+ * kdamond is shared with the whole machine: processes racing to claim it,
+ * someone else's left off, and one a killed tiermalloc process left. */
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../check.h"
@@ -129,13 +133,197 @@ static void test_monitoring(void)
 	CHECK(!strcmp(fx_get(root, KD "/0/state"), "off"), "kdamond off at close");
 	CHECK(!strcmp(fx_get(root, KD "/nr_kdamonds"), "0"), "and removed");
 
-	/* A forked child forgets the parent's kdamond without stopping it. */
-	damon_tree(root, "0\n", "off\n");
+	/* Released: the next claimer gets it. */
+	tm_damon_src next;
+	tm_damon_src_init(&next, root);
+	CHECK_EQ(next.base.open(&next.base, &hm, 100, why, sizeof(why)), 0,
+		 "claimed again after close: %s", why);
+	next.base.close(&next.base);
+
+	/* A forked child forgets the parent's kdamond without stopping it,
+	 * and cannot claim one while the parent holds it. */
 	d.base.open(&d.base, &hm, 100, why, sizeof(why));
-	d.base.forget(&d.base);
-	d.base.close(&d.base);
+	fflush(stdout);
+	pid_t child = fork();
+	if (child == 0) {
+		d.base.forget(&d.base);
+		d.base.close(&d.base);
+		int rc = d.base.open(&d.base, &hm, 100, why, sizeof(why));
+		_exit(rc == -1 && strstr(why, "another tiermalloc process") ? 0 : 1);
+	}
+	int status = 0;
+	waitpid(child, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child is refused");
 	CHECK(!strcmp(fx_get(root, KD "/0/state"), "on"), "the parent's stays on");
+	d.base.close(&d.base);
+	CHECK(!strcmp(fx_get(root, KD "/nr_kdamonds"), "0"), "the parent removes it");
 	fx_tree_remove(root);
+}
+
+/* Whether the tree under root is as its copy root.before left it. */
+static void snapshot(const char *root)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s.before' && cp -a '%s' '%s.before'",
+		 root, root, root);
+	CHECK(system(cmd) == 0, "%s", cmd);
+}
+
+static bool unchanged(const char *root)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "diff -rq '%s' '%s.before' >&2", root, root);
+	return system(cmd) == 0;
+}
+
+static void remove_trees(const char *root)
+{
+	char before[80];
+	snprintf(before, sizeof(before), "%s.before", root);
+	fx_tree_remove(before);
+	fx_tree_remove(root);
+}
+
+/* One of several processes claiming at once: waits for go, claims, says
+ * whether it won, holds what it won until done. */
+static void racer(const char *root, int go, int done, int result)
+{
+	char why[120], c;
+	tm_heatmap hm;
+	tm_damon_src d;
+	fx_map(&hm, 2, (size_t[]){16, 16});
+	tm_damon_src_init(&d, root);
+	if (read(go, &c, 1) < 0)
+		_exit(2);
+	char won = d.base.open(&d.base, &hm, 100, why, sizeof(why)) == 0;
+	if (write(result, &won, 1) != 1 || read(done, &c, 1) < 0)
+		_exit(2);
+	if (won)
+		d.base.close(&d.base);
+	_exit(0);
+}
+
+/* Several tiermalloc processes see no kdamond at once: one claims it. */
+static void test_race(void)
+{
+	enum { RACERS = 4, ROUNDS = 10 };
+	char buf[64];
+	const char *root = fx_tree(buf, sizeof(buf));
+	int many = 0;
+	for (int round = 0; round < ROUNDS; round++) {
+		damon_tree(root, "0\n", "off\n");
+		int go[2], done[2], result[2];
+		if (pipe(go) || pipe(done) || pipe(result))
+			abort();
+		fflush(stdout);
+		pid_t pids[RACERS];
+		for (int i = 0; i < RACERS; i++)
+			if ((pids[i] = fork()) == 0) {
+				close(go[1]);
+				close(done[1]);
+				racer(root, go[0], done[0], result[1]);
+			}
+		close(go[1]); /* go */
+		int won = 0;
+		for (int i = 0; i < RACERS; i++) {
+			char w = 0;
+			CHECK(read(result[0], &w, 1) == 1, "a racer answers");
+			won += w;
+		}
+		close(done[1]);
+		for (int i = 0; i < RACERS; i++)
+			waitpid(pids[i], NULL, 0);
+		many += won != 1;
+		CHECK(!strcmp(fx_get(root, KD "/nr_kdamonds"), "0"), "removed by the winner");
+		close(go[0]);
+		close(done[0]);
+		close(result[0]);
+		close(result[1]);
+	}
+	CHECK_EQ(many, 0, "rounds without exactly one winner, of %d", ROUNDS);
+	fx_tree_remove(root);
+}
+
+/* A kdamond someone else set up and left off is theirs: not taken, not
+ * touched; nor is one among several. */
+static void test_someone_elses(void)
+{
+	char buf[64], why[120];
+	const char *root = fx_tree(buf, sizeof(buf));
+	tm_heatmap hm;
+	tm_damon_src d;
+	fx_map(&hm, 2, (size_t[]){16, 16});
+	damon_tree(root, "1\n", "off\n");
+	fx_put(root, CTX "/operations", "paddr\n");
+	fx_put(root, CTX "/targets/0/pid_target", "1\n");
+	snapshot(root);
+	tm_damon_src_init(&d, root);
+	CHECK_EQ(d.base.open(&d.base, &hm, 100, why, sizeof(why)), -1, "not taken");
+	CHECK(strstr(why, "off but set up by someone else") != NULL, "why: %s", why);
+	CHECK(unchanged(root), "its files unchanged");
+	CHECK_EQ(d.lock, -1, "nothing held");
+
+	fx_put(root, KD "/nr_kdamonds", "2\n");
+	snapshot(root);
+	CHECK_EQ(d.base.open(&d.base, &hm, 100, why, sizeof(why)), -1, "not added to");
+	CHECK(strstr(why, "2 kdamonds exist") != NULL, "why: %s", why);
+	CHECK(unchanged(root), "their files unchanged");
+	remove_trees(root);
+}
+
+/* A tiermalloc process killed while it used kdamond 0: the kernel stops
+ * the kdamond (its target is gone) but leaves it set up. The next process
+ * takes it over, says so, and removes it at close. */
+static void test_stale(void)
+{
+	char buf[64], why[120], text[32], c;
+	const char *root = fx_tree(buf, sizeof(buf));
+	tm_heatmap hm;
+	tm_damon_src d;
+	fx_map(&hm, 2, (size_t[]){16, 16});
+	damon_tree(root, "0\n", "off\n");
+	int up[2];
+	if (pipe(up))
+		abort();
+	fflush(stdout);
+	pid_t owner = fork();
+	if (owner == 0) {
+		tm_damon_src_init(&d, root);
+		c = d.base.open(&d.base, &hm, 100, why, sizeof(why)) == 0;
+		if (write(up[1], &c, 1) == 1)
+			pause();
+		_exit(1);
+	}
+	CHECK(read(up[0], &c, 1) == 1 && c == 1, "the owner claimed it");
+	snapshot(root);
+	tm_damon_src_init(&d, root);
+	CHECK_EQ(d.base.open(&d.base, &hm, 100, why, sizeof(why)), -1, "in use");
+	CHECK(strstr(why, "another tiermalloc process") != NULL, "why: %s", why);
+	CHECK(unchanged(root), "left alone while its owner lives");
+
+	kill(owner, SIGKILL);
+	waitpid(owner, NULL, 0);
+	fx_put(root, KD "/0/state", "off\n"); /* as the kernel does */
+	snprintf(text, sizeof(text), "%d", (int)getppid());
+	fx_put(root, CTX "/targets/0/pid_target", text);
+	CHECK_EQ(d.base.open(&d.base, &hm, 100, why, sizeof(why)), -1,
+		 "our set-up, but a live target: not taken");
+
+	snprintf(text, sizeof(text), "%d", (int)owner);
+	fx_put(root, CTX "/targets/0/pid_target", text);
+	CHECK_EQ(d.base.open(&d.base, &hm, 100, why, sizeof(why)), 0, "taken over: %s",
+		 why);
+	snprintf(text, sizeof(text), "process %d, which died", (int)owner);
+	CHECK(strstr(why, text) != NULL, "and said: %s", why);
+	snprintf(text, sizeof(text), "%d", (int)getpid());
+	CHECK(!strcmp(fx_get(root, CTX "/targets/0/pid_target"), text), "now ours");
+	CHECK(!strcmp(fx_get(root, KD "/0/state"), "on"), "turned on");
+	d.base.close(&d.base);
+	CHECK(!strcmp(fx_get(root, KD "/0/state"), "off"), "off at close");
+	CHECK(!strcmp(fx_get(root, KD "/nr_kdamonds"), "0"), "and removed");
+	close(up[0]);
+	close(up[1]);
+	remove_trees(root);
 }
 
 /* DAMON wants target regions in address order; spans need not be. */
@@ -165,5 +353,8 @@ int main(void)
 	test_unavailable();
 	test_monitoring();
 	test_region_order();
+	test_race();
+	test_someone_elses();
+	test_stale();
 	return check_summary();
 }

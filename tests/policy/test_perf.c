@@ -1,9 +1,14 @@
 /* The perf source without a PMU: events from fake sysfs aliases, the ring
  * buffer parsed from synthetic PERF_RECORD_SAMPLE records (wrap-around,
- * lost and foreign records, garbage), and the fallbacks when there is no
- * event or perf_event_open fails. */
+ * lost and foreign records, garbage), the fallbacks when there is no
+ * event or perf_event_open fails, and its descriptors: bounded in number
+ * and kept out of the program's way. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/perf_event.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../check.h"
@@ -139,32 +144,54 @@ static void test_ring(void)
 
 static int open_error;
 static int opened;
+static int ncpus = 2, nthreads = 1, room = 1000;
+static int kept_n;             /* the n the last tm_fd_keep got */
+static pid_t opened_for[1024]; /* the thread of each open, in order */
+#define KEPT 5000              /* the fake moves descriptors up by this */
 static int fake_open(struct perf_event_attr *a, pid_t pid, int cpu)
 {
 	if (open_error)
 		return open_error;
 	CHECK(a->sample_type == (PERF_SAMPLE_TID | PERF_SAMPLE_ADDR), "sample layout");
 	CHECK(a->inherit && a->inherit_thread && a->exclude_kernel, "attributes");
+	CHECK(opened < 1024, "fewer than 1024 open at once");
+	opened_for[opened] = pid;
 	return 100 + opened++;
 }
 static void *fake_map(int fd, size_t len)
 {
+	CHECK(fd >= KEPT, "the ring's descriptor kept high");
 	return &ring;
 }
 static void fake_unmap(void *p, size_t len) {}
-static int fake_output(int fd, int to) { return 0; }
+static int fake_output(int fd, int to)
+{
+	CHECK(fd >= KEPT && to >= KEPT, "kept descriptors share the ring");
+	return 0;
+}
 static int fake_enable(int fd) { return 0; }
-static void fake_close(int fd) { opened--; }
-static int fake_cpus(void) { return 2; }
+static void fake_close(int fd)
+{
+	CHECK(fd >= KEPT, "the kept descriptor closed");
+	opened--;
+}
+static int fake_cpus(void) { return ncpus; }
 static int fake_threads(pid_t *t, int max)
 {
-	t[0] = getpid();
-	return 1;
+	for (int i = 0; i < nthreads && i < max; i++)
+		t[i] = getpid() + i;
+	return nthreads < max ? nthreads : max;
+}
+static int fake_room(void) { return room; }
+static int fake_keep(int fd, int n)
+{
+	kept_n = n;
+	return fd + KEPT;
 }
 
 static const tm_perf_os fake_os = {
 	fake_open, fake_map, fake_unmap, fake_output, fake_enable, fake_close,
-	fake_cpus, fake_threads,
+	fake_cpus, fake_threads, fake_room, fake_keep,
 };
 
 static void test_open(void)
@@ -188,12 +215,113 @@ static void test_open(void)
 	CHECK_EQ(opened, 0, "nothing left open");
 
 	open_error = 0;
+	why[0] = '\0';
 	CHECK_EQ(p.base.open(&p.base, &hm, 100, why, sizeof(why)), 0, "opens");
 	CHECK_EQ(p.nfds, 2 * 2, "2 events x 2 CPUs x 1 thread");
 	CHECK_EQ(p.nrings, 2, "one ring per CPU");
+	CHECK(p.fds[0] >= KEPT && kept_n == 4, "each kept, told how many: %d", kept_n);
+	CHECK(why[0] == '\0', "all opened, no note: %s", why);
 	p.base.close(&p.base);
 	CHECK_EQ(opened, 0, "closed");
 	fx_tree_remove(root);
+}
+
+/* 32 CPUs and 16 threads ask for 1,024 events, the usual soft limit: a
+ * fixed cap holds, the main thread's events come first, and the free room
+ * bounds them too. */
+static void test_bounded(void)
+{
+	char buf[64], why[120];
+	const char *root = fx_tree(buf, sizeof(buf));
+	tm_heatmap hm;
+	tm_perf_src p;
+	fx_map(&hm, 1, (size_t[]){64});
+	intel_tree(root);
+	tm_perf_src_init(&p, &fake_os, root);
+	ncpus = 32;
+	nthreads = 16;
+	room = 100000;
+	CHECK_EQ(p.base.open(&p.base, &hm, 100, why, sizeof(why)), 0, "opens");
+	CHECK_EQ(p.nfds, TM_PERF_MAX_FDS, "the fixed cap");
+	CHECK(TM_PERF_MAX_FDS <= 256, "a small one");
+	CHECK(strstr(why, "256 of 1024 events opened") != NULL, "why: %s", why);
+	CHECK_EQ(kept_n, TM_PERF_MAX_FDS, "kept among as many");
+	CHECK_EQ(p.nrings, 32, "every CPU has its ring");
+	int first = 0;
+	while (first < opened && opened_for[first] == getpid())
+		first++;
+	CHECK_EQ(first, 2 * 32, "the main thread on every CPU first");
+	p.base.close(&p.base);
+
+	room = 900; /* of 1,024: 1/8 of it at most */
+	CHECK_EQ(p.base.open(&p.base, &hm, 100, why, sizeof(why)), 0, "opens");
+	CHECK_EQ(p.nfds, 900 / TM_PERF_ROOM_SHARE, "a share of the free room");
+	CHECK(strstr(why, "of the 900 free descriptors") != NULL, "why: %s", why);
+	p.base.close(&p.base);
+
+	room = 5;
+	CHECK_EQ(p.base.open(&p.base, &hm, 100, why, sizeof(why)), -1, "no room");
+	CHECK(strstr(why, "0 of 1024") != NULL, "why: %s", why);
+	room = -1;
+	CHECK_EQ(p.base.open(&p.base, &hm, 100, why, sizeof(why)), -1, "room unknown");
+	CHECK(strstr(why, "unknown") != NULL, "why: %s", why);
+	CHECK_EQ(opened, 0, "nothing left open");
+	ncpus = 2;
+	nthreads = 1;
+	room = 1000;
+	fx_tree_remove(root);
+}
+
+/* tm_fd_keep and tm_fd_room with real descriptors, in a child whose soft
+ * limit the test sets. */
+static void keep_child(void)
+{
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = 64;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	int room = tm_fd_room();
+	int fd = open("/dev/null", O_RDONLY);
+	CHECK_EQ(tm_fd_room(), room - 1, "the room counts open descriptors");
+	CHECK_EQ(tm_fd_keep(fd, 4), 60, "into the top 4 below the soft limit");
+	CHECK(fcntl(60, F_GETFD) == FD_CLOEXEC && fcntl(fd, F_GETFD) < 0,
+	      "moved, close-on-exec");
+	fd = open("/dev/null", O_RDONLY);
+	CHECK_EQ(tm_fd_keep(fd, 4), 61, "the next one beside it");
+
+	rl.rlim_cur = 4096;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	fd = open("/dev/null", O_RDONLY);
+	CHECK_EQ(tm_fd_keep(fd, 4), FD_SETSIZE, "just above select()'s reach");
+
+	/* No room at the top, and stdin closed: never 0-2, nor a crash. */
+	rl.rlim_cur = 12;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	for (int i = 3; i < 12; i++)
+		close(i);
+	for (int i = 3; i < 12; i++)
+		if (i != 5)
+			dup2(1, i);
+	close(0);
+	fd = open("/dev/null", O_RDONLY);
+	CHECK_EQ(fd, 0, "the program's stdin number");
+	CHECK_EQ(tm_fd_keep(fd, 1), 5, "moved off 0-2 to the only free one");
+	fd = open("/dev/null", O_RDONLY);
+	CHECK_EQ(tm_fd_keep(fd, 1), -EMFILE, "no room: refused");
+	CHECK(fcntl(0, F_GETFD) < 0, "and 0 given back");
+	fflush(stdout);
+	_exit(check_failed > 0); /* the failures printed; the parent sums up */
+}
+
+static void test_keep_real(void)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		keep_child();
+	int status = 0;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's checks");
 }
 
 /* The real system call on this machine: no PMU here is a reason, not a
@@ -219,6 +347,8 @@ int main(void)
 	test_find_events();
 	test_ring();
 	test_open();
+	test_bounded();
+	test_keep_real();
 	test_real();
 	return check_summary();
 }

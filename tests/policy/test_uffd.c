@@ -1,5 +1,5 @@
-/* The write-tracking source: the sampling logic against a fake kernel
- * (bounded faults, region credit, scans in pieces, heap growth), its
+/* The write-tracking source against a fake kernel (a budget in time,
+ * windows that follow the program, scans in pieces, heap growth), its
  * fallbacks, and the real userfaultfd + PAGEMAP_SCAN where the kernel has
  * them (kernel >= 6.7). */
 #include <errno.h>
@@ -30,28 +30,30 @@ static void write_page(size_t i)
 	present[i] = 1;
 }
 
-/* What the program writes during an observation window; with
- * every_other_page, only the pages of [window_first, window_first + count)
- * whose index has the parity of the window (a page written in half the
- * windows). */
-static size_t window_first, window_count, windows_waited;
-static unsigned waited_us;
+/* What the program writes while the source waits: on each wait from the
+ * writes_from-th of a window on, the pages of [window_first, window_first +
+ * count); with every_other_page, only those whose index has the parity of
+ * the window (a page written in half the windows). A machine too busy to
+ * run the program at first is writes_from > 0. */
+static size_t window_first, window_count, windows_done, waits_in_window;
+static size_t writes_from;
 static int every_other_page;
-
-static uint64_t clock_ns, protect_cost_ns = 1000;
+static uint64_t clock_ns, program_clock_ns, fault_cost_ns = 1000;
 
 static void f_wait(unsigned us)
 {
-	waited_us = us;
 	clock_ns += us * 1000ULL;
+	if (waits_in_window++ < writes_from)
+		return;
+	program_clock_ns += us * 1000ULL;
 	for (size_t i = window_first; i < window_first + window_count; i++)
-		if (!every_other_page || i % 2 == windows_waited % 2)
+		if (!every_other_page || i % 2 == windows_done % 2)
 			write_page(i);
-	windows_waited++;
 }
 
-/* The clock: each protection costs protect_cost_ns; a wait, its time. */
 static uint64_t f_now(void) { return clock_ns; }
+static uint64_t f_program(void) { return program_clock_ns; }
+static uint64_t f_fault_ns(int fd) { return fault_cost_ns; }
 
 static int f_open(void) { return open_error ? open_error : 10; }
 static int f_pagemap(void) { return pagemap_error ? pagemap_error : 11; }
@@ -65,12 +67,14 @@ static int f_register(int fd, uintptr_t start, size_t len)
 	return 0;
 }
 
+/* Protecting starts a window; lifting the protection ends the period. */
 static int f_protect(int fd, uintptr_t start, size_t len, bool on)
 {
 	if (start + len > registered_end)
 		return -ENOENT;
 	protects++;
-	clock_ns += protect_cost_ns;
+	windows_done += on;
+	waits_in_window = 0;
 	memset(wp + page_of(start), on, len >> FX_SHIFT);
 	return 0;
 }
@@ -101,7 +105,16 @@ static long f_scan(int fd, uintptr_t start, uintptr_t end, tm_page_run *runs,
 }
 
 static const tm_uffd_os fake = {
-	f_open, f_pagemap, f_register, f_protect, f_scan, f_close, f_wait, f_now,
+	.open = f_open,
+	.open_pagemap = f_pagemap,
+	.register_wp = f_register,
+	.protect = f_protect,
+	.scan_written = f_scan,
+	.close = f_close,
+	.fault_ns = f_fault_ns,
+	.wait = f_wait,
+	.now_ns = f_now,
+	.program_ns = f_program,
 };
 
 static void reset_kernel(size_t pages)
@@ -111,144 +124,144 @@ static void reset_kernel(size_t pages)
 	memset(present, 1, pages);
 	registered_end = 0;
 	protects = 0;
+	windows_done = waits_in_window = writes_from = 0;
+	clock_ns = program_clock_ns = 0;
+	every_other_page = 0;
 }
 
-static void test_regions(void)
-{
-	CHECK_EQ(tm_uffd_region_shift(100, 256, 12), 12, "small heap: pages");
-	CHECK_EQ(tm_uffd_region_shift(4096, 256, 12), 16, "16 pages a region");
-	CHECK_EQ(tm_uffd_region_shift(4097, 256, 12), 17, "rounded up");
-	CHECK_EQ(tm_uffd_region_shift(0, 256, 12), 12, "empty heap");
-}
-
-/* 4096 pages, 256 samples a period: 16-page regions, one page protected in
- * each; the written regions get full credit, the others none. */
 /* A source opened over a heap of `pages` pages, `present` of which the fake
  * kernel has; its scans return per_call runs at most. */
 static void open_over(tm_uffd_src *u, tm_heatmap *hm, size_t pages, size_t present,
-		      size_t per_call, unsigned faults_per_sec)
+		      size_t per_call, unsigned cpu_percent)
 {
 	char why[120];
 	fx_map(hm, 1, (size_t[]){pages});
 	reset_kernel(present);
 	runs_per_call = per_call;
-	tm_uffd_src_init(u, &fake, faults_per_sec);
+	tm_uffd_src_init(u, &fake, cpu_percent);
 	CHECK_EQ(u->base.open(&u->base, hm, 100, why, sizeof(why)), 0, "opens");
 }
 
-static void test_sampling(size_t per_call)
+static unsigned heat(size_t page)
 {
-	tm_heatmap hm;
-	tm_uffd_src u;
-	open_over(&u, &hm, 4096, 4096, per_call, 1000);
-	window_first = 0;
-	window_count = 512;
-	u.base.collect(&u.base, &hm, 256);
-	CHECK_EQ(registered_end, fx_addr(0, 4096), "the heap registered");
-	CHECK_EQ(u.windows, 1, "a first look over the whole heap");
-	CHECK_EQ(waited_us, 100, "for 100 us");
-	CHECK_EQ(protects, 2, "one protection, one lift");
-	/* 512 pages in 100 us: a window would cost more than the budget of
-	 * 256 faults; sampled from now on. */
-	for (size_t i = 0; i < 4096; i++)
-		atomic_store(&fx_cell(0, i)->heat, 0);
-	protects = 0;
-	u.base.observed = 0;
-	u.base.collect(&u.base, &hm, 256);
-	CHECK_EQ(u.windows, 0, "sampled");
-	CHECK_EQ(protects, 256, "one page a region: the fault budget");
-	CHECK_EQ(waited_us, 5000, "watched for 5 ms");
-	size_t hot = 0, cold = 0;
-	for (size_t i = 0; i < 4096; i++) {
-		unsigned h = atomic_load(&fx_cell(0, i)->heat);
-		hot += i < 512 && h == TM_HEAT_FULL;
-		cold += i >= 512 && h == 0;
+	return atomic_load(&fx_cell(0, page)->heat);
+}
+
+/* The budget is time: the faults a period may cost follow what one costs. */
+static void test_budget_in_time(void)
+{
+	static const struct {
+		uint64_t fault_ns;
+		unsigned windows;
+		size_t window_pages;
+		const char *says;
+	} cases[] = {
+		{1000, 8, 1024, "1 us: 15000 faults, a quarter of the heap a window"},
+		{15000, 8, 125, "15 us: 1000 faults in 8 windows"},
+		{500000, 1, 30, "0.5 ms: 30 faults, one window"},
+		{50000000, 1, 1, "a fault dearer than the budget: one page"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tm_heatmap hm;
+		tm_uffd_src u;
+		fault_cost_ns = cases[i].fault_ns;
+		open_over(&u, &hm, 4096, 4096, 1000, 3);
+		window_count = 0;
+		u.base.collect(&u.base, &hm, 500);
+		CHECK_EQ(u.fault_ns, cases[i].fault_ns, "fault cost measured");
+		CHECK_EQ(u.windows, cases[i].windows, "windows: %s", cases[i].says);
+		CHECK_EQ(u.window_pages, cases[i].window_pages, "pages: %s", cases[i].says);
+		u.base.close(&u.base);
 	}
-	CHECK_EQ(hot, 512, "written regions credited (%zu runs a scan)", per_call);
-	CHECK_EQ(cold, 4096 - 512, "the others not");
-	CHECK_EQ(u.base.observed, 256, "counted");
-	u.base.collect(&u.base, &hm, 256);
-	CHECK_EQ(protects, 512, "again one a region");
-	CHECK_EQ(u.protect_ns, 1001, "what a protection costs");
-
-	/* Protections turn expensive (emulation): fewer samples, within 1/50
-	 * of the period: 256 ms / 50 / 80 us = 64. */
-	protect_cost_ns = 80000;
-	u.base.collect(&u.base, &hm, 256);
-	for (int i = 0; i < 8; i++)
-		u.base.collect(&u.base, &hm, 256);
-	size_t before = protects;
-	u.base.collect(&u.base, &hm, 256);
-	CHECK(protects - before <= 70, "few samples when costly (%zu)", protects - before);
-	protect_cost_ns = 1000;
+	fault_cost_ns = 1000;
 }
 
-/* A heap within the budget is tracked page by page; it grows. */
-static void test_pages_and_growth(void)
+/* A window ends once the program has written its pages: here 128, so a
+ * window of 125 pages ends after its first wait, well before its time;
+ * pages written in every other window get half the credit. */
+static void test_window_follows_progress(size_t per_call)
 {
 	tm_heatmap hm;
 	tm_uffd_src u;
-	open_over(&u, &hm, 100, 200, 2, 1000);
-	window_first = 7;
-	window_count = 2;
-	u.base.collect(&u.base, &hm, 1000);
-	CHECK_EQ(atomic_load(&fx_cell(0, 7)->heat), TM_HEAT_FULL, "page 7");
-	CHECK_EQ(atomic_load(&fx_cell(0, 8)->heat), TM_HEAT_FULL, "page 8");
-	CHECK_EQ(atomic_load(&fx_cell(0, 9)->heat), 0, "page 9 not");
-	write_page(50); /* outside the window: not seen */
-	hm.span[0].end = fx_addr(0, 200);
-	window_first = 144; /* a short period has a small budget: 16-page regions */
-	window_count = 16;
-	u.base.collect(&u.base, &hm, 10);
-	CHECK_EQ(u.windows, 0, "sampled");
-	CHECK_EQ(waited_us, 5000, "a short period: no more than half of it");
-	CHECK_EQ(atomic_load(&fx_cell(0, 50)->heat), 0, "page 50 written out of window");
-	CHECK_EQ(registered_end, fx_addr(0, 200), "growth registered");
-	CHECK_EQ(atomic_load(&fx_cell(0, 150)->heat), TM_HEAT_FULL, "grown part tracked");
-	u.base.close(&u.base);
-}
-
-/* Once a window is known to find few pages written, the whole heap is
- * watched in several windows a period, and credit follows how often a page
- * was written; the protection is lifted after the last window. */
-static void test_whole_heap_windows(void)
-{
-	tm_heatmap hm;
-	tm_uffd_src u;
-	open_over(&u, &hm, 4096, 4096, 3, 100000);
+	fault_cost_ns = 15000;
+	open_over(&u, &hm, 4096, 4096, per_call, 3);
 	window_first = 100;
-	window_count = 64;
-	u.base.collect(&u.base, &hm, 500);
-	CHECK_EQ(u.windows, 1, "no measurement yet: one short look");
-	CHECK(u.written_per_ms > 639 && u.written_per_ms < 641,
-	      "64 pages in 100 us: 640 a ms (%.1f)", u.written_per_ms);
-	for (size_t i = 0; i < 4096; i++)
-		atomic_store(&fx_cell(0, i)->heat, 0);
+	window_count = 256;
 	every_other_page = 1;
-	windows_waited = 0;
-	size_t before = protects;
 	u.base.collect(&u.base, &hm, 500);
-	CHECK_EQ(u.windows, 8, "within budget: the most windows");
-	CHECK_EQ(protects - before, 9, "one protection a window, one lift");
-	CHECK_EQ(waited_us, 1600, "windows in which a quarter of the heap is written");
-	CHECK_EQ(atomic_load(&fx_cell(0, 100)->heat), TM_HEAT_FULL / 2,
-		 "written in half the windows: half the credit");
-	CHECK_EQ(atomic_load(&fx_cell(0, 101)->heat), TM_HEAT_FULL / 2, "its neighbour too");
-	CHECK_EQ(atomic_load(&fx_cell(0, 99)->heat), 0, "page 99 never written");
+	CHECK_EQ(u.windows, 8, "8 windows");
+	CHECK_EQ(windows_done, 8, "8 windows watched");
+	CHECK(clock_ns < 8 * 400000ULL, "each ended after a few waits (%llu ns)",
+	      (unsigned long long)clock_ns);
+	CHECK_EQ(heat(100), TM_HEAT_FULL / 2, "written in half the windows: half");
+	CHECK_EQ(heat(101), TM_HEAT_FULL / 2, "its neighbour too");
+	CHECK_EQ(heat(99), 0, "page 99 never written");
+	CHECK_EQ(heat(356), 0, "page 356 never written");
 	size_t still = 0;
 	for (size_t i = 0; i < 4096; i++)
 		still += wp[i];
 	CHECK_EQ(still, 0, "no page left protected after the period");
-	CHECK_EQ(u.base.observed, 4096 + 8 * 4096, "pages watched, counted");
+	CHECK_EQ(u.faults, 8 * 128, "pages seen written, counted (%zu runs a scan)",
+		 per_call);
+	CHECK_EQ(u.base.observed, 8 * 4096, "pages watched, counted");
+	u.base.close(&u.base);
+	fault_cost_ns = 1000;
+}
 
-	/* A program writing most of the heap: one window would cost more than
-	 * the budget (100000/s x 0.5 s), so back to sampling. */
-	every_other_page = 0;
-	window_first = 0;
-	window_count = 4096;
-	for (int i = 0; i < 12 && u.windows; i++)
-		u.base.collect(&u.base, &hm, 10);
-	CHECK_EQ(u.windows, 0, "too many pages written: sampled again");
+/* A busy machine runs the program late in each window: the window waits
+ * for it, counting the program's CPU time, not the clock's, instead of
+ * seeing nothing. A program that runs but writes nothing costs each window
+ * its time of the program's CPU, a quarter of the period in all; one that
+ * sleeps, at most twice that on the clock. */
+static void test_busy_machine(void)
+{
+	tm_heatmap hm;
+	tm_uffd_src u;
+	open_over(&u, &hm, 1024, 1024, 1000, 3);
+	window_first = 10;
+	window_count = 20;
+	writes_from = 4; /* not run for 100 + 200 + 400 + 800 us */
+	u.base.collect(&u.base, &hm, 1000);
+	CHECK_EQ(heat(10), TM_HEAT_FULL, "seen in every window, though late");
+	CHECK_EQ(heat(29), TM_HEAT_FULL, "the last written page too");
+	CHECK_EQ(heat(30), 0, "page 30 not written");
+	uint64_t ran = program_clock_ns;
+	window_count = 0;
+	writes_from = 0;
+	u.base.collect(&u.base, &hm, 1000);
+	CHECK(program_clock_ns - ran <= 250000000ULL + 8 * 100000ULL,
+	      "nothing written: a quarter of the period of the program's time "
+	      "(%llu ns)", (unsigned long long)(program_clock_ns - ran));
+	CHECK(program_clock_ns - ran >= 250000000ULL, "and no less");
+	uint64_t before = clock_ns;
+	writes_from = SIZE_MAX; /* asleep */
+	u.base.collect(&u.base, &hm, 1000);
+	CHECK(clock_ns - before <= 500000000ULL + 8 * 100000ULL,
+	      "a program asleep: half the period on the clock (%llu ns)",
+	      (unsigned long long)(clock_ns - before));
+	u.base.close(&u.base);
+}
+
+/* The heap grows: the new part is registered and tracked. */
+static void test_growth(void)
+{
+	tm_heatmap hm;
+	tm_uffd_src u;
+	open_over(&u, &hm, 100, 200, 2, 3);
+	window_first = 7;
+	window_count = 2;
+	u.base.collect(&u.base, &hm, 1000);
+	CHECK_EQ(heat(7), TM_HEAT_FULL, "page 7");
+	CHECK_EQ(heat(8), TM_HEAT_FULL, "page 8");
+	CHECK_EQ(heat(9), 0, "page 9 not");
+	write_page(50); /* outside any window: not seen */
+	hm.span[0].end = fx_addr(0, 200);
+	window_first = 150;
+	window_count = 1;
+	u.base.collect(&u.base, &hm, 1000);
+	CHECK_EQ(heat(50), 0, "page 50 written out of window");
+	CHECK_EQ(registered_end, fx_addr(0, 200), "growth registered");
+	CHECK_EQ(heat(150), TM_HEAT_FULL, "grown part tracked");
 	u.base.close(&u.base);
 }
 
@@ -258,7 +271,7 @@ static void test_fallbacks(void)
 	tm_heatmap hm;
 	tm_uffd_src u;
 	fx_map(&hm, 1, (size_t[]){16});
-	tm_uffd_src_init(&u, &fake, 1000);
+	tm_uffd_src_init(&u, &fake, 3);
 	static const struct {
 		int open, pagemap;
 		const char *says;
@@ -303,7 +316,7 @@ static void test_real_kernel(void)
 	memset(fx_cells, 0, sizeof(fx_cells));
 	tm_heatmap_add_span(&hm, (uintptr_t)buf, pages * FX_PAGE, fx_cells[0], 0);
 	hm.span[0].end = (uintptr_t)buf + pages * FX_PAGE;
-	tm_uffd_src_init(&u, &tm_uffd_os_real, 1 << 20);
+	tm_uffd_src_init(&u, &tm_uffd_os_real, 50);
 	if (u.base.open(&u.base, &hm, 1000, why, sizeof(why)) < 0) {
 		printf("(real userfaultfd not tested: %s) ", why);
 		munmap(buf, pages * FX_PAGE);
@@ -328,11 +341,11 @@ static void test_real_kernel(void)
 
 int main(void)
 {
-	test_regions();
-	test_sampling(1000);
-	test_sampling(1);
-	test_pages_and_growth();
-	test_whole_heap_windows();
+	test_budget_in_time();
+	test_window_follows_progress(1000);
+	test_window_follows_progress(1);
+	test_busy_machine();
+	test_growth();
 	test_fallbacks();
 	test_real_kernel();
 	return check_summary();

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../check.h"
@@ -149,6 +150,31 @@ static inline uint64_t tm_rand(uint64_t *s)
 	x ^= x >> 27;
 	*s = x;
 	return x * 0x2545f4914f6cdd1dULL;
+}
+
+static inline long long tm_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Allocate and free small blocks as a program at work does (the library's
+ * services start on allocations) until done() (NULL: never) or ms pass.
+ * Returns whether done() said so. */
+static inline int tm_allocate_until(int (*done)(void), int ms)
+{
+	struct timespec pause = {0, 1000000};
+	for (long long end = tm_now_ms() + ms; tm_now_ms() < end;) {
+		for (int i = 0; i < 100; i++) {
+			void *volatile p = malloc(64 + (size_t)i * 8);
+			free(p);
+		}
+		if (done && done())
+			return 1;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
 }
 
 /* Resident and virtual size of this process, in bytes. */

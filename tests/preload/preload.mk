@@ -5,7 +5,8 @@
 # run.sh runs, under LD_PRELOAD=build/libtiermalloc.so: conformance programs
 # (malloc family, C++ new/delete, a C++ plugin dlopen()ed by a C program),
 # real programs compared byte for byte with a run without the library, bad
-# configuration, stress (threads, fork, thread churn), the same programs on
+# configuration, hardening (descriptors 0-2 closed or reused, AT_SECURE,
+# symlinked sysfs trees, fork while the services start), stress (threads, fork, thread churn), the same programs on
 # the tiered path (a fake two-node TIERMALLOC_SYSFS tree makes this one-node
 # host run tiered), sanitizer and valgrind runs, and redis-server. It prints
 # ok/FAIL/skip lines and ends with "N passed, N failed[, N skipped]". Debian
@@ -47,12 +48,13 @@ PL_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -pthread
 PL_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -Wno-unused-parameter -pthread
 
-PL_C := conform stress_threads stress_fork stdio_exit busy dlopen_cxx vma_flat
+PL_C := conform stress_threads stress_fork stdio_exit busy dlopen_cxx lowfds \
+	fork_start vma_flat
 PL_CXX := conform_cxx stress_churn mt_map
 PL_ASAN_C := conform stress_threads stress_fork
 PL_ASAN_CXX := conform_cxx stress_churn
 
-PL_BINS := $(addprefix $(PL_B)/,$(PL_C) $(PL_CXX) optlist vg_canary) \
+PL_BINS := $(addprefix $(PL_B)/,$(PL_C) $(PL_CXX) optlist vg_canary secure_env) \
 	   $(PL_B)/cxx_plugin.so \
 	   $(addprefix $(PL_B)/asan/,$(PL_ASAN_C) $(PL_ASAN_CXX)) \
 	   $(PL_B)/tsan/stress_threads $(PL_B)/ubsan/libtiermalloc.so
@@ -61,6 +63,9 @@ $(addprefix $(PL_B)/,$(PL_C)): $(PL_B)/%: $(PL_SRC)/%.c $(PL_HDR)
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 $(PL_CFLAGS) $< -o $@ -ldl
 
+# its pthread_create stands in for libc's, for the library's calls too
+$(PL_B)/fork_start: PL_CFLAGS += -rdynamic
+
 $(addprefix $(PL_B)/,$(PL_CXX)): $(PL_B)/%: $(PL_SRC)/%.cc $(PL_HDR)
 	@mkdir -p $(@D)
 	$(CXX) -std=c++17 $(PL_CFLAGS) $< -o $@ -ldl
@@ -68,6 +73,12 @@ $(addprefix $(PL_B)/,$(PL_CXX)): $(PL_B)/%: $(PL_SRC)/%.cc $(PL_HDR)
 $(PL_B)/cxx_plugin.so: $(PL_SRC)/cxx_plugin.cc
 	@mkdir -p $(@D)
 	$(CXX) -std=c++17 $(PL_CFLAGS) -shared -fPIC $< -o $@
+
+# linked with the library, not preloaded (see the program)
+$(PL_B)/secure_env: $(PL_SRC)/secure_env.c $(PL_HDR) $(B)/libtiermalloc.so
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(PL_CFLAGS) -Iinclude $< -o $@ -L$(B) -ltiermalloc \
+	      -Wl,-rpath,$(abspath $(B)) -ldl
 
 # uninitialised on purpose; -O0 keeps the branch
 $(PL_B)/vg_canary: $(PL_SRC)/vg_canary.c

@@ -4,8 +4,8 @@
 #
 #   tests/preload/run.sh [BUILD_DIR] [SECTION...]
 #
-# Sections, in order: conform programs config stress tiered sanitize redis
-# (all by default). Every check prints "ok", "FAIL" (with the tail of its log) or
+# Sections, in order: conform programs config hardening stress tiered
+# sanitize redis (all by default). Every check prints "ok", "FAIL" (with the tail of its log) or
 # "skip" (with the reason); the last line is "N passed, N failed[, N
 # skipped]" and the exit status is 1 when anything failed.
 set -u
@@ -14,7 +14,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd) || exit 2
 [ $# -gt 0 ] && shift
-sections=${*:-conform programs config stress tiered sanitize redis}
+sections=${*:-conform programs config hardening stress tiered sanitize redis}
 bin=$build/tests/preload
 lib=$build/libtiermalloc.so
 ubsan_lib=$bin/ubsan/libtiermalloc.so
@@ -490,6 +490,139 @@ section_config() {
 	fi
 }
 
+# ---- the library in programs that guard what they own ---------------------
+
+# fake_two_nodes ROOT: a sysfs tree under ROOT with node 0 (CPUs) and a
+# CPU-less node 1.
+fake_two_nodes() {
+	local fake=$1/devices/system/node
+	mkdir -p "$fake/node0" "$fake/node1"
+	echo 0-1 >"$fake/has_memory"
+	echo 0-1 >"$fake/online"
+	echo 0 >"$fake/has_cpu"
+	printf 'Node 0 MemTotal: 8000000 kB\nNode 0 MemFree: 7000000 kB\n' >"$fake/node0/meminfo"
+	printf 'Node 1 MemTotal: 16000000 kB\nNode 1 MemFree: 16000000 kB\n' >"$fake/node1/meminfo"
+}
+
+# A directory the stats server accepts (ours, 0700), and one it refuses with
+# a warning at run time (open to others).
+stats_dirs() {
+	mkdir -p "$work/stats-ok" "$work/stats-open"
+	chmod 0700 "$work/stats-ok"
+	chmod 0755 "$work/stats-open"
+}
+
+# Descriptors 0-2 closed: the eventfd, listening socket and client sockets
+# the library opens inside the program's malloc must not take them.
+hardening_low_fds() {
+	newlog
+	timeout -k 5 60 env TIERMALLOC_STATS_DIR="$work/stats-ok" LD_PRELOAD="$lib" \
+		"$bin/lowfds" closed "$LOG" </dev/null >/dev/null 2>&1
+	local rc=$?
+	if [ $rc = 0 ] && [ "$(cat "$LOG")" = ok ]; then
+		ok "0, 1 and 2 closed: the stats server's descriptors stay above 2"
+	else
+		fail "0, 1 and 2 closed: exit $rc" "$LOG"
+	fi
+}
+
+# A daemon's log on descriptor 2: a run-time warning (a stats directory
+# open to others) must not land in it. The control run shows the warning
+# comes, on the real stderr.
+hardening_reused_stderr() {
+	local data=$work/daemon.log
+	newlog
+	timeout -k 5 60 env TIERMALLOC_STATS_DIR="$work/stats-open" LD_PRELOAD="$lib" \
+		"$bin/lowfds" stderr - >/dev/null 2>"$LOG"
+	if ! grep -q "stats-open is open to other users" "$LOG"; then
+		fail "reused stderr: the control run did not warn (the test sees nothing)" "$LOG"
+		return
+	fi
+	rm -f "$data"
+	timeout -k 5 60 env TIERMALLOC_STATS_DIR="$work/stats-open" LD_PRELOAD="$lib" \
+		"$bin/lowfds" stderr "$data" >/dev/null 2>&1
+	local rc=$?
+	if [ $rc = 0 ] && [ "$(cat "$data")" = "app data" ]; then
+		ok "descriptor 2 reused for a file: the run-time warning stays out of it"
+	else
+		fail "descriptor 2 reused for a file: exit $rc, the file holds more than the program wrote" "$data"
+	fi
+}
+
+# TIERMALLOC_SYSFS trees whose DAMON files lead elsewhere through a symlink,
+# as the last component or as a directory: DAMON is tried (the source is
+# forced), and the file linked to keeps its contents.
+hardening_sysfs_symlinks() {
+	local kd=kernel/mm/damon/admin/kdamonds how
+	for how in file directory; do
+		local t=$work/sysfs-$how victim=$work/victim-$how
+		mkdir -p "$t/$(dirname "$kd")" "$victim"
+		echo "precious data" >"$victim/nr_kdamonds"
+		if [ $how = file ]; then
+			mkdir -p "$t/$kd"
+			ln -s "$victim/nr_kdamonds" "$t/$kd/nr_kdamonds"
+		else
+			ln -s "$victim" "$t/$kd"
+		fi
+		newlog
+		timeout -k 5 60 env TIERMALLOC_HEAT=damon TIERMALLOC_SYSFS="$t" \
+			TIERMALLOC_STATS=0 LD_PRELOAD="$lib" "$bin/busy" 500 >/dev/null 2>"$LOG"
+		local rc=$?
+		if [ $rc = 0 ] && [ "$(cat "$victim/nr_kdamonds")" = "precious data" ] &&
+			grep -qi damon "$LOG"; then
+			ok "TIERMALLOC_SYSFS with a symlinked $how on DAMON's path: the file linked to is intact"
+		else
+			fail "TIERMALLOC_SYSFS with a symlinked $how on DAMON's path: exit $rc, the linked file now holds '$(cat "$victim/nr_kdamonds")' (DAMON tried: $(grep -ci damon "$LOG"))" "$LOG"
+		fi
+	done
+}
+
+# Under AT_SECURE (an effective gid other than the real one, by setpriv)
+# the variables that name paths or drive shared kernel interfaces keep their
+# defaults, with one line naming them: a fake two-node tree is not read, the
+# stats directory is not made. The same run as is takes them (the control).
+hardening_at_secure() {
+	if ! have setpriv; then
+		skip "AT_SECURE" "setpriv (util-linux) is not installed"
+		return
+	fi
+	local stats=$work/secure-stats out made
+	fake_two_nodes "$work/fakesys-secure"
+	local envs=(TIERMALLOC_SYSFS="$work/fakesys-secure" TIERMALLOC_STATS_DIR="$stats"
+		TIERMALLOC_HEAT=hints)
+	newlog
+	out=$(timeout -k 5 30 env "${envs[@]}" "$bin/secure_env" 2>"$LOG")
+	if [ "$out" != "at_secure 0 tiers 2" ] || [ ! -d "$stats" ] || grep -q AT_SECURE "$LOG"; then
+		fail "AT_SECURE control (no setpriv): '$out', stats directory made: $([ -d "$stats" ] && echo yes || echo no) (want 'at_secure 0 tiers 2', yes)" "$LOG"
+		return
+	fi
+	rm -rf "$stats"
+	newlog
+	out=$(timeout -k 5 30 env "${envs[@]}" setpriv --egid=65534 --keep-groups \
+		"$bin/secure_env" 2>"$LOG")
+	made=$([ -e "$stats" ] && echo yes || echo no)
+	if [ "${out#at_secure 0}" != "$out" ]; then
+		skip "AT_SECURE" "setpriv --egid did not set AT_SECURE here: '$out'"
+	elif [ "$out" = "at_secure 1 tiers 1" ] && [ $made = no ] &&
+		[ "$(wc -l <"$LOG")" = 1 ] &&
+		grep -q 'AT_SECURE.*TIERMALLOC_SYSFS, TIERMALLOC_STATS_DIR, TIERMALLOC_HEAT ignored' "$LOG"; then
+		ok "AT_SECURE: TIERMALLOC_SYSFS, _STATS_DIR and _HEAT ignored, one line names them"
+	else
+		fail "AT_SECURE: '$out', stats directory made: $made (want 'at_secure 1 tiers 1', no, one line)" "$LOG"
+	fi
+}
+
+section_hardening() {
+	echo "== the program's descriptors and privileges"
+	stats_dirs
+	hardening_low_fds
+	hardening_reused_stderr
+	hardening_sysfs_symlinks
+	hardening_at_secure
+	check_prog lib "fork while another thread starts the services: the child starts its own" \
+		60 env TIERMALLOC_STATS_DIR="$work/stats-ok" "$bin/fork_start"
+}
+
 section_stress() {
 	echo "== stress"
 	check_prog lib "stress_threads: 8 threads, random ops, cross-thread frees" \
@@ -559,13 +692,7 @@ section_sanitize() {
 # mbind of tier 1 fails (one warning, allowed) and its pages stay on node 0.
 section_tiered() {
 	echo "== the tiered path (fake two-node sysfs)"
-	local fake=$work/fakesys/devices/system/node
-	mkdir -p "$fake/node0" "$fake/node1"
-	echo 0-1 >"$fake/has_memory"
-	echo 0-1 >"$fake/online"
-	echo 0 >"$fake/has_cpu"
-	printf 'Node 0 MemTotal: 8000000 kB\nNode 0 MemFree: 7000000 kB\n' >"$fake/node0/meminfo"
-	printf 'Node 1 MemTotal: 16000000 kB\nNode 1 MemFree: 16000000 kB\n' >"$fake/node1/meminfo"
+	fake_two_nodes "$work/fakesys"
 	local probe
 	probe=$(TIERMALLOC_SYSFS=$work/fakesys TIERMALLOC_VERBOSE=1 LD_PRELOAD=$lib \
 		"$bin/busy" 0 2>&1)
@@ -761,7 +888,7 @@ EOF
 
 for s in $sections; do
 	case $s in
-	conform | programs | config | stress | tiered | sanitize | redis)
+	conform | programs | config | hardening | stress | tiered | sanitize | redis)
 		t_section=$SECONDS
 		"section_$s"
 		echo "   ($s: $((SECONDS - t_section)) s)" ;;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
+#include <sys/auxv.h>
 #include <time.h>
 
 #include "config.h"
@@ -36,7 +37,7 @@ static void restart_in_child(void)
 __attribute__((constructor)) static void start(void)
 {
 	tm_rt.start_ns = tm_now_ns();
-	tm_config_load(environ);
+	tm_config_load(environ, getauxval(AT_SECURE) != 0);
 	tm_tiers_discover(tm_opt_str(TM_OPT_SYSFS), tm_opt_str(TM_OPT_TIERS),
 			  &tm_rt.tiers);
 	snprintf(tm_rt.single_reason, sizeof(tm_rt.single_reason),

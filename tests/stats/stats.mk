@@ -9,7 +9,7 @@ STATS_BIN   := $(B)/tests/stats
 STATS_UNITS := $(STATS_BIN)/unit_json_proto $(STATS_BIN)/unit_policy_view
 STATS_LIVE  := protocol security hostile tierstat
 STATS_OBJ   := $(addprefix $(B)/obj/allocator/,json.o proto.o stats_policy.o \
-               stats_sites.o config.o log.o)
+               stats_sites.o config.o log.o prim/fd.o prim/os.o)
 STATS_ENV   := TM_LIB=$(B)/libtiermalloc.so TM_VICTIM=$(STATS_BIN)/victim \
                TM_TIERSTAT=$(B)/tierstat
 # The server and what it calls, for the ASan build (asan_services.c).
@@ -17,7 +17,7 @@ STATS_ASAN_SRC := $(addprefix allocator/,json.c proto.c stats_mem.c \
                   stats_os.c stats_policy.c stats_report.c stats_server.c \
                   stats_sites.c statsd.c services.c config.c log.c tiers.c \
                   placement.c \
-                  arena.c prim/file.c prim/os.c)
+                  arena.c prim/fd.c prim/file.c prim/os.c)
 HOST_SUITES += test-stats
 
 $(STATS_BIN)/unit_%: tests/stats/unit_%.c $(STATS_OBJ) tests/check.h

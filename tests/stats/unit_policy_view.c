@@ -118,6 +118,9 @@ static void test_summary(void)
 	CHECK(strstr(t, "\"name\":\"damon\",\"tried\"") == NULL &&
 	      strstr(t, "\"name\":\"uffd\",\"tried\"") == NULL,
 	      "neither among the others");
+	CHECK(strstr(t, "\"notes\":[{\"name\":\"damon\",\"note\":\"xxxxxxxx") != NULL,
+	      "a source in use says how it is limited: %s", t);
+	CHECK(strstr(reply(summary), "\"notes\"") == NULL, "no notes, no key");
 }
 
 static void test_heat(void)

@@ -103,7 +103,7 @@ static void test_load_and_set(void)
 	char *env[] = {"PATH=/bin", "TIERMALLOC_POLICY=ratio", "TIERMALLOC_RATIO=bad",
 		       "TIERMALLOC_SCAN_MS=50", "TIERMALLOC_", "TIERMALLOC_X=1", NULL};
 	unsigned long before = tm_log_warning_count();
-	tm_config_load(env);
+	tm_config_load(env, false);
 	CHECK_EQ(tm_log_warning_count() - before, 2, "one warning per bad variable");
 	CHECK_EQ(tm_opt_num(TM_OPT_POLICY), TM_POLICY_RATIO, "env policy");
 	CHECK_EQ(tm_opt_src(TM_OPT_POLICY), TM_SRC_ENV, "env source");
@@ -128,6 +128,30 @@ static void test_load_and_set(void)
 	CHECK(strcmp(buf, "1:1") == 0, "format ratio: %s", buf);
 }
 
+/* Under AT_SECURE the variables that name paths or drive shared kernel
+ * interfaces keep their defaults, with one warning; the others are read. */
+static void test_secure(void)
+{
+	const tm_opt_id trusted[] = {TM_OPT_SYSFS, TM_OPT_STATS_DIR, TM_OPT_HEAT};
+	for (size_t i = 0; i < sizeof(trusted) / sizeof(trusted[0]); i++)
+		CHECK(tm_opt_desc_of(trusted[i])->trusted_only, "%s is trusted_only",
+		      tm_opt_desc_of(trusted[i])->name);
+	char *env[] = {"TIERMALLOC_SYSFS=/tmp/fake", "TIERMALLOC_STATS_DIR=/etc",
+		       "TIERMALLOC_HEAT=damon", "TIERMALLOC_POLICY=ratio", NULL};
+	unsigned long before = tm_log_warning_count();
+	tm_config_load(env, true);
+	CHECK_EQ(tm_log_warning_count() - before, 1, "one warning for all three");
+	CHECK(strcmp(tm_opt_str(TM_OPT_SYSFS), "/sys") == 0, "sysfs default");
+	CHECK_EQ(tm_opt_src(TM_OPT_SYSFS), TM_SRC_DEFAULT, "sysfs source");
+	CHECK(tm_opt_str(TM_OPT_STATS_DIR)[0] == '\0', "stats dir default");
+	CHECK_EQ(tm_opt_num(TM_OPT_HEAT), 0, "heat default (auto)");
+	CHECK_EQ(tm_opt_num(TM_OPT_POLICY), TM_POLICY_RATIO, "policy still read");
+	before = tm_log_warning_count();
+	tm_config_load(env, false);
+	CHECK_EQ(tm_log_warning_count() - before, 0, "no warning without AT_SECURE");
+	CHECK(strcmp(tm_opt_str(TM_OPT_STATS_DIR), "/etc") == 0, "stats dir read");
+}
+
 int main(void)
 {
 	test_defaults_parse();
@@ -136,5 +160,6 @@ int main(void)
 	test_size_and_quota();
 	test_ratio_enum_string();
 	test_load_and_set();
+	test_secure();
 	return check_summary();
 }

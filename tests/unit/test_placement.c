@@ -74,7 +74,7 @@ static void test_configure(void)
 {
 	char *env[] = {"TIERMALLOC_DRAM_LIMIT=25%", "TIERMALLOC_POLICY=threshold",
 		       "TIERMALLOC_THRESHOLD=1M", NULL};
-	tm_config_load(env);
+	tm_config_load(env, false);
 	tm_placement pl = fresh(0, 0);
 	tm_placement_configure(&pl, 2, 400 << 20);
 	CHECK_EQ(pl.cfg.quota, 100 << 20, "25%% of 400 MiB");

@@ -8,6 +8,16 @@ $(B)/tests/unit/%: tests/unit/%.c $(B)/libtmcore.a tests/check.h
 	$(CC) $(CFLAGS) -std=gnu11 -Wall -Iinclude -Iallocator -Ipolicy $< \
 	      $(B)/libtmcore.a -ljemalloc -lpthread -ldl -o $@
 
+# The OS layer's helpers and the log, from their sources under ASan and
+# UBSan: path building must stay inside its buffers.
+UNIT_PRIM_SRC := allocator/prim/file.c allocator/prim/fd.c allocator/prim/os.c \
+                 allocator/log.c
+$(B)/tests/unit/test_prim: tests/unit/test_prim.c $(UNIT_PRIM_SRC) tests/check.h
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -std=gnu11 -Wall -fsanitize=address,undefined \
+	      -fno-sanitize-recover=all -fno-omit-frame-pointer -Iinclude \
+	      -Iallocator $< $(UNIT_PRIM_SRC) -o $@
+
 .PHONY: test-unit
 test-unit: $(UNIT_TESTS)
 	@rc=0; for t in $(UNIT_TESTS); do \

@@ -103,6 +103,8 @@ def policy_lines(stats):
         lines.append(f"heat source: unavailable ({hs['unavailable']})")
     else:
         lines.append(f"heat source: {hs['name']}, {hs.get('why', '')}")
+        for note in hs.get("notes", []):
+            lines.append(f"  {note['name']}: {note['note']}")
         for other in hs.get("not_used", []):
             lines.append(f"  not {other['name']}: {other['why']}")
     if unavailable(mig):
