@@ -90,7 +90,7 @@ static void test_configure(void)
 static void test_quick(void)
 {
 	char *env[] = {"TIERMALLOC_DRAM_LIMIT=1M", "TIERMALLOC_POLICY=dram-first", NULL};
-	tm_config_load(env);
+	tm_config_load(env, false);
 	tm_placement pl = fresh(0, 0);
 	tm_placement_configure(&pl, 2, 400 << 20);
 	CHECK_EQ(tm_place_quick(&pl, 1 << 20), TM_QUICK_TIER0, "fits: tier 0");
@@ -119,7 +119,7 @@ static void *reconfigure(void *arg)
 static void test_no_torn_config(void)
 {
 	char *env[] = {"TIERMALLOC_DRAM_LIMIT=1M", "TIERMALLOC_RATIO=1:3", NULL};
-	tm_config_load(env);
+	tm_config_load(env, false);
 	tm_placement_configure(&shared, 2, 400 << 20);
 	pthread_t writer;
 	pthread_create(&writer, NULL, reconfigure, NULL);
