@@ -49,8 +49,8 @@ PL_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -Wno-unused-parameter -pthread
 
 PL_C := conform stress_threads stress_fork stdio_exit busy dlopen_cxx lowfds \
-	fork_start vma_flat quota_exact
-PL_CXX := conform_cxx stress_churn mt_map
+	fork_start vma_flat quota_exact many_threads
+PL_CXX := conform_cxx stress_churn mt_map sized_delete
 PL_ASAN_C := conform stress_threads stress_fork
 PL_ASAN_CXX := conform_cxx stress_churn
 
@@ -65,6 +65,8 @@ $(addprefix $(PL_B)/,$(PL_C)): $(PL_B)/%: $(PL_SRC)/%.c $(PL_HDR)
 
 # its pthread_create stands in for libc's, for the library's calls too
 $(PL_B)/fork_start: PL_CFLAGS += -rdynamic
+# their mallctl and sdallocx stand in for jemalloc's, to count the calls
+$(PL_B)/many_threads $(PL_B)/sized_delete: PL_CFLAGS += -rdynamic
 
 $(addprefix $(PL_B)/,$(PL_CXX)): $(PL_B)/%: $(PL_SRC)/%.cc $(PL_HDR)
 	@mkdir -p $(@D)

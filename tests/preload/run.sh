@@ -732,6 +732,12 @@ section_tiered() {
 	check_prog lib "tiered: vma_flat" 120 env TIERMALLOC_SYSFS="$work/fakesys" \
 		"$bin/vma_flat"
 	quota_exact
+	check_prog lib "tiered: 5,000 live threads on tier 1 ask jemalloc for a tcache once each" 300 \
+		env TIERMALLOC_SYSFS="$work/fakesys" TIERMALLOC_POLICY=threshold \
+		TIERMALLOC_THRESHOLD=64 "$bin/many_threads"
+	check_prog lib "tiered: C++ sized delete reaches sdallocx on both tiers" 60 \
+		env TIERMALLOC_SYSFS="$work/fakesys" TIERMALLOC_POLICY=threshold \
+		TIERMALLOC_THRESHOLD=4K "$bin/sized_delete"
 	check_prog lib "tiered, TIERMALLOC_DRAM_LIMIT=4M (quota fallbacks): stress_threads" 300 \
 		env TIERMALLOC_SYSFS="$work/fakesys" TIERMALLOC_DRAM_LIMIT=4M TM_TEST_TIERS=2 \
 		"$bin/stress_threads" 8 20000
