@@ -39,7 +39,7 @@ static void *run(void *arg)
 	}
 	atomic_fetch_add(&cpu_ns, thread_cpu_ns() - start);
 	pthread_barrier_wait(&all_done);
-	return NULL;
+	return arg;
 }
 
 int main(int argc, char **argv)
