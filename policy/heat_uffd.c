@@ -85,6 +85,13 @@ static void plan(tm_uffd_src *u, size_t pages, unsigned period_ms)
 	u->window_pages = share < quarter ? share : quarter;
 }
 
+/* The process's CPU clock less a thread's is not monotonic: two clocks
+ * read one after the other. A step back counts as no time. */
+static uint64_t since(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
 /* Let the program run until it has written the window's pages, or has
  * run for the window's time (its CPU time: on a busy machine it runs less
  * of the wall clock), or at most twice that on the wall clock, for a
@@ -94,7 +101,7 @@ static void watch(tm_uffd_src *u, tm_heatmap *hm, uint64_t window_ns)
 	uint64_t wall0 = u->os->now_ns(), ran0 = u->os->program_ns();
 	for (unsigned us = FIRST_LOOK_US;; us *= 2) {
 		uint64_t wall = u->os->now_ns() - wall0;
-		uint64_t ran = u->os->program_ns() - ran0;
+		uint64_t ran = since(u->os->program_ns(), ran0);
 		if (ran >= window_ns || wall >= 2 * window_ns)
 			break;
 		uint64_t left = window_ns - ran < 2 * window_ns - wall
