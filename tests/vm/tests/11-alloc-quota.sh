@@ -3,6 +3,7 @@
 # (+ slack for the per-thread accounting batch and the probe's own arrays)
 # lands on node 0 and the rest on node 1, as the kernel reports page by page.
 # The ratio and threshold policies split the same way.
+# vm-timeout: 75
 set -eu
 . tests/vm/testlib.sh
 check() { # name line max_node0 min_node1

@@ -2,6 +2,7 @@
 # With the slow node (almost) full, allocations that placement sends there
 # still succeed: the kernel falls back to DRAM (MPOL_PREFERRED_MANY) and
 # nothing fails.
+# vm-timeout: 60
 set -eu
 . tests/vm/testlib.sh
 hog_mib=$(($(node_free_mib 1) - 48))

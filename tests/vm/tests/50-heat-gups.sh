@@ -7,6 +7,7 @@
 # then the overhead (migrator CPU share, slowdown of an allocation-heavy
 # loop), one round. The kernel's own tiering, a comparison rather than a
 # test, is left to make bench-gups: it took ~25 s of the guest's time.
+# vm-timeout: 120
 set -u
 [[ -x build/bench/gups/gups ]] || { echo "build/bench/gups/gups is not built"; exit 1; }
 exec bench/gups/gups.sh --check --test
