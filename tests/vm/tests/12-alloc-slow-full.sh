@@ -10,7 +10,7 @@ set -eu
 hog_mib=$(($(node_free_mib 1) - 96))
 numactl --membind=1 "$PROBE" "$hog_mib" 1024 hold > /tmp/hog.out &
 hog=$!
-trap 'kill $hog 2>/dev/null' EXIT
+trap 'kill $hog 2>/dev/null || :; wait $hog 2>/dev/null || :' EXIT
 waited=0
 until [ -s /tmp/hog.out ]; do
 	kill -0 $hog 2>/dev/null || fail "the hog filling node 1 died"
