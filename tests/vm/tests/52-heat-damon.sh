@@ -3,6 +3,7 @@
 # it finds a hot set and its moves through tm_heat_of (with the TLB flushed
 # every 5 ms, which accessed bits need under emulation: tlb_turnover.h); it leaves no kdamond
 # running when the process exits, nor when the process is killed.
+# vm-timeout: 45
 set -u
 KD=/sys/kernel/mm/damon/admin/kdamonds
 LIB=$PWD/build/libtiermalloc.so
