@@ -11,6 +11,7 @@ void tm_heatmap_init(tm_heatmap *hm, unsigned page_shift, tm_cells_grow_fn grow)
 	memset(hm, 0, sizeof(*hm));
 	hm->shift = page_shift;
 	hm->grow = grow;
+	hm->ran_permille = 1000;
 }
 
 int tm_heatmap_add_span(tm_heatmap *hm, uintptr_t base, size_t size,

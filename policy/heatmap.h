@@ -53,6 +53,11 @@ typedef struct {
 	unsigned shift;          /* log2 of the page size */
 	unsigned credit_shift;   /* 1 while two sources share the credit */
 	_Atomic uint64_t credited; /* pages credited so far, by any source */
+	/* The program's CPU time over the last period's wall time, in 1/1000
+	 * (at most 1000). A source that samples the clock (DAMON) scales by
+	 * it: a program that ran a third of the time on a busy machine
+	 * touched its hot pages in a third of the samples. */
+	unsigned ran_permille;
 	tm_cells_grow_fn grow;
 	tm_span span[TM_TIER_MAX];
 } tm_heatmap;
