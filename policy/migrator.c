@@ -155,8 +155,8 @@ static void migrate(tm_plan_params *p, tm_plan_summary *sum, tm_move_result *res
 		for (int t = 0; t < p->tiers; t++)
 			account(t, r.gained[t] * page_bytes());
 		add_result(res, &r);
-		mg.tokens -= (double)n * (double)page_bytes();
-		if ((p->budget -= (int64_t)n) <= 0)
+		mg.tokens -= (double)r.pages * (double)page_bytes();
+		if ((p->budget -= (int64_t)r.pages) <= 0)
 			break;
 	}
 }
@@ -250,6 +250,7 @@ static void period(unsigned period_ms)
 {
 	tm_heatmap *hm = mg.cfg.hm;
 	follow_heap();
+	tm_mover_find_huge(&mg.mover, hm);
 	tm_heatmap_cool(hm);
 	bool ran = program_ran(period_ms);
 	if (tm_source_blind(&mg.watch, collect(mg.src, period_ms), ran))
@@ -353,7 +354,7 @@ int tm_migrator_start(const tm_migrator_config *cfg)
 	int rc = 0;
 	if (!atomic_load(&mg.running)) {
 		mg.cfg = *cfg;
-		tm_mover_init(&mg.mover, cfg->tiers, tm_os_move_pages);
+		tm_mover_init(&mg.mover, cfg->tiers, &tm_mover_os_real);
 		atomic_store(&mg.stopping, false);
 		pthread_condattr_t ca;
 		pthread_condattr_init(&ca);
