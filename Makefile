@@ -52,8 +52,12 @@ $(B)/obj/%.o: %.cc | $(B)/.build-deps
 
 # -z nodelete: the library must outlive every destructor that may still call
 # free(); -Bsymbolic keeps our own internal calls off the interposition path.
+# The soname's number is the public API's major version (include/tiermalloc.h).
+TM_SOVERSION := $(shell sed -n 's/^\#define TM_VERSION_MAJOR //p' include/tiermalloc.h)
+TM_VERSION   := $(TM_SOVERSION).$(shell sed -n 's/^\#define TM_VERSION_MINOR //p' include/tiermalloc.h)
 $(B)/libtiermalloc.so: $(LIB_OBJ) allocator/exports.map
-	$(CC) -shared -o $@ $(LIB_OBJ) $(TM_LIBS) -Wl,-z,nodelete \
+	$(CC) -shared -o $@ $(LIB_OBJ) $(LDFLAGS) $(TM_LIBS) -Wl,-z,nodelete \
+	      -Wl,-soname,libtiermalloc.so.$(TM_SOVERSION) \
 	      -Wl,-Bsymbolic-functions -Wl,--version-script=allocator/exports.map
 
 # Core objects as an archive, for unit tests and fuzzers.
@@ -66,6 +70,7 @@ $(B)/libtmcore.a: $(CORE_OBJ)
 -include tests/vm/vm.mk
 -include tools/tools.mk
 -include bench/bench.mk
+-include tools/install.mk
 
 # Everything CI runs: the host suites, then the two-tier guest.
 test: deps
