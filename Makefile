@@ -55,7 +55,7 @@ $(B)/obj/%.o: %.cc | $(B)/.build-deps
 # The soname's number is the public API's major version (include/tiermalloc.h).
 TM_SOVERSION := $(shell sed -n 's/^\#define TM_VERSION_MAJOR //p' include/tiermalloc.h)
 TM_VERSION   := $(TM_SOVERSION).$(shell sed -n 's/^\#define TM_VERSION_MINOR //p' include/tiermalloc.h)
-$(B)/libtiermalloc.so: $(LIB_OBJ) allocator/exports.map
+$(B)/libtiermalloc.so: $(LIB_OBJ) allocator/exports.map Makefile
 	$(CC) -shared -o $@ $(LIB_OBJ) $(LDFLAGS) $(TM_LIBS) -Wl,-z,nodelete \
 	      -Wl,-soname,libtiermalloc.so.$(TM_SOVERSION) \
 	      -Wl,-Bsymbolic-functions -Wl,--version-script=allocator/exports.map

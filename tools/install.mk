@@ -90,6 +90,7 @@ deb:
 	rm -rf $(B)/deb && mkdir -p $(DEB_SRC)
 	git ls-files -z --cached --others --exclude-standard | \
 	  tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(DEB_SRC)
-	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	@# Variables given to this make (B=...) must not reach the package build.
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -b -us -uc
 	lintian --fail-on error,warning --info --display-info --display-experimental \
 	  $(B)/deb/*.changes
