@@ -99,6 +99,11 @@ Try 'tiermalloc --help'.
 	same "install: pkg-config's preload variable" "4999950000 $p/lib/libtiermalloc.so.0" \
 		env LD_PRELOAD="$(PKG_CONFIG_PATH=$pc pkg-config --variable=preload tiermalloc)" python3 -c "$PY"
 	same "install: a program built with pkg-config uses the library" "1 0" link_with_pkgconfig "$pc"
+	same "install: --print-tiers without the library fails, not loops" \
+		"tiermalloc: $p/lib/libtiermalloc.so.0 did not load
+126" sh -c 'mv "$1.0" "$1.x"; timeout 10 "$2" --print-tiers >"$3" 2>&1; rc=$?
+		       mv "$1.x" "$1.0"; grep -v "^ERROR: ld.so" "$3"; echo $rc' \
+		- "$p/lib/libtiermalloc.so" "$p/bin/tiermalloc" "$work/print-tiers.out"
 	check "install: tierstat runs" "$p/bin/tierstat" --help
 	check "install: make uninstall leaves only directories" \
 		sh -c 'make --no-print-directory -s B="$1" uninstall PREFIX="$2" LDCONFIG=: &&

@@ -92,11 +92,16 @@ static _Noreturn void print_tiers(char **argv)
 {
 	int (*count)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "tm_tier_count");
 
+	const char *pre = getenv("LD_PRELOAD");
+
 	if (count) {
 		int n = count();
 		printf("%d tier%s\n", n, n == 1 ? "" : "s");
 		exit(0);
 	}
+	/* Already rerun, and ld.so said why it could not load the library. */
+	if (pre && !strncmp(pre, TM_PRELOAD_PATH, strlen(TM_PRELOAD_PATH)))
+		die(EXIT_CANNOT_RUN, "%s did not load", TM_PRELOAD_PATH);
 	setenv("TIERMALLOC_VERBOSE", "1", 1);
 	preload();
 	fflush(stdout);
