@@ -54,7 +54,9 @@ $(B)/obj/%.o: %.cc | $(B)/.build-deps
 	$(CXX) $(CFLAGS) $(TM_CXXFLAGS) -c $< -o $@
 
 # -z nodelete: the library must outlive every destructor that may still call
-# free(); -Bsymbolic keeps our own internal calls off the interposition path.
+# free(); -Bsymbolic keeps our own internal calls off the interposition path;
+# -z defs: every symbol resolves at link time, so nothing can come to need
+# libstdc++ (or anything unlinked) unnoticed.
 # The soname's number is the public API's major version (include/tiermalloc.h).
 TM_SOVERSION := $(shell sed -n 's/^\#define TM_VERSION_MAJOR //p' include/tiermalloc.h)
 TM_VERSION   := $(TM_SOVERSION).$(shell sed -n 's/^\#define TM_VERSION_MINOR //p' include/tiermalloc.h)
@@ -77,7 +79,7 @@ $(TM_JEMALLOC): | $(B)/.build-deps
 
 $(B)/libtiermalloc.so: $(LIB_OBJ) $(TM_JEMALLOC) allocator/exports.map Makefile
 	$(CC) -shared -o $@ $(LIB_OBJ) $(LDFLAGS) $(TM_LIBS) -Wl,-z,nodelete \
-	      -Wl,-soname,libtiermalloc.so.$(TM_SOVERSION) \
+	      -Wl,-z,defs -Wl,-soname,libtiermalloc.so.$(TM_SOVERSION) \
 	      -Wl,-Bsymbolic-functions -Wl,--version-script=allocator/exports.map
 
 # Core objects as an archive, for unit tests and fuzzers.
