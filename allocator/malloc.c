@@ -1,5 +1,5 @@
 /* The malloc family. With one tier every call goes straight to jemalloc's
- * own functions (looked up in libjemalloc, since ours shadow them); with
+ * own functions (linked in under tm_je_* names, since ours take theirs); with
  * several, allocations go to the arenas of the tier placement chooses.
  *
  * Semantics are glibc's where users rely on them: malloc(0) is a unique
@@ -8,7 +8,6 @@
  * errno, so those two are handled here. */
 #include "malloc.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <jemalloc/jemalloc.h>
 #include <string.h>
@@ -41,17 +40,12 @@ static inline void *huge_advice(void *p, size_t size)
 
 /* ---- one tier: jemalloc's own functions ---------------------------------- */
 
-static void *boot_malloc(size_t size);
-static void boot_free(void *p);
-static void *boot_calloc(size_t n, size_t size);
-static void *boot_realloc(void *p, size_t size);
-
-static struct {
-	void *(*malloc)(size_t);
-	void (*free)(void *);
-	void *(*calloc)(size_t, size_t);
-	void *(*realloc)(void *, size_t);
-} je = {boot_malloc, boot_free, boot_calloc, boot_realloc};
+/* jemalloc's malloc family, renamed where it is linked in (TM_JEMALLOC in
+ * the Makefile). */
+void *tm_je_malloc(size_t size);
+void tm_je_free(void *p);
+void *tm_je_calloc(size_t n, size_t size);
+void *tm_je_realloc(void *p, size_t size);
 
 static bool tiered;
 
@@ -61,63 +55,16 @@ static void *nomem(void)
 	return NULL;
 }
 
-/* Until tm_malloc_bind, and for anything it cannot resolve: jemalloc's
- * automatic arenas through its extended API, which we do not shadow. */
-static void *boot_malloc(size_t size)
-{
-	void *p = mallocx(size ? size : 1, 0);
-	return p ? p : nomem();
-}
-
-static void boot_free(void *p)
-{
-	if (p)
-		dallocx(p, 0);
-}
-
-static void *boot_calloc(size_t n, size_t size)
-{
-	size_t total;
-	if (__builtin_mul_overflow(n, size, &total))
-		return nomem();
-	void *p = mallocx(total ? total : 1, MALLOCX_ZERO);
-	return p ? p : nomem();
-}
-
-static void *boot_realloc(void *p, size_t size)
-{
-	if (!p)
-		return boot_malloc(size);
-	void *q = rallocx(p, size ? size : 1, 0);
-	return q ? q : nomem();
-}
-
 /* jemalloc's realloc returns NULL without setting errno when the size is past
  * its largest size class (SIZE_MAX, PTRDIFF_MAX + 1, ...): say ENOMEM here. */
 static void *je_realloc(void *p, size_t size)
 {
-	void *q = je.realloc(p, size);
+	void *q = tm_je_realloc(p, size);
 	return q ? q : nomem();
-}
-
-static void bind_jemalloc(void)
-{
-	void *lib = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
-	if (!lib)
-		return;
-	void *m = dlsym(lib, "malloc"), *f = dlsym(lib, "free");
-	void *c = dlsym(lib, "calloc"), *r = dlsym(lib, "realloc");
-	if (!m || !f || !c || !r)
-		return;
-	je.malloc = (void *(*)(size_t))m;
-	je.calloc = (void *(*)(size_t, size_t))c;
-	je.realloc = (void *(*)(void *, size_t))r;
-	je.free = (void (*)(void *))f;
 }
 
 void tm_malloc_bind(bool use_tiers)
 {
-	bind_jemalloc();
 	huge_advice_on = tm_opt_num(TM_OPT_HUGEPAGE);
 	tiered = use_tiers;
 }
@@ -161,7 +108,7 @@ static void tiered_free(void *p)
 	int t = tm_arena_tier_of(p);
 	if (t < 0) { /* made before the tiers existed */
 		if (p)
-			je.free(p);
+			tm_je_free(p);
 		return;
 	}
 	tm_place_account(&tm_place_state, t, -(int64_t)sallocx(p, 0));
@@ -203,7 +150,7 @@ void *tm_alloc(size_t size, int flags, uintptr_t site)
 	if (tiered)
 		return huge_advice(tiered_alloc(size, flags, site), size);
 	if (!flags)
-		return huge_advice(je.malloc(size), size);
+		return huge_advice(tm_je_malloc(size), size);
 	void *p = mallocx(size ? size : 1, flags);
 	return p ? huge_advice(p, size) : nomem();
 }
@@ -213,7 +160,7 @@ void tm_free(void *p)
 	if (tiered)
 		tiered_free(p);
 	else
-		je.free(p);
+		tm_je_free(p);
 }
 
 /* Sized free (C++ sized delete): jemalloc skips the size lookup. */
@@ -231,14 +178,14 @@ TM_EXPORT void *malloc(size_t size)
 {
 	tm_services_poll(size);
 	if (TM_LIKELY(!tiered))
-		return huge_advice(je.malloc(size), size);
+		return huge_advice(tm_je_malloc(size), size);
 	return huge_advice(tiered_alloc(size, 0, SITE()), size);
 }
 
 TM_EXPORT void free(void *p)
 {
 	if (TM_LIKELY(!tiered))
-		je.free(p);
+		tm_je_free(p);
 	else
 		tiered_free(p);
 }
@@ -250,7 +197,7 @@ TM_EXPORT void *calloc(size_t n, size_t size)
 	if (__builtin_mul_overflow(n, size, &total))
 		return nomem();
 	if (TM_LIKELY(!tiered))
-		return huge_advice(je.calloc(n, size), total);
+		return huge_advice(tm_je_calloc(n, size), total);
 	return huge_advice(tiered_alloc(total, MALLOCX_ZERO, SITE()), total);
 }
 
