@@ -13,14 +13,15 @@ TM_PRELOAD := $(LIBDIR)/$(TM_SONAME)
 INST       := $(B)/install
 LDCONFIG   ?= ldconfig
 
-# The launcher links the options table and its parsers (config.o, and log.o
-# under it) to check values exactly as the library will.
+# The launcher links the options table and its parsers (config.o, and the
+# log and OS layer under it) to check values exactly as the library will.
 LAUNCHER_SRC := tools/launcher/launcher.c tools/launcher/flags.c
+LAUNCHER_OBJ := $(addprefix $(B)/obj/allocator/,config.o log.o prim/fd.o prim/os.o)
 LAUNCHER_DEP := $(LAUNCHER_SRC) tools/launcher/flags.h include/tiermalloc.h \
-                $(B)/obj/allocator/config.o $(B)/obj/allocator/log.o
+                $(LAUNCHER_OBJ)
 LAUNCHER_CC   = $(CC) $(CFLAGS) $(CPPFLAGS) -std=gnu11 $(WARN) -Iinclude \
-                -Iallocator -Itools/launcher $(LAUNCHER_SRC) \
-                $(B)/obj/allocator/config.o $(B)/obj/allocator/log.o $(LDFLAGS)
+                -Iallocator -Itools/launcher $(LAUNCHER_SRC) $(LAUNCHER_OBJ) \
+                $(LDFLAGS)
 
 # In the tree, build/tiermalloc preloads build/libtiermalloc.so.
 all: $(B)/tiermalloc
