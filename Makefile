@@ -17,9 +17,12 @@ WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter
 TM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread $(WARN) \
              -Iinclude -Iallocator -Ipolicy -MMD -MP
-TM_CXXFLAGS := -std=gnu++17 -fPIC -fvisibility=hidden -pthread -Wall -Wextra \
-               -Iinclude -Iallocator -MMD -MP
-TM_LIBS := -ljemalloc -lstdc++ -lpthread -ldl
+# -fno-exceptions: the C++ operators (cxx.cc) neither throw nor catch
+# themselves; libstdc++, found at run time, does (see cxx.cc).
+TM_CXXFLAGS := -std=gnu++17 -fPIC -fvisibility=hidden -fno-exceptions -pthread \
+               -Wall -Wextra -Iinclude -Iallocator -MMD -MP
+TM_JEMALLOC := $(B)/jemalloc/libjemalloc_tm.a
+TM_LIBS := $(TM_JEMALLOC) -lm -lpthread -ldl
 
 # Library objects: every .c under allocator/ and policy/, and the C++
 # operators (cxx.cc). malloc.o and cxx.o hold the interposed entry points, so
@@ -51,9 +54,32 @@ $(B)/obj/%.o: %.cc | $(B)/.build-deps
 	$(CXX) $(CFLAGS) $(TM_CXXFLAGS) -c $< -o $@
 
 # -z nodelete: the library must outlive every destructor that may still call
-# free(); -Bsymbolic keeps our own internal calls off the interposition path.
-$(B)/libtiermalloc.so: $(LIB_OBJ) allocator/exports.map
-	$(CC) -shared -o $@ $(LIB_OBJ) $(TM_LIBS) -Wl,-z,nodelete \
+# free(); -Bsymbolic keeps our own internal calls off the interposition path;
+# -z defs: every symbol resolves at link time, so nothing can come to need
+# libstdc++ (or anything unlinked) unnoticed.
+# The soname's number is the public API's major version (include/tiermalloc.h).
+TM_SOVERSION := $(shell sed -n 's/^\#define TM_VERSION_MAJOR //p' include/tiermalloc.h)
+TM_VERSION   := $(TM_SOVERSION).$(shell sed -n 's/^\#define TM_VERSION_MINOR //p' include/tiermalloc.h)
+# jemalloc is linked in from Debian's libjemalloc_pic.a rather than loaded
+# as libjemalloc.so.2: one object less for ld.so at every exec, and none of
+# the libstdc++ it pulls in (its C++ operators, jemalloc_cpp, are left out;
+# ours are in cxx.cc). Its malloc family is renamed (tm_je_*, called by
+# malloc.c) or made local, as ours is the one exported; its own API
+# (mallctl, mallocx, ...) is exported (exports.map), so a program that calls
+# mallctl itself (redis) reaches the jemalloc that allocates.
+TM_JE_RENAME := malloc free calloc realloc
+TM_JE_LOCAL  := aligned_alloc memalign posix_memalign valloc malloc_usable_size
+$(TM_JEMALLOC): | $(B)/.build-deps
+	@mkdir -p $(@D)
+	cp "$$($(CC) -print-file-name=libjemalloc_pic.a)" $@.tmp
+	ar d $@.tmp jemalloc_cpp.pic.o
+	objcopy $(foreach f,$(TM_JE_RENAME),--redefine-sym $(f)=tm_je_$(f)) \
+	        $(TM_JE_LOCAL:%=--localize-symbol=%) $@.tmp $@
+	rm $@.tmp
+
+$(B)/libtiermalloc.so: $(LIB_OBJ) $(TM_JEMALLOC) allocator/exports.map Makefile
+	$(CC) -shared -o $@ $(LIB_OBJ) $(LDFLAGS) $(TM_LIBS) -Wl,-z,nodelete \
+	      -Wl,-z,defs -Wl,-soname,libtiermalloc.so.$(TM_SOVERSION) \
 	      -Wl,-Bsymbolic-functions -Wl,--version-script=allocator/exports.map
 
 # Core objects as an archive, for unit tests and fuzzers.
@@ -66,6 +92,7 @@ $(B)/libtmcore.a: $(CORE_OBJ)
 -include tests/vm/vm.mk
 -include tools/tools.mk
 -include bench/bench.mk
+-include tools/install.mk
 
 # Everything CI runs: the host suites, then the two-tier guest.
 test: deps

@@ -55,7 +55,8 @@ static const tm_opt_desc opt_table[TM_OPT_COUNT] = {
 		"cap on page migration, MiB per second (0: no migration)",
 		.min = 0, .max = 1000000, .live = true},
 	[TM_OPT_STATS] = {"TIERMALLOC_STATS", TM_TYPE_BOOL, "1",
-		"serve live statistics on a Unix socket"},
+		"serve live statistics on a Unix socket (off under AT_SECURE)",
+		.trusted_only = true},
 	[TM_OPT_STATS_DIR] = {"TIERMALLOC_STATS_DIR", TM_TYPE_STRING, "",
 		"directory of the stats socket (default /tmp/tiermalloc-<uid>)",
 		.trusted_only = true},
@@ -304,6 +305,11 @@ void tm_config_load(char *const *envp, bool secure)
 	if (u.names[0])
 		tm_warn("running setuid, setgid or with capabilities (AT_SECURE): "
 			"%s ignored, using the defaults", u.names);
+	/* A setgid program's socket would pass its invoker's same-user check
+	 * and show them the program's memory, which the kernel hides from
+	 * them (the program is not dumpable): no socket. */
+	if (secure)
+		store_value(TM_OPT_STATS, &(tm_opt_value){.num = 0}, TM_SRC_DEFAULT);
 }
 
 int tm_config_set(const char *name, const char *text, char *err, size_t errlen)

@@ -1,5 +1,5 @@
 /* The malloc family. With one tier every call goes straight to jemalloc's
- * own functions (looked up in libjemalloc, since ours shadow them); with
+ * own functions (linked in under tm_je_* names, since ours take theirs); with
  * several, allocations go to the arenas of the tier placement chooses.
  *
  * Semantics are glibc's where users rely on them: malloc(0) is a unique
@@ -8,7 +8,6 @@
  * errno, so those two are handled here. */
 #include "malloc.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <jemalloc/jemalloc.h>
 #include <string.h>
@@ -24,17 +23,12 @@
 
 /* ---- one tier: jemalloc's own functions ---------------------------------- */
 
-static void *boot_malloc(size_t size);
-static void boot_free(void *p);
-static void *boot_calloc(size_t n, size_t size);
-static void *boot_realloc(void *p, size_t size);
-
-static struct {
-	void *(*malloc)(size_t);
-	void (*free)(void *);
-	void *(*calloc)(size_t, size_t);
-	void *(*realloc)(void *, size_t);
-} je = {boot_malloc, boot_free, boot_calloc, boot_realloc};
+/* jemalloc's malloc family, renamed where it is linked in (TM_JEMALLOC in
+ * the Makefile). */
+void *tm_je_malloc(size_t size);
+void tm_je_free(void *p);
+void *tm_je_calloc(size_t n, size_t size);
+void *tm_je_realloc(void *p, size_t size);
 
 static bool tiered;
 
@@ -44,63 +38,16 @@ static void *nomem(void)
 	return NULL;
 }
 
-/* Until tm_malloc_bind, and for anything it cannot resolve: jemalloc's
- * automatic arenas through its extended API, which we do not shadow. */
-static void *boot_malloc(size_t size)
-{
-	void *p = mallocx(size ? size : 1, 0);
-	return p ? p : nomem();
-}
-
-static void boot_free(void *p)
-{
-	if (p)
-		dallocx(p, 0);
-}
-
-static void *boot_calloc(size_t n, size_t size)
-{
-	size_t total;
-	if (__builtin_mul_overflow(n, size, &total))
-		return nomem();
-	void *p = mallocx(total ? total : 1, MALLOCX_ZERO);
-	return p ? p : nomem();
-}
-
-static void *boot_realloc(void *p, size_t size)
-{
-	if (!p)
-		return boot_malloc(size);
-	void *q = rallocx(p, size ? size : 1, 0);
-	return q ? q : nomem();
-}
-
 /* jemalloc's realloc returns NULL without setting errno when the size is past
  * its largest size class (SIZE_MAX, PTRDIFF_MAX + 1, ...): say ENOMEM here. */
 static void *je_realloc(void *p, size_t size)
 {
-	void *q = je.realloc(p, size);
+	void *q = tm_je_realloc(p, size);
 	return q ? q : nomem();
-}
-
-static void bind_jemalloc(void)
-{
-	void *lib = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
-	if (!lib)
-		return;
-	void *m = dlsym(lib, "malloc"), *f = dlsym(lib, "free");
-	void *c = dlsym(lib, "calloc"), *r = dlsym(lib, "realloc");
-	if (!m || !f || !c || !r)
-		return;
-	je.malloc = (void *(*)(size_t))m;
-	je.calloc = (void *(*)(size_t, size_t))c;
-	je.realloc = (void *(*)(void *, size_t))r;
-	je.free = (void (*)(void *))f;
 }
 
 void tm_malloc_bind(bool use_tiers)
 {
-	bind_jemalloc();
 	tiered = use_tiers;
 }
 
@@ -126,7 +73,7 @@ static __attribute__((noinline)) void *tier_allocx(int t, size_t size, int flags
 static inline void *tier_alloc(int t, size_t size, int flags)
 {
 	if (TM_LIKELY(t == 0 && !flags))
-		return je.malloc(size);
+		return tm_je_malloc(size);
 	return tier_allocx(t, size, flags);
 }
 
@@ -233,7 +180,7 @@ static inline void tiered_free(void *p, size_t size)
 	else if (size)
 		sdallocx(p, size, 0);
 	else
-		je.free(p);
+		tm_je_free(p);
 }
 
 /* Move to wherever placement now says, e.g. when growth would break the
@@ -250,7 +197,7 @@ static void *tiered_move(void *p, size_t old, size_t size, uintptr_t site)
 
 static void *tier_realloc(int t, void *p, size_t size)
 {
-	return t <= 0 ? je.realloc(p, size) : rallocx(p, size, tm_arena_flags(t));
+	return t <= 0 ? tm_je_realloc(p, size) : rallocx(p, size, tm_arena_flags(t));
 }
 
 /* jemalloc counts tier 0's bytes for threads with a record; the others,
@@ -279,7 +226,7 @@ void *tm_alloc(size_t size, int flags, uintptr_t site)
 	if (tiered)
 		return tiered_alloc(size, flags, site);
 	if (!flags)
-		return je.malloc(size);
+		return tm_je_malloc(size);
 	void *p = mallocx(size ? size : 1, flags);
 	return p ? p : nomem();
 }
@@ -289,7 +236,7 @@ void tm_free(void *p)
 	if (tiered)
 		tiered_free(p, 0);
 	else
-		je.free(p);
+		tm_je_free(p);
 }
 
 /* Sized free (C++ sized delete): jemalloc skips the size lookup. */
@@ -307,14 +254,14 @@ TM_EXPORT void *malloc(size_t size)
 {
 	tm_services_poll(size);
 	if (TM_LIKELY(!tiered))
-		return je.malloc(size);
+		return tm_je_malloc(size);
 	return tiered_alloc(size, 0, SITE());
 }
 
 TM_EXPORT void free(void *p)
 {
 	if (TM_LIKELY(!tiered))
-		je.free(p);
+		tm_je_free(p);
 	else
 		tiered_free(p, 0);
 }
@@ -326,7 +273,7 @@ TM_EXPORT void *calloc(size_t n, size_t size)
 	if (__builtin_mul_overflow(n, size, &total))
 		return nomem();
 	if (TM_LIKELY(!tiered))
-		return je.calloc(n, size);
+		return tm_je_calloc(n, size);
 	return tiered_alloc(total, MALLOCX_ZERO, SITE());
 }
 

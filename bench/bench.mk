@@ -51,6 +51,11 @@ bench: all bench-bins
 bench-quick: all bench-bins
 	bench/run.sh --quick $(BENCH_ARGS)
 
+# Exec start-up cost, glibc against each library preloaded (bench/startup.sh).
+.PHONY: bench-startup
+bench-startup: all
+	bench/startup.sh
+
 # GUPS with a hot set in the two-tier guest (make bench-gups); guarded, as
 # tests/policy/policy.mk includes it too.
 -include bench/gups/gups.mk

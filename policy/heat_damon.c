@@ -20,6 +20,7 @@
  * costs three sysfs reads, and the others get no credit anyway. */
 #define SAMPLE_US 5000
 #define AGGR_US 100000
+#define MIN_RAN 100    /* below a tenth of the time, the samples are noise */
 #define MAX_REGIONS 1000
 #define MIN_ACCESSES 4
 #define STR(x) #x
@@ -261,7 +262,8 @@ static void damon_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 		}
 		if (k < 3)
 			break;
-		uint64_t credit = v[2] * TM_HEAT_FULL / d->max_accesses;
+		uint64_t credit = v[2] * TM_HEAT_FULL * 1000 / d->max_accesses /
+				  (hm->ran_permille > MIN_RAN ? hm->ran_permille : MIN_RAN);
 		tm_heatmap_credit(hm, v[0], v[1],
 				  credit > TM_HEAT_FULL ? TM_HEAT_FULL : (unsigned)credit);
 		d->base.observed++;

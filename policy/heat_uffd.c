@@ -6,7 +6,9 @@
 
 #define MAX_WINDOWS 8         /* windows a period: the credit's resolution */
 #define MIN_WINDOW_PAGES 32   /* fewer says too little to be worth a window */
-#define FIRST_LOOK_US 100     /* the first wait of a window; then doubled */
+#define FIRST_LOOK_US 100     /* the shortest first wait of a window */
+#define LOOKS 16              /* first wait: 1/LOOKS of the window, doubled */
+#define OWN_PERMILLE 20       /* our own protecting and scanning: 2% */
 
 static tm_uffd_src *self(tm_heat_src *s)
 {
@@ -83,6 +85,27 @@ static void plan(tm_uffd_src *u, size_t pages, unsigned period_ms)
 	size_t share = (size_t)(budget / windows) ? (size_t)(budget / windows) : 1;
 	u->windows = pages ? (unsigned)windows : 0;
 	u->window_pages = share < quarter ? share : quarter;
+	if (u->window_cost_ns) { /* what a window cost this thread last time */
+		uint64_t affordable = (uint64_t)period_ms * 1000 * OWN_PERMILLE /
+				      u->window_cost_ns;
+		if (affordable < u->windows)
+			u->windows = affordable ? (unsigned)affordable : 1;
+	}
+}
+
+/* Waits are the program's time; the rest of a window is ours. */
+static void wait_for_program(tm_uffd_src *u, unsigned us)
+{
+	uint64_t t0 = u->os->now_ns();
+	u->os->wait(us);
+	u->waited_ns += u->os->now_ns() - t0;
+}
+
+/* The process's CPU clock less a thread's is not monotonic: two clocks
+ * read one after the other. A step back counts as no time. */
+static uint64_t since(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
 }
 
 /* Let the program run until it has written the window's pages, or has
@@ -92,14 +115,15 @@ static void plan(tm_uffd_src *u, size_t pages, unsigned period_ms)
 static void watch(tm_uffd_src *u, tm_heatmap *hm, uint64_t window_ns)
 {
 	uint64_t wall0 = u->os->now_ns(), ran0 = u->os->program_ns();
-	for (unsigned us = FIRST_LOOK_US;; us *= 2) {
+	unsigned first = (unsigned)(window_ns / 1000 / LOOKS);
+	for (unsigned us = first > FIRST_LOOK_US ? first : FIRST_LOOK_US;; us *= 2) {
 		uint64_t wall = u->os->now_ns() - wall0;
-		uint64_t ran = u->os->program_ns() - ran0;
+		uint64_t ran = since(u->os->program_ns(), ran0);
 		if (ran >= window_ns || wall >= 2 * window_ns)
 			break;
 		uint64_t left = window_ns - ran < 2 * window_ns - wall
 			? window_ns - ran : 2 * window_ns - wall;
-		u->os->wait(us < left / 1000 + 1 ? us : (unsigned)(left / 1000 + 1));
+		wait_for_program(u, us < left / 1000 + 1 ? us : (unsigned)(left / 1000 + 1));
 		if (scan_heap(u, hm, u->window_pages, 0) >= u->window_pages)
 			break;
 	}
@@ -115,6 +139,8 @@ static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 	if (!u->windows)
 		return;
 	uint64_t window_ns = (uint64_t)period_ms * 1000000 / 4 / u->windows;
+	uint64_t t0 = u->os->now_ns();
+	u->waited_ns = 0;
 	for (unsigned w = 0; w < u->windows; w++) {
 		protect_heap(u, hm, true);
 		watch(u, hm, window_ns);
@@ -122,6 +148,8 @@ static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 	}
 	protect_heap(u, hm, false);
 	u->base.observed += pages * u->windows;
+	uint64_t own = u->os->now_ns() - t0 - u->waited_ns;
+	u->window_cost_ns = own / u->windows + 1;
 }
 
 static const char *open_reason(int err)

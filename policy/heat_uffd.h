@@ -13,7 +13,10 @@
  * budget or a quarter of the heap, or has run for its share of a quarter of
  * the period, counted in the program's CPU time (at most twice that on the
  * clock, for a program that sleeps). So windows follow the program's
- * progress, not the clock: a busy or slow machine gives the same picture. The pages written first in a window are
+ * progress, not the clock: a busy or slow machine gives the same picture.
+ * Protecting and scanning a big heap costs this thread too (page-table
+ * walks): there are no more windows than fit 2% of the period at what a
+ * window cost last time. The pages written first in a window are
  * the ones written most often, and a page's credit is the share of windows
  * it was written in: a frequency, page by page. The protection is lifted
  * after the last window, so faults stay within the windows. */
@@ -35,6 +38,8 @@ typedef struct {
 	unsigned windows;             /* this period's windows */
 	size_t window_pages;          /* pages a window may see written */
 	uint64_t faults;              /* pages seen written (one fault each) */
+	uint64_t window_cost_ns;      /* our own time a window took, last period */
+	uint64_t waited_ns;           /* this period's waits: the program's time */
 	tm_page_run runs[TM_UFFD_RUNS];
 } tm_uffd_src;
 

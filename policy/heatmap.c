@@ -11,6 +11,7 @@ void tm_heatmap_init(tm_heatmap *hm, unsigned page_shift, tm_cells_grow_fn grow)
 	memset(hm, 0, sizeof(*hm));
 	hm->shift = page_shift;
 	hm->grow = grow;
+	hm->ran_permille = 1000;
 }
 
 int tm_heatmap_add_span(tm_heatmap *hm, uintptr_t base, size_t size,
@@ -90,6 +91,47 @@ tm_cell *tm_heatmap_cell(const tm_heatmap *hm, uintptr_t addr)
 	size_t i = (addr - sp->base) >> hm->shift;
 	return i < atomic_load_explicit(&sp->ready, memory_order_acquire)
 		       ? &sp->cells[i] : NULL;
+}
+
+#define BLOCK (1UL << TM_HUGE_SHIFT)
+
+/* Block of page i of a span, counted from the span's base rounded down. */
+static size_t block_of(const tm_heatmap *hm, const tm_span *sp, size_t i)
+{
+	return ((sp->base & (BLOCK - 1)) + (i << hm->shift)) >> TM_HUGE_SHIFT;
+}
+
+size_t tm_heatmap_unit(const tm_heatmap *hm, const tm_span *sp, size_t i)
+{
+	size_t b = block_of(hm, sp, i);
+	if (!sp->huge || ((sp->base + (i << hm->shift)) & (BLOCK - 1)) ||
+	    !(sp->huge[b / 64] >> (b % 64) & 1))
+		return 1;
+	return tm_block_pages(hm);
+}
+
+/* Only blocks wholly in the heap: a huge page never crosses its edges, and
+ * the planner may then take a block's cells without bounds checks. */
+void tm_heatmap_mark_huge(tm_heatmap *hm, int s, uintptr_t start, uintptr_t end)
+{
+	tm_span *sp = &hm->span[s];
+	if (start < sp->base)
+		start = sp->base;
+	if (end > sp->end)
+		end = sp->end;
+	for (uintptr_t a = (start + BLOCK - 1) & ~(BLOCK - 1);
+	     sp->huge && a + BLOCK <= end; a += BLOCK) {
+		size_t b = block_of(hm, sp, (a - sp->base) >> hm->shift);
+		sp->huge[b / 64] |= 1ULL << (b % 64);
+	}
+}
+
+void tm_heatmap_unmark_huge(tm_heatmap *hm, int s, size_t i)
+{
+	tm_span *sp = &hm->span[s];
+	size_t b = block_of(hm, sp, i);
+	if (sp->huge)
+		sp->huge[b / 64] &= ~(1ULL << (b % 64));
 }
 
 /* Visit the cells of span s that [start, end) covers within [base, limit). */

@@ -26,6 +26,7 @@
 #define TM_HEAT_FULL 64         /* settles at 4 x 64: the top */
 #define TM_TIER_NONE 0xff       /* page not present (never touched, purged) */
 #define TM_AGE_MAX 255          /* moved long ago, or never */
+#define TM_HUGE_SHIFT 21        /* a PMD-mapped transparent huge page */
 
 typedef struct {
 	_Atomic uint8_t heat;   /* written by the migrator, read by anyone */
@@ -45,6 +46,12 @@ typedef struct {
 	_Atomic size_t ready;    /* cells committed and usable */
 	uintptr_t end;           /* end of the heap's committed part, as last seen */
 	tm_cell *cells;
+	/* One bit per 2 MiB block (counted from base rounded down) seen mapped
+	 * as one transparent huge page: the kernel moves it whole, so it is
+	 * planned and moved as one unit. Kept once seen (the page stays one
+	 * folio when its mapping is split into 4 KiB entries, as a uffd write
+	 * fault does) until its pages are found apart. NULL: none known. */
+	uint64_t *huge;
 	int home;                /* tier whose arenas own the span */
 } tm_span;
 
@@ -53,6 +60,11 @@ typedef struct {
 	unsigned shift;          /* log2 of the page size */
 	unsigned credit_shift;   /* 1 while two sources share the credit */
 	_Atomic uint64_t credited; /* pages credited so far, by any source */
+	/* The program's CPU time over the last period's wall time, in 1/1000
+	 * (at most 1000). A source that samples the clock (DAMON) scales by
+	 * it: a program that ran a third of the time on a busy machine
+	 * touched its hot pages in a third of the samples. */
+	unsigned ran_permille;
 	tm_cells_grow_fn grow;
 	tm_span span[TM_TIER_MAX];
 } tm_heatmap;
@@ -83,6 +95,27 @@ static inline size_t tm_span_pages(const tm_heatmap *hm, const tm_span *sp)
 {
 	return (sp->end - sp->base) >> hm->shift;
 }
+
+/* Bytes of the huge-block bitmap of a span of size bytes. */
+static inline size_t tm_heatmap_huge_bytes(size_t size)
+{
+	return ((size >> TM_HUGE_SHIFT) / 64 + 2) * sizeof(uint64_t);
+}
+
+static inline size_t tm_block_pages(const tm_heatmap *hm)
+{
+	return (size_t)1 << (TM_HUGE_SHIFT - hm->shift);
+}
+
+/* Pages of the unit of placement that starts at page i of a span: a whole
+ * huge block when i is the first page of one, else the page alone. */
+size_t tm_heatmap_unit(const tm_heatmap *hm, const tm_span *sp, size_t i);
+
+/* Mark the blocks of span s that lie wholly in [start, end) as huge. */
+void tm_heatmap_mark_huge(tm_heatmap *hm, int s, uintptr_t start, uintptr_t end);
+
+/* Forget that the block holding page i of span s is huge. */
+void tm_heatmap_unmark_huge(tm_heatmap *hm, int s, size_t i);
 
 /* Add credit (saturating), halved while two sources share it (what one
  * source alone sees then fills half the range), to every page of

@@ -35,6 +35,7 @@ static struct {
 	unsigned benched;              /* sources found blind (bit TM_HEAT_*) */
 	tm_blind_watch watch, partner_watch;
 	uint64_t program_cpu_ns;       /* the process's CPU less ours, last period */
+	uint64_t program_wall_ns;      /* when it was read */
 	tm_mover mover;
 	tm_move moves[MOVES_PER_ROUND];
 	int64_t applied[TM_TIER_MAX];  /* bytes this thread added to used[] */
@@ -154,8 +155,8 @@ static void migrate(tm_plan_params *p, tm_plan_summary *sum, tm_move_result *res
 		for (int t = 0; t < p->tiers; t++)
 			account(t, r.gained[t] * page_bytes());
 		add_result(res, &r);
-		mg.tokens -= (double)n * (double)page_bytes();
-		if ((p->budget -= (int64_t)n) <= 0)
+		mg.tokens -= (double)r.pages * (double)page_bytes();
+		if ((p->budget -= (int64_t)r.pages) <= 0)
 			break;
 	}
 }
@@ -200,14 +201,20 @@ static uint64_t cpu_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Whether the program used a tenth of a period's CPU since the last one
- * (the process's CPU time, less this thread's). */
+/* The program's CPU time (the process's, less this thread's) since the
+ * last period, as a share of the wall time into the heat map; whether it
+ * used a tenth of a period's CPU. */
 static bool program_ran(unsigned period_ms)
 {
-	uint64_t now = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_ns(CLOCK_THREAD_CPUTIME_ID);
-	bool ran = now - mg.program_cpu_ns >= period_ms * 100000ULL;
-	mg.program_cpu_ns = now;
-	return ran;
+	uint64_t cpu = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t wall = tm_now_ns();
+	uint64_t used = cpu > mg.program_cpu_ns ? cpu - mg.program_cpu_ns : 0;
+	uint64_t share = wall > mg.program_wall_ns
+		? used * 1000 / (wall - mg.program_wall_ns) : 1000;
+	mg.cfg.hm->ran_permille = share < 1000 ? (unsigned)share : 1000;
+	mg.program_cpu_ns = cpu;
+	mg.program_wall_ns = wall;
+	return used >= period_ms * 100000ULL;
 }
 
 static void choose_source(void);
@@ -243,6 +250,7 @@ static void period(unsigned period_ms)
 {
 	tm_heatmap *hm = mg.cfg.hm;
 	follow_heap();
+	tm_mover_find_huge(&mg.mover, hm);
 	tm_heatmap_cool(hm);
 	bool ran = program_ran(period_ms);
 	if (tm_source_blind(&mg.watch, collect(mg.src, period_ms), ran))
@@ -346,7 +354,7 @@ int tm_migrator_start(const tm_migrator_config *cfg)
 	int rc = 0;
 	if (!atomic_load(&mg.running)) {
 		mg.cfg = *cfg;
-		tm_mover_init(&mg.mover, cfg->tiers, tm_os_move_pages);
+		tm_mover_init(&mg.mover, cfg->tiers, &tm_mover_os_real);
 		atomic_store(&mg.stopping, false);
 		pthread_condattr_t ca;
 		pthread_condattr_init(&ca);

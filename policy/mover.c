@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <string.h>
 
-void tm_mover_init(tm_mover *m, const tm_tierset *set, tm_move_pages_fn fn)
+void tm_mover_init(tm_mover *m, const tm_tierset *set, const tm_mover_os *os)
 {
+	if (m->pagemap > 0)
+		m->os->close(m->pagemap);
 	memset(m, 0, sizeof(*m));
-	m->move_pages = fn;
+	m->os = os;
 	m->tiers = set->count;
 	memset(m->tier_of_node, -1, sizeof(m->tier_of_node));
 	for (int t = 0; t < set->count; t++) {
@@ -52,7 +54,7 @@ static void locate_range(tm_mover *m, const tm_heatmap *hm, int s, size_t first,
 		size_t n = last - i < TM_MOVE_BATCH ? last - i : TM_MOVE_BATCH;
 		for (size_t k = 0; k < n; k++)
 			m->pages[k] = (void *)(sp->base + ((i + k) << hm->shift));
-		if (m->move_pages(n, m->pages, NULL, m->status) < 0)
+		if (m->os->move_pages(n, m->pages, NULL, m->status) < 0)
 			continue; /* unknown this time: the cells keep the last */
 		for (size_t k = 0; k < n; k++)
 			sp->cells[i + k].tier = tier_of_status(m, m->status[k]);
@@ -100,6 +102,41 @@ static void locate_rotating(tm_mover *m, const tm_heatmap *hm, size_t budget,
 	}
 }
 
+/* Opened by the migrator's thread, for its own view (see os_uffd.c). */
+void tm_mover_find_huge(tm_mover *m, tm_heatmap *hm)
+{
+	if (m->pagemap == 0)
+		m->pagemap = m->os->open_pagemap();
+	for (int s = 0; s < hm->nspans && m->pagemap > 0; s++) {
+		uintptr_t at = hm->span[s].base, end = hm->span[s].end, walk_end;
+		while (at < end) {
+			long n = m->os->scan_huge(m->pagemap, at, end, m->runs,
+						  TM_HUGE_RUNS, &walk_end);
+			for (long k = 0; k < n; k++)
+				tm_heatmap_mark_huge(hm, s, m->runs[k].start, m->runs[k].end);
+			if (n < 0 || walk_end <= at)
+				break;
+			at = walk_end;
+		}
+	}
+}
+
+/* A huge block whose pages are not all on one tier is no longer one page
+ * (split by the kernel, or partly freed). */
+static void forget_parted(tm_heatmap *hm, int s)
+{
+	const tm_span *sp = &hm->span[s];
+	size_t pages = tm_span_pages(hm, sp), u;
+	for (size_t i = 0; i < pages; i += u) {
+		u = tm_heatmap_unit(hm, sp, i);
+		for (size_t k = i + 1; k < i + u; k++)
+			if (sp->cells[k].tier != sp->cells[i].tier) {
+				tm_heatmap_unmark_huge(hm, s, i);
+				break;
+			}
+	}
+}
+
 /* Every page ages by a period; present pages are counted. */
 static void census(const tm_heatmap *hm, tm_residency *res)
 {
@@ -122,35 +159,47 @@ void tm_mover_locate(tm_mover *m, tm_heatmap *hm, size_t max_new,
 {
 	size_t used = locate_new(m, hm, max_new);
 	locate_rotating(m, hm, max_again, used);
+	for (int s = 0; s < hm->nspans; s++)
+		forget_parted(hm, s);
 	census(hm, res);
 }
 
-/* A page that did not move waits out its hysteresis age before the planner
- * picks it again; a page that is gone is no longer present. */
+static void set_tier(tm_cell *c, size_t n, uint8_t tier)
+{
+	for (size_t k = 0; k < n; k++)
+		c[k].tier = tier;
+}
+
+/* A unit (its n cells from c) that did not move waits out its hysteresis
+ * age before the planner picks it again; one that is gone is no longer
+ * present. */
 static void settle(const tm_mover *m, tm_cell *c, const tm_move *mv,
 		   int status, tm_move_result *res)
 {
-	c->age = 0;
+	int64_t n = mv->pages;
+	for (int64_t k = 0; k < n; k++)
+		c[k].age = 0;
 	if (status == m->node_of_tier[mv->to]) {
-		c->tier = (uint8_t)mv->to;
-		mv->to == 0 ? res->promoted++ : res->demoted++;
-		res->gained[mv->to]++;
-		res->gained[mv->from]--;
+		set_tier(c, (size_t)n, (uint8_t)mv->to);
+		*(mv->to == 0 ? &res->promoted : &res->demoted) += (uint64_t)n;
+		res->gained[mv->to] += n;
+		res->gained[mv->from] -= n;
 		return;
 	}
 	if (status >= 0) { /* moved, but elsewhere (a full node's fallback) */
-		c->tier = tier_of_status(m, status);
-		if (c->tier != TM_TIER_NONE && c->tier != mv->from) {
-			res->gained[c->tier]++;
-			res->gained[mv->from]--;
+		uint8_t tier = tier_of_status(m, status);
+		set_tier(c, (size_t)n, tier);
+		if (tier != TM_TIER_NONE && tier != mv->from) {
+			res->gained[tier] += n;
+			res->gained[mv->from] -= n;
 		}
-		res->failed[TM_FAIL_OTHER]++;
+		res->failed[TM_FAIL_OTHER] += (uint64_t)n;
 		return;
 	}
 	int kind = tm_move_fail_kind(status);
 	if (kind == TM_FAIL_GONE)
-		c->tier = TM_TIER_NONE;
-	res->failed[kind]++;
+		set_tier(c, (size_t)n, TM_TIER_NONE);
+	res->failed[kind] += (uint64_t)n;
 }
 
 static void apply_batch(tm_mover *m, tm_heatmap *hm, const tm_move *mv,
@@ -161,13 +210,14 @@ static void apply_batch(tm_mover *m, tm_heatmap *hm, const tm_move *mv,
 		m->nodes[k] = m->node_of_tier[mv[k].to];
 		m->status[k] = -EBUSY;
 	}
-	if (m->move_pages(n, m->pages, m->nodes, m->status) < 0) {
+	if (m->os->move_pages(n, m->pages, m->nodes, m->status) < 0) {
 		int err = errno;
 		for (size_t k = 0; k < n; k++)
 			m->status[k] = -err;
 	}
 	for (size_t k = 0; k < n; k++) {
 		tm_cell *c = tm_heatmap_cell(hm, mv[k].addr);
+		res->pages += mv[k].pages;
 		if (c)
 			settle(m, c, &mv[k], m->status[k], res);
 	}

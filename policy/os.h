@@ -50,6 +50,22 @@ typedef struct {
 
 extern const tm_uffd_os tm_uffd_os_real;
 
+/* ---- page moves and huge pages (the mover) ----------------------------- */
+
+typedef struct {
+	/* move_pages(2) on this process; nodes NULL asks where pages are. */
+	long (*move_pages)(size_t count, void **pages, const int *nodes,
+			   int *status);
+	/* As tm_uffd_os's: the pagemap, its runs of [start, end) mapped by
+	 * transparent huge pages (PMD-mapped), and close. */
+	int (*open_pagemap)(void);
+	long (*scan_huge)(int pagemap, uintptr_t start, uintptr_t end,
+			  tm_page_run *runs, size_t max, uintptr_t *walk_end);
+	void (*close)(int fd);
+} tm_mover_os;
+
+extern const tm_mover_os tm_mover_os_real;
+
 /* ---- descriptors held for the program's life --------------------------- */
 
 /* root/path opened read-only (O_NOFOLLOW) and locked with

@@ -4,6 +4,7 @@
  * PAGEMAP_SCAN(2const)). */
 #include "os.h"
 #include "prim/fd.h"
+#include "prim/os.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 
 #define PAGE_IS_WRITTEN (1ULL << 1)
 #define PAGE_IS_PRESENT (1ULL << 3)
+#define PAGE_IS_HUGE (1ULL << 6) /* PMD-mapped THP (or hugetlb) */
 
 struct pm_page_region {
 	uint64_t start, end, categories;
@@ -51,8 +53,9 @@ static int uffd_open(void)
 	return tm_fd_keep(fd, 2);
 }
 
-static long scan_written(int pagemap, uintptr_t start, uintptr_t end,
-			 tm_page_run *runs, size_t max, uintptr_t *walk_end)
+/* Runs of present pages of [start, end) in the category. */
+static long scan(int pagemap, uint64_t category, uintptr_t start, uintptr_t end,
+		 tm_page_run *runs, size_t max, uintptr_t *walk_end)
 {
 	struct pm_page_region vec[64];
 	struct pm_scan_arg arg = {
@@ -61,8 +64,8 @@ static long scan_written(int pagemap, uintptr_t start, uintptr_t end,
 		.end = end,
 		.vec = (uintptr_t)vec,
 		.vec_len = max < 64 ? max : 64,
-		.category_mask = PAGE_IS_WRITTEN,
-		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PRESENT,
+		.category_mask = category,
+		.return_mask = category | PAGE_IS_PRESENT,
 	};
 	long n = ioctl(pagemap, PAGEMAP_SCAN, &arg);
 	if (n < 0)
@@ -73,6 +76,18 @@ static long scan_written(int pagemap, uintptr_t start, uintptr_t end,
 			runs[kept++] = (tm_page_run){vec[i].start, vec[i].end};
 	*walk_end = arg.walk_end;
 	return kept;
+}
+
+static long scan_written(int pagemap, uintptr_t start, uintptr_t end,
+			 tm_page_run *runs, size_t max, uintptr_t *walk_end)
+{
+	return scan(pagemap, PAGE_IS_WRITTEN, start, end, runs, max, walk_end);
+}
+
+static long scan_huge(int pagemap, uintptr_t start, uintptr_t end,
+		      tm_page_run *runs, size_t max, uintptr_t *walk_end)
+{
+	return scan(pagemap, PAGE_IS_HUGE, start, end, runs, max, walk_end);
 }
 
 /* A scan of an empty range tells whether the ioctl exists at all. The
@@ -179,7 +194,6 @@ static void wait_us(unsigned us)
 	usleep(us);
 }
 
-
 const tm_uffd_os tm_uffd_os_real = {
 	.open = uffd_open,
 	.open_pagemap = open_pagemap,
@@ -191,4 +205,11 @@ const tm_uffd_os tm_uffd_os_real = {
 	.wait = wait_us,
 	.now_ns = now_ns,
 	.program_ns = program_ns,
+};
+
+const tm_mover_os tm_mover_os_real = {
+	.move_pages = tm_os_move_pages,
+	.open_pagemap = open_pagemap,
+	.scan_huge = scan_huge,
+	.close = close_fd,
 };

@@ -45,6 +45,31 @@ static bool movable(const tm_cell *c, unsigned min_age)
 	       atomic_load_explicit(&c->hint, memory_order_relaxed) != TM_NORMAL;
 }
 
+/* What the planner places: a page, or a huge block of pages that the
+ * kernel moves together, with the mean rank of its pages. */
+typedef struct {
+	size_t pages;
+	unsigned rank;
+	uint8_t tier;  /* TM_TIER_NONE unless every page is on that tier */
+	bool movable;  /* every page is */
+} unit;
+
+static unit unit_at(const tm_heatmap *hm, const tm_span *sp, size_t i,
+		    unsigned min_age)
+{
+	unit u = {tm_heatmap_unit(hm, sp, i), 0, sp->cells[i].tier, true};
+	size_t sum = 0;
+	for (size_t k = i; k < i + u.pages; k++) {
+		const tm_cell *c = &sp->cells[k];
+		sum += rank_of(c);
+		u.movable &= movable(c, min_age);
+		if (c->tier != u.tier)
+			u.tier = TM_TIER_NONE;
+	}
+	u.rank = (unsigned)((sum + u.pages / 2) / u.pages);
+	return u;
+}
+
 static void take_census(const tm_heatmap *hm, const tm_plan_params *p,
 			census *cs)
 {
@@ -52,15 +77,15 @@ static void take_census(const tm_heatmap *hm, const tm_plan_params *p,
 	for (int s = 0; s < hm->nspans; s++) {
 		const tm_span *sp = &hm->span[s];
 		size_t n = tm_span_pages(hm, sp);
-		for (size_t i = 0; i < n; i++) {
-			const tm_cell *c = &sp->cells[i];
-			if (c->tier >= p->tiers)
+		unit u;
+		for (size_t i = 0; i < n; i += u.pages) {
+			u = unit_at(hm, sp, i, p->min_age);
+			if (u.tier >= p->tiers)
 				continue;
-			unsigned r = rank_of(c);
-			cs->resident[c->tier]++;
-			cs->all[r]++;
-			if (movable(c, p->min_age))
-				(c->tier == 0 ? cs->fast : cs->slow)[r]++;
+			cs->resident[u.tier] += (int64_t)u.pages;
+			cs->all[u.rank] += (int64_t)u.pages;
+			if (u.movable)
+				(u.tier == 0 ? cs->fast : cs->slow)[u.rank] += (int64_t)u.pages;
 		}
 	}
 }
@@ -92,11 +117,12 @@ static int64_t capacity_demotions(const census *cs, const tm_plan_params *p,
 }
 
 /* Steps 2 and 3: the hottest slow pages come up into free room, then by
- * swapping with the coldest DRAM pages while they win by the margin. */
+ * swapping with the coldest DRAM pages while they win by the margin. Only
+ * the promotions are counted here: which pages a swap demotes is chosen
+ * once the promotions are known (take_units), as the coldest left. */
 static void promotions(const tm_plan_params *p, const census *cs,
-		       int64_t *fast, picks *pk, int64_t budget, int64_t dram)
+		       int64_t *fast, picks *pk, int64_t budget, int64_t room)
 {
-	int64_t room = p->cap[0] - p->headroom - dram;
 	int rd = 0;
 	for (int rp = RANK_HOT; rp > (int)p->min_heat && budget > 0; rp--) {
 		int64_t avail = cs->slow[rp];
@@ -115,7 +141,6 @@ static void promotions(const tm_plan_params *p, const census *cs,
 				return;
 			int64_t n = min64(min64(avail, fast[rd]), budget / 2);
 			pk->up[rp] += n;
-			pk->down[rd] += n;
 			fast[rd] -= n;
 			avail -= n;
 			budget -= 2 * n;
@@ -147,48 +172,68 @@ static void boundary(const census *cs, const tm_plan_params *p,
 	}
 }
 
-/* Slower tier for a demoted page: TM_COLD pages to the slowest with room,
+/* Slower tier for a demoted unit: TM_COLD ones to the slowest with room,
  * others to the next one with room. Without room (a swap frees its own),
  * the next slower tier. */
-static int8_t demotion_target(const tm_plan_params *p, picks *pk, bool cold)
+static int8_t demotion_target(const tm_plan_params *p, picks *pk, bool cold,
+			      size_t pages)
 {
 	for (int i = 1; i < p->tiers; i++) {
 		int t = cold ? p->tiers - i : i;
 		if (pk->room[t] > 0) {
-			pk->room[t]--;
+			pk->room[t] -= (int64_t)pages;
 			return (int8_t)t;
 		}
 	}
 	return (int8_t)(cold ? p->tiers - 1 : 1);
 }
 
-/* Second pass: pick the pages the counts ask for. Demotions fill out from
- * the front, promotions from the back; they are joined at the end. */
-static size_t select_pages(const tm_heatmap *hm, const tm_plan_params *p,
-			   picks *pk, tm_move *out, size_t max_out)
+/* Take the units the counts ask for, promotions (up) or demotions, into
+ * out; *pages adds up their pages. A huge block comes up only when it fits
+ * the count whole (the count is the free room or what swaps free), but
+ * goes down when any of the count is left: that frees more, never less. */
+static size_t take_units(const tm_heatmap *hm, const tm_plan_params *p,
+			 picks *pk, bool up, tm_move *out, size_t max,
+			 int64_t *pages)
 {
-	size_t nd = 0, np = 0;
+	size_t k = 0;
 	for (int s = 0; s < hm->nspans; s++) {
 		const tm_span *sp = &hm->span[s];
 		size_t n = tm_span_pages(hm, sp);
-		for (size_t i = 0; i < n && nd + np < max_out; i++) {
-			const tm_cell *c = &sp->cells[i];
-			if (c->tier >= p->tiers || !movable(c, p->min_age))
+		unit u;
+		for (size_t i = 0; i < n && k < max; i += u.pages) {
+			u = unit_at(hm, sp, i, p->min_age);
+			if (u.tier >= p->tiers || !u.movable || (u.tier == 0) == up)
 				continue;
-			unsigned r = rank_of(c);
-			uintptr_t addr = sp->base + (i << hm->shift);
-			if (c->tier == 0 && pk->down[r] > 0) {
-				pk->down[r]--;
-				out[nd++] = (tm_move){addr, 0,
-					demotion_target(p, pk, r == 0)};
-			} else if (c->tier > 0 && pk->up[r] > 0) {
-				pk->up[r]--;
-				out[max_out - ++np] = (tm_move){addr, (int8_t)c->tier, 0};
-			}
+			int64_t *want = up ? &pk->up[u.rank] : &pk->down[u.rank];
+			if (*want < (up ? (int64_t)u.pages : 1))
+				continue;
+			*want -= (int64_t)u.pages;
+			*pages += (int64_t)u.pages;
+			out[k++] = (tm_move){sp->base + (i << hm->shift), (int8_t)u.tier,
+				up ? 0 : demotion_target(p, pk, u.rank == 0, u.pages),
+				(uint16_t)u.pages};
 		}
 	}
-	memmove(&out[nd], &out[max_out - np], np * sizeof(*out));
-	return nd + np;
+	return k;
+}
+
+static void reverse(tm_move *m, size_t n)
+{
+	for (size_t i = 0; i < n / 2; i++) {
+		tm_move t = m[i];
+		m[i] = m[n - 1 - i];
+		m[n - 1 - i] = t;
+	}
+}
+
+/* Demotions first (they make the room), then promotions: [up][down] turned
+ * into [down][up], each in its own order. */
+static void demotions_first(tm_move *out, size_t np, size_t nd)
+{
+	reverse(out, np);
+	reverse(out + np, nd);
+	reverse(out, np + nd);
 }
 
 size_t tm_plan(const tm_heatmap *hm, const tm_plan_params *p, tm_move *out,
@@ -198,23 +243,28 @@ size_t tm_plan(const tm_heatmap *hm, const tm_plan_params *p, tm_move *out,
 	picks pk;
 	take_census(hm, p, &cs);
 	memset(&pk, 0, sizeof(pk));
+	memset(sum, 0, sizeof(*sum));
+	memcpy(sum->resident, cs.resident, sizeof(sum->resident));
+	boundary(&cs, p, sum);
+	if (p->tiers < 2)
+		return 0;
 	for (int t = 1; t < p->tiers; t++)
 		pk.room[t] = p->cap[t] > cs.resident[t] ? p->cap[t] - cs.resident[t] : 0;
 	int64_t fast[RANKS];
 	memcpy(fast, cs.fast, sizeof(fast));
 	int64_t budget = min64(p->budget, (int64_t)max_out);
-	int64_t down = p->tiers > 1 ? capacity_demotions(&cs, p, fast, &pk, budget) : 0;
-	if (p->tiers > 1)
-		promotions(p, &cs, fast, &pk, budget - down, cs.resident[0] - down);
-	memset(sum, 0, sizeof(*sum));
-	memcpy(sum->resident, cs.resident, sizeof(sum->resident));
-	boundary(&cs, p, sum);
-	size_t n = select_pages(hm, p, &pk, out, max_out);
-	for (size_t i = 0; i < n; i++) {
-		if (out[i].to == 0)
-			sum->promotions++;
-		else
-			sum->demotions++;
-	}
-	return n;
+	int64_t down = capacity_demotions(&cs, p, fast, &pk, budget);
+	int64_t room = p->cap[0] - p->headroom - (cs.resident[0] - down);
+	promotions(p, &cs, fast, &pk, budget - down, room);
+	size_t np = take_units(hm, p, &pk, true, out, max_out, &sum->promotions);
+	/* Promotions beyond the free room are swaps: as many of the coldest
+	 * DRAM pages go down, with those over capacity. */
+	int64_t swaps = sum->promotions - (room > 0 ? room : 0);
+	memset(pk.down, 0, sizeof(pk.down));
+	memcpy(fast, cs.fast, sizeof(fast));
+	take_coldest(fast, &pk, down + (swaps > 0 ? swaps : 0));
+	size_t nd = take_units(hm, p, &pk, false, out + np, max_out - np,
+			       &sum->demotions);
+	demotions_first(out, np, nd);
+	return np + nd;
 }

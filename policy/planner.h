@@ -2,7 +2,10 @@
  * tiers this round, from the heat map and the tiers' capacities.
  *
  * A pure function of its inputs (the cells and the parameters), so it is
- * unit-tested without NUMA. Pages are ranked by heat, with application hints
+ * unit-tested without NUMA. It places units: a page, or a huge block (a
+ * transparent huge page, which the kernel moves whole) at the mean heat of
+ * its pages; counts are in pages, so capacities and the quota count what
+ * huge pages occupy. Pages are ranked by heat, with application hints
  * above and below every measured heat (TM_HOT first, TM_COLD last):
  *   1. DRAM over capacity (the quota shrank, memory was allocated): the
  *      coldest pages go down until it fits; TM_COLD pages always go down.
@@ -23,9 +26,11 @@
 
 #include "heatmap.h"
 
+/* A page, or a huge block of pages (from addr) that moves as one. */
 typedef struct {
 	uintptr_t addr;
 	int8_t from, to;
+	uint16_t pages;
 } tm_move;
 
 typedef struct {
@@ -40,7 +45,7 @@ typedef struct {
 
 typedef struct {
 	int64_t resident[TM_TIER_MAX]; /* present pages per tier, before */
-	int64_t promotions, demotions;
+	int64_t promotions, demotions; /* pages planned to move */
 	unsigned boundary;             /* heat of the coldest page DRAM could
 					* hold if placement were free; 0 when
 					* everything fits (no pressure) */

@@ -37,16 +37,21 @@ static int grow_cells(void *cells, size_t old_bytes, size_t new_bytes)
 }
 
 /* Cells for a whole reservation, reserved now and committed as the heap
- * grows. */
+ * grows; after them its huge-block bitmap, committed now (a bit per 2 MiB:
+ * its pages are touched only where the heap has huge pages). */
 static int add_span(int tier)
 {
 	const tm_tier_heap *heap = &tm_heaps[tier];
 	size_t bytes = (heap->size >> pol.hm.shift) * sizeof(tm_cell);
-	size_t got;
-	void *cells = tm_os_reserve(bytes, bytes, &got);
-	if (!cells)
+	size_t huge = tm_heatmap_huge_bytes(heap->size), got;
+	char *cells = tm_os_reserve(bytes + huge, bytes + huge, &got);
+	if (!cells || tm_os_commit(cells + bytes, huge) < 0)
 		return -1;
-	return tm_heatmap_add_span(&pol.hm, heap->base, heap->size, cells, tier);
+	int s = tm_heatmap_add_span(&pol.hm, heap->base, heap->size,
+				    (tm_cell *)cells, tier);
+	if (s >= 0)
+		pol.hm.span[s].huge = (uint64_t *)(cells + bytes);
+	return s;
 }
 
 bool tm_policy_wants_one_tier(void)

@@ -5,6 +5,7 @@ HOST_SUITES :=
 -include tests/preload/preload.mk
 -include tests/stats/stats.mk
 -include tests/policy/policy.mk
+-include tests/install/install.mk
 
 .PHONY: test-host
 test-host: all

@@ -14,17 +14,23 @@
 #define FX_PAGE (1UL << FX_SHIFT)
 #define FX_CELLS 4096
 
+#define FX_BLOCK 512 /* pages of a huge block */
+
 static tm_cell fx_cells[TM_TIER_MAX][FX_CELLS];
+static uint64_t fx_huge[TM_TIER_MAX][FX_CELLS / FX_BLOCK / 64 + 1];
 
 /* Span t (home tier t) at 1 GiB * (t + 1), its heap pages[t] pages long,
- * every page present on its home tier, cold, and old enough to move. */
+ * every page present on its home tier, cold, and old enough to move; no
+ * huge blocks (fx_huge_block marks some). */
 static inline void fx_map(tm_heatmap *hm, int spans, const size_t *pages)
 {
 	tm_heatmap_init(hm, FX_SHIFT, NULL);
 	memset(fx_cells, 0, sizeof(fx_cells));
+	memset(fx_huge, 0, sizeof(fx_huge));
 	for (int t = 0; t < spans; t++) {
 		uintptr_t base = (uintptr_t)(t + 1) << 30;
 		tm_heatmap_add_span(hm, base, FX_CELLS * FX_PAGE, fx_cells[t], t);
+		hm->span[t].huge = fx_huge[t];
 		hm->span[t].end = base + pages[t] * FX_PAGE;
 		for (size_t i = 0; i < pages[t]; i++) {
 			fx_cells[t][i].tier = (uint8_t)t;
@@ -41,6 +47,13 @@ static inline uintptr_t fx_addr(int span, size_t page)
 static inline tm_cell *fx_cell(int span, size_t page)
 {
 	return &fx_cells[span][page];
+}
+
+/* Block b of span s is one transparent huge page. */
+static inline void fx_huge_block(tm_heatmap *hm, int span, size_t b)
+{
+	tm_heatmap_mark_huge(hm, span, fx_addr(span, b * FX_BLOCK),
+			     fx_addr(span, (b + 1) * FX_BLOCK));
 }
 
 static inline void fx_heat(int span, size_t first, size_t n, unsigned heat)

@@ -54,7 +54,7 @@ done
 # pages to be seen whole in every window; the default budget's own test is
 # the unit test's (test_budget_in_time).
 run "uffd: hot set found, followed, and in a forked child" 0 \
-	TIERMALLOC_HEAT=uffd TIERMALLOC_HEAT_CPU=50 TIERMALLOC_SCAN_MS=200 -- \
+	TIERMALLOC_HEAT=uffd TIERMALLOC_HEAT_CPU=50 TIERMALLOC_SCAN_MS=400 -- \
 	$B/heat_hotset --fork 8 15
 grep '^first hot set\|^moved hot set\|^child' "$log" | grep -m3 '1\.000 recall\|0\.9' |
 	sed 's/^/      /'
@@ -62,7 +62,7 @@ grep '^first hot set\|^moved hot set\|^child' "$log" | grep -m3 '1\.000 recall\|
 # TIERMALLOC_HEAT=damon: DAMON is used where it can be (root, fvaddr, no
 # kdamond running), else one warning line and the best of the rest works.
 run "damon forced: used, or one warning and a fallback" 0 \
-	TIERMALLOC_HEAT=damon TIERMALLOC_HEAT_CPU=50 TIERMALLOC_SCAN_MS=200 \
+	TIERMALLOC_HEAT=damon TIERMALLOC_HEAT_CPU=50 TIERMALLOC_SCAN_MS=400 \
 	TIERMALLOC_VERBOSE=1 -- $B/heat_hotset 8 10
 if grep -q 'heat source damon: in use' "$log"; then
 	result "damon forced: in use" 0

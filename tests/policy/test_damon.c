@@ -123,6 +123,23 @@ static void test_monitoring(void)
 	CHECK_EQ(atomic_load(&fx_cell(1, 3)->heat), TM_HEAT_FULL / 2, "warm region");
 	CHECK_EQ(d.base.observed, 3, "three regions read");
 
+	/* A busy machine: the program ran 40% of the time, so its pages were
+	 * touched in at most 40% of the samples; credit is per time run. */
+	for (size_t i = 0; i < 16; i++)
+		atomic_store(&fx_cell(0, i)->heat, 0);
+	tried(root, 0, fx_addr(0, 0), fx_addr(0, 4), 8);
+	hm.ran_permille = 400;
+	d.base.collect(&d.base, &hm, 100);
+	CHECK_EQ(atomic_load(&fx_cell(0, 2)->heat), TM_HEAT_FULL,
+		 "8 of 20 samples while running 40%%: hot");
+	hm.ran_permille = 10;
+	atomic_store(&fx_cell(0, 2)->heat, 0);
+	tried(root, 0, fx_addr(0, 0), fx_addr(0, 4), 1);
+	d.base.collect(&d.base, &hm, 100);
+	CHECK_EQ(atomic_load(&fx_cell(0, 2)->heat), TM_HEAT_FULL / 2,
+		 "running 1%%: scaled as if a tenth, no more");
+	hm.ran_permille = 1000;
+
 	/* The heap grew: the target regions follow. */
 	hm.span[1].end = fx_addr(1, 12);
 	d.base.collect(&d.base, &hm, 100);

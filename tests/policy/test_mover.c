@@ -7,12 +7,15 @@
 #include "fixture.h"
 #include "mover.h"
 
-/* The fake kernel: the node of every page of span s, page i, and what the
- * next move of a page answers (0: success). */
+/* The fake kernel: the node of every page of span s, page i, what the
+ * next move of a page answers (0: success), and which blocks are huge
+ * pages (folios moved whole, mapped by one entry or split). */
 static int node_of[TM_TIER_MAX][FX_CELLS];
 static int answer[TM_TIER_MAX][FX_CELLS];
+static bool folio[TM_TIER_MAX][FX_CELLS / FX_BLOCK];
+static bool pmd_mapped[TM_TIER_MAX][FX_CELLS / FX_BLOCK];
 static int whole_call_errno;
-static size_t calls, largest_batch;
+static size_t calls, largest_batch, pagemaps_open;
 
 static int span_page(void *addr, int *s, size_t *i)
 {
@@ -22,10 +25,28 @@ static int span_page(void *addr, int *s, size_t *i)
 	return *s >= 0 && *s < TM_TIER_MAX && *i < FX_CELLS;
 }
 
+/* A page of a huge folio moves it whole; its other pages in the same call
+ * are busy then (the folio is isolated), as in the kernel's
+ * add_page_for_migration. */
+static size_t moved_in_call[TM_TIER_MAX][FX_CELLS / FX_BLOCK], call_no;
+
+static int move_folio(int s, size_t i, int node)
+{
+	size_t b = i / FX_BLOCK, first = folio[s][b] ? b * FX_BLOCK : i;
+	size_t n = folio[s][b] ? FX_BLOCK : 1;
+	if (folio[s][b] && moved_in_call[s][b] == call_no)
+		return -EBUSY;
+	moved_in_call[s][b] = call_no;
+	for (size_t k = first; k < first + n; k++)
+		node_of[s][k] = node;
+	return node;
+}
+
 static long fake_move_pages(size_t count, void **pages, const int *nodes,
 			    int *status)
 {
 	calls++;
+	call_no++;
 	largest_batch = count > largest_batch ? count : largest_batch;
 	if (whole_call_errno) {
 		errno = whole_call_errno;
@@ -47,12 +68,45 @@ static long fake_move_pages(size_t count, void **pages, const int *nodes,
 			status[k] = answer[s][i];
 			failed++;
 		} else {
-			node_of[s][i] = answer[s][i] ? answer[s][i] : nodes[k];
-			status[k] = node_of[s][i];
+			status[k] = move_folio(s, i, answer[s][i] ? answer[s][i] : nodes[k]);
+			failed += status[k] < 0;
 		}
 	}
 	return failed;
 }
+
+static int fake_open_pagemap(void)
+{
+	pagemaps_open++;
+	return 7;
+}
+
+static long fake_scan_huge(int pagemap, uintptr_t start, uintptr_t end,
+			   tm_page_run *runs, size_t max, uintptr_t *walk_end)
+{
+	int s;
+	size_t i;
+	long n = 0;
+	span_page((void *)start, &s, &i);
+	for (size_t b = i / FX_BLOCK; fx_addr(s, b * FX_BLOCK) < end && n < (long)max; b++)
+		if (pmd_mapped[s][b])
+			runs[n++] = (tm_page_run){fx_addr(s, b * FX_BLOCK),
+						  fx_addr(s, (b + 1) * FX_BLOCK)};
+	*walk_end = end;
+	return n;
+}
+
+static void fake_close(int fd)
+{
+	pagemaps_open--;
+}
+
+static const tm_mover_os fake_os = {
+	.move_pages = fake_move_pages,
+	.open_pagemap = fake_open_pagemap,
+	.scan_huge = fake_scan_huge,
+	.close = fake_close,
+};
 
 /* Tier 0 on node 0, tier 1 on nodes 1 and 3. */
 static void mover(tm_mover *m)
@@ -60,7 +114,7 @@ static void mover(tm_mover *m)
 	tm_tierset set = {.count = 2};
 	set.tier[0].nodes = 1;
 	set.tier[1].nodes = (1 << 1) | (1 << 3);
-	tm_mover_init(m, &set, fake_move_pages);
+	tm_mover_init(m, &set, &fake_os);
 }
 
 static void test_locate(void)
@@ -133,7 +187,7 @@ static void test_apply(void)
 	for (int i = 0; i < 8; i++) {
 		node_of[0][i] = 0;
 		answer[0][i] = answers[i];
-		mv[i] = (tm_move){fx_addr(0, (size_t)i), 0, 1};
+		mv[i] = (tm_move){fx_addr(0, (size_t)i), 0, 1, 1};
 	}
 	tm_move_result r = {0};
 	tm_mover_apply(&m, &hm, mv, 8, &r);
@@ -181,11 +235,75 @@ static void test_fail_kinds(void)
 	CHECK_EQ(tm_move_fail_kind(-E2BIG), TM_FAIL_OTHER, "other");
 }
 
+/* A hot page in a huge block: moved in 4 KiB units (the block unknown),
+ * the kernel takes the whole folio and the cells know one page of it; as a
+ * known block, one address moves it and all its cells follow. */
+static void test_huge_moves(void)
+{
+	tm_heatmap hm;
+	static tm_mover m;
+	tm_residency res;
+	fx_map(&hm, 2, (size_t[]){0, 2 * FX_BLOCK});
+	mover(&m);
+	memset(answer, 0, sizeof(answer));
+	for (size_t i = 0; i < 2 * FX_BLOCK; i++)
+		node_of[1][i] = 1;
+	folio[1][0] = folio[1][1] = true;
+	pmd_mapped[1][1] = true; /* block 0's mapping was split (a uffd fault) */
+	tm_move page[4];
+	for (int k = 0; k < 4; k++)
+		page[k] = (tm_move){fx_addr(1, (size_t)k), 1, 0, 1};
+	tm_move_result r = {0};
+	tm_mover_apply(&m, &hm, page, 4, &r);
+	CHECK_EQ(r.failed[TM_FAIL_BUSY], 3, "4 KiB units: the folio's other pages busy");
+	CHECK_EQ(node_of[1][FX_BLOCK - 1], 0, "though all 512 moved");
+	CHECK_EQ(r.gained[0], 1, "and the cells count one");
+
+	fx_map(&hm, 2, (size_t[]){0, 2 * FX_BLOCK});
+	mover(&m);
+	for (size_t i = 0; i < 2 * FX_BLOCK; i++)
+		node_of[1][i] = 1;
+	folio[1][0] = true; /* a huge page whose mapping is split later */
+	pmd_mapped[1][0] = true;
+	tm_mover_find_huge(&m, &hm);
+	pmd_mapped[1][0] = false;
+	tm_mover_find_huge(&m, &hm);
+	CHECK_EQ(pagemaps_open, 1, "the pagemap is opened once");
+	CHECK_EQ(tm_heatmap_unit(&hm, &hm.span[1], 0), FX_BLOCK,
+		 "a block once seen huge stays one (its folio does)");
+	CHECK_EQ(tm_heatmap_unit(&hm, &hm.span[1], FX_BLOCK), FX_BLOCK,
+		 "a block mapped huge is one");
+	tm_move block = {fx_addr(1, 0), 1, 0, FX_BLOCK};
+	memset(&r, 0, sizeof(r));
+	calls = largest_batch = 0;
+	tm_mover_apply(&m, &hm, &block, 1, &r);
+	CHECK_EQ(largest_batch, 1, "one address for the block");
+	CHECK_EQ(r.promoted, FX_BLOCK, "512 pages promoted");
+	CHECK_EQ(r.pages, FX_BLOCK, "and tried");
+	CHECK_EQ(r.gained[0], FX_BLOCK, "tier 0 gained them");
+	CHECK_EQ(r.gained[1], -FX_BLOCK, "tier 1 lost them");
+	CHECK(fx_cell(1, FX_BLOCK - 1)->tier == 0 && fx_cell(1, FX_BLOCK - 1)->age == 0,
+	      "all its cells follow");
+	tm_mover_locate(&m, &hm, 1 << 20, 1 << 20, &res);
+	CHECK_EQ(res.pages[1][0], FX_BLOCK, "residency follows all 512 pages");
+
+	node_of[1][FX_BLOCK + 5] = 0; /* block 1 split and partly moved */
+	tm_mover_locate(&m, &hm, 1 << 20, 1 << 20, &res);
+	CHECK_EQ(tm_heatmap_unit(&hm, &hm.span[1], FX_BLOCK), 1,
+		 "a block whose pages are apart is huge no longer");
+	CHECK_EQ(tm_heatmap_unit(&hm, &hm.span[1], 0), FX_BLOCK, "the other stays");
+	mover(&m);
+	CHECK_EQ(pagemaps_open, 0, "a new life closes the old pagemap");
+	memset(folio, 0, sizeof(folio));
+	memset(pmd_mapped, 0, sizeof(pmd_mapped));
+}
+
 int main(void)
 {
 	test_locate();
 	test_locate_budget();
 	test_apply();
 	test_fail_kinds();
+	test_huge_moves();
 	return check_summary();
 }

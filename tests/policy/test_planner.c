@@ -266,6 +266,90 @@ static void test_boundary(void)
 	CHECK_EQ(sum.resident[0], 10, "but a census");
 }
 
+/* Pages a plan moves to tier `to`. */
+static int64_t pages_to(const tm_move *m, size_t n, int to)
+{
+	int64_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += m[i].to == to ? m[i].pages : 0;
+	return k;
+}
+
+/* A huge block is one unit at the mean heat of its pages: a block with a
+ * few hot pages stays, a hot block comes up whole, as one move. */
+static void test_huge_block(void)
+{
+	tm_heatmap hm;
+	tm_plan_summary sum;
+	fx_map(&hm, 2, (size_t[]){0, 3 * FX_BLOCK});
+	fx_huge_block(&hm, 1, 0);
+	fx_huge_block(&hm, 1, 1);
+	fx_heat(1, 0, 16, 200);          /* block 0: mean 6, below min_heat */
+	fx_heat(1, FX_BLOCK, FX_BLOCK, 200);
+	fx_heat(1, 2 * FX_BLOCK, 8, 200); /* 8 hot 4 KiB pages, no block */
+	tm_plan_params p = params(2, 2000);
+	size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	CHECK_EQ(n, 9, "the hot block in one move, and the 8 small pages");
+	CHECK(moves[0].addr == fx_addr(1, FX_BLOCK) && moves[0].pages == FX_BLOCK,
+	      "the block moves from its first page, with its 512 pages");
+	CHECK_EQ(sum.promotions, FX_BLOCK + 8, "promotions counted in pages");
+	CHECK_EQ(sum.resident[1], 3 * FX_BLOCK, "residency in pages");
+	fx_cell(1, FX_BLOCK + 7)->age = 0; /* one page of the block moved lately */
+	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	CHECK_EQ(pages_to(moves, n, 0), 8, "a block waits for its youngest page");
+}
+
+/* The quota counts what huge pages occupy: a block comes up only when all
+ * of it fits the room; over capacity, whole blocks go down. */
+static void test_huge_quota(void)
+{
+	tm_heatmap hm;
+	tm_plan_summary sum;
+	fx_map(&hm, 2, (size_t[]){0, 2 * FX_BLOCK});
+	fx_huge_block(&hm, 1, 0);
+	fx_heat(1, 0, FX_BLOCK, 200);
+	fx_heat(1, FX_BLOCK, 100, 200);
+	tm_plan_params p = params(2, 400);
+	size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	CHECK_EQ(pages_to(moves, n, 0), 100, "room for 400 pages: the small ones only");
+	p.cap[0] = 700;
+	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	CHECK_EQ(pages_to(moves, n, 0), FX_BLOCK + 100, "room for 700: the block too");
+	fx_map(&hm, 2, (size_t[]){2 * FX_BLOCK, 0});
+	fx_huge_block(&hm, 0, 0);
+	fx_huge_block(&hm, 0, 1);
+	fx_heat(0, FX_BLOCK, FX_BLOCK, 100);
+	p.cap[0] = 2 * FX_BLOCK - 10;
+	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	CHECK(n == 1 && moves[0].pages == FX_BLOCK && moves[0].addr == fx_addr(0, 0),
+	      "10 pages over: the colder block goes, whole");
+	CHECK_EQ(sum.resident[0], 2 * FX_BLOCK, "both blocks counted whole");
+}
+
+/* DRAM full of cold blocks, hot blocks below: they swap block for block,
+ * and a budget too small for a swap moves nothing (no lone demotion). */
+static void test_huge_swap(void)
+{
+	tm_heatmap hm;
+	tm_plan_summary sum;
+	fx_map(&hm, 2, (size_t[]){2 * FX_BLOCK, 2 * FX_BLOCK});
+	for (int s = 0; s < 2; s++) {
+		fx_huge_block(&hm, s, 0);
+		fx_huge_block(&hm, s, 1);
+	}
+	fx_heat(0, FX_BLOCK, FX_BLOCK, 100);
+	fx_heat(1, 0, FX_BLOCK, 200);
+	fx_heat(1, FX_BLOCK, FX_BLOCK, 20);
+	tm_plan_params p = params(2, 2 * FX_BLOCK);
+	size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	CHECK(n == 2 && moves[0].to == 1 && moves[0].addr == fx_addr(0, 0) &&
+	      moves[1].to == 0 && moves[1].addr == fx_addr(1, 0),
+	      "the coldest DRAM block for the hottest slow one, demotion first");
+	p.budget = 2 * FX_BLOCK - 1;
+	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	CHECK_EQ(n, 0, "no room in the budget for a swap of blocks: no move");
+}
+
 int main(void)
 {
 	test_swap();
@@ -277,5 +361,8 @@ int main(void)
 	test_hints_and_tiers();
 	test_lower_full();
 	test_boundary();
+	test_huge_block();
+	test_huge_quota();
+	test_huge_swap();
 	return check_summary();
 }

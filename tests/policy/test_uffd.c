@@ -39,6 +39,7 @@ static size_t window_first, window_count, windows_done, waits_in_window;
 static size_t writes_from;
 static int every_other_page;
 static uint64_t clock_ns, program_clock_ns, fault_cost_ns = 1000;
+static uint64_t scan_cost_ns; /* a page-table walk: this thread's time */
 
 static void f_wait(unsigned us)
 {
@@ -85,6 +86,7 @@ static long f_scan(int fd, uintptr_t start, uintptr_t end, tm_page_run *runs,
 {
 	size_t n = 0, i = page_of(start), last = page_of(end);
 	size_t limit = max < runs_per_call ? max : runs_per_call;
+	clock_ns += scan_cost_ns;
 	*walk_end = end;
 	while (i < last) {
 		if (wp[i] || !present[i]) {
@@ -191,7 +193,8 @@ static void test_window_follows_progress(size_t per_call)
 	u.base.collect(&u.base, &hm, 500);
 	CHECK_EQ(u.windows, 8, "8 windows");
 	CHECK_EQ(windows_done, 8, "8 windows watched");
-	CHECK(clock_ns < 8 * 400000ULL, "each ended after a few waits (%llu ns)",
+	CHECK(clock_ns <= 8 * (500000000ULL / 4 / 8 / 16 + 1000),
+	      "each ended after its first wait, 1/16 of its time (%llu ns)",
 	      (unsigned long long)clock_ns);
 	CHECK_EQ(heat(100), TM_HEAT_FULL / 2, "written in half the windows: half");
 	CHECK_EQ(heat(101), TM_HEAT_FULL / 2, "its neighbour too");
@@ -239,6 +242,27 @@ static void test_busy_machine(void)
 	CHECK(clock_ns - before <= 500000000ULL + 8 * 100000ULL,
 	      "a program asleep: half the period on the clock (%llu ns)",
 	      (unsigned long long)(clock_ns - before));
+	u.base.close(&u.base);
+}
+
+/* Scans that cost this thread 2 ms each (a big heap's page tables): no
+ * more windows than fit 2% of the period. */
+static void test_own_cost(void)
+{
+	tm_heatmap hm;
+	tm_uffd_src u;
+	open_over(&u, &hm, 4096, 4096, 1000, 3);
+	window_first = 0;
+	window_count = 2000; /* each window ends at its first look */
+	scan_cost_ns = 2000000;
+	u.base.collect(&u.base, &hm, 500);
+	CHECK_EQ(u.windows, 8, "the first period: as the budget says");
+	CHECK(u.window_cost_ns >= 4000000, "a window cost two scans (%llu ns)",
+	      (unsigned long long)u.window_cost_ns);
+	u.base.collect(&u.base, &hm, 500);
+	CHECK(u.windows >= 1 && u.windows <= 2, "then 10 ms of 500: %u windows",
+	      u.windows);
+	scan_cost_ns = 0;
 	u.base.close(&u.base);
 }
 
@@ -345,6 +369,7 @@ int main(void)
 	test_window_follows_progress(1000);
 	test_window_follows_progress(1);
 	test_busy_machine();
+	test_own_cost();
 	test_growth();
 	test_fallbacks();
 	test_real_kernel();

@@ -116,7 +116,7 @@ $(PL_B)/ubsan/obj/%.o: %.cc
 	@mkdir -p $(@D)
 	$(CXX) -O1 -g $(TM_CXXFLAGS) -fsanitize=undefined \
 	      -fno-sanitize-recover=undefined -c $< -o $@
-$(PL_B)/ubsan/libtiermalloc.so: $(PL_UBSAN_OBJ) allocator/exports.map
+$(PL_B)/ubsan/libtiermalloc.so: $(PL_UBSAN_OBJ) $(TM_JEMALLOC) allocator/exports.map
 	$(CC) -shared -fsanitize=undefined -o $@ $(PL_UBSAN_OBJ) $(TM_LIBS) \
 	      -Wl,-z,nodelete -Wl,-Bsymbolic-functions \
 	      -Wl,--version-script=allocator/exports.map

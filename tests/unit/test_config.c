@@ -132,7 +132,8 @@ static void test_load_and_set(void)
  * interfaces keep their defaults, with one warning; the others are read. */
 static void test_secure(void)
 {
-	const tm_opt_id trusted[] = {TM_OPT_SYSFS, TM_OPT_STATS_DIR, TM_OPT_HEAT};
+	const tm_opt_id trusted[] = {TM_OPT_SYSFS, TM_OPT_STATS_DIR, TM_OPT_HEAT,
+				     TM_OPT_STATS};
 	for (size_t i = 0; i < sizeof(trusted) / sizeof(trusted[0]); i++)
 		CHECK(tm_opt_desc_of(trusted[i])->trusted_only, "%s is trusted_only",
 		      tm_opt_desc_of(trusted[i])->name);
@@ -146,10 +147,12 @@ static void test_secure(void)
 	CHECK(tm_opt_str(TM_OPT_STATS_DIR)[0] == '\0', "stats dir default");
 	CHECK_EQ(tm_opt_num(TM_OPT_HEAT), 0, "heat default (auto)");
 	CHECK_EQ(tm_opt_num(TM_OPT_POLICY), TM_POLICY_RATIO, "policy still read");
+	CHECK_EQ(tm_opt_num(TM_OPT_STATS), 0, "no stats socket");
 	before = tm_log_warning_count();
 	tm_config_load(env, false);
 	CHECK_EQ(tm_log_warning_count() - before, 0, "no warning without AT_SECURE");
 	CHECK(strcmp(tm_opt_str(TM_OPT_STATS_DIR), "/etc") == 0, "stats dir read");
+	CHECK_EQ(tm_opt_num(TM_OPT_STATS), 1, "stats on by default");
 }
 
 int main(void)

@@ -24,9 +24,10 @@ test-unit: $(UNIT_TESTS)
 	  printf '%-28s ' "$${t##*/}"; $$t || rc=1; done; exit $$rc
 
 # README's options table is generated from the options table in config.c.
-$(B)/tools/options_doc: tools/options_doc.c $(B)/libtmcore.a
+$(B)/tools/options_doc: tools/options_doc.c tools/launcher/flags.c $(B)/libtmcore.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=gnu11 -Wall -Iinclude -Iallocator $< $(B)/libtmcore.a \
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -Iinclude -Iallocator -Itools/launcher \
+	      $< tools/launcher/flags.c $(B)/libtmcore.a \
 	      -ljemalloc -lpthread -ldl -o $@
 
 README_OPTS = sed -n '/<!-- options:begin -->/,/<!-- options:end -->/p' README.md | sed '1d;$$d'

@@ -2,29 +2,37 @@
 #
 # The guest test suite (make vm-test): boot the guest once per mode and run
 # tests/vm/run-tests.sh in it, i.e. every tests/vm/tests/*.sh (or only the
-# NAMEs given). Fails when any test fails or a guest does not finish.
+# NAMEs given). Fails when any test fails or a guest does not finish; the
+# last line is "N passed, N failed" (all modes), after one naming the
+# failed tests as MODE/NAME.
 #
 #   tests/vm/vm-test.sh [NAME...]
 #
 # VM_MODES   modes to run, in order (default "hmat kmem")
-# VM_TIMEOUT seconds one mode may take, boot included (default 330, so that
-#            both modes and a first run's set-up stay under 12 minutes)
-# VM_TEST_TIMEOUT seconds one test may take (default 120)
+# VM_TIMEOUT seconds one mode may take, boot included (default 360: the
+#            suite takes 110-140 s a mode here, so a machine twice as slow
+#            and busy fits; both modes stay under 12 minutes in all)
+# VM_TEST_TIMEOUT seconds a test without its own "# vm-timeout: N" line
+#            may take (default 60)
+# VM_TIME_SCALE multiplies VM_TIMEOUT and every test's limit (default 1;
+#            e.g. 2 on a machine known to be much slower)
 # Logs: build/vm/results/MODE/NAME.log; kernel console: .cache/vm/console-MODE.log
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 readonly REPO
 modes=${VM_MODES:-hmat kmem}
-timeout_s=${VM_TIMEOUT:-330}
+time_scale=${VM_TIME_SCALE:-1}
+timeout_s=$(awk -v n="${VM_TIMEOUT:-360}" -v s="$time_scale" 'BEGIN { printf "%d\n", n * s + 0.5 }')
 # Boot, KMEM set-up and power-off take 3-10 s; leave the guest a margin so
 # that its suite stops and reports before run-guest.sh's timeout.
 readonly BOOT_MARGIN=30
-test_timeout_s=${VM_TEST_TIMEOUT:-120}
+test_timeout_s=${VM_TEST_TIMEOUT:-60}
 passed=0
 failed=0
 skipped=0
 bad_modes=()
+failed_names=()
 
 # Several people may share one checkout: a second vm-test of the same mode
 # waits for the first rather than delete the results it is writing.
@@ -53,15 +61,17 @@ run_mode() {
 	start=$SECONDS
 	"$REPO/tests/vm/run-guest.sh" --mode "$mode" --timeout "$timeout_s" \
 		--results "$results" -- \
-		env TM_VM_TEST_TIMEOUT="$test_timeout_s" \
+		env TM_VM_TEST_TIMEOUT="$test_timeout_s" TM_VM_TIME_SCALE="$time_scale" \
 		TM_VM_SUITE_BUDGET=$((timeout_s > 2 * BOOT_MARGIN ? timeout_s - BOOT_MARGIN : timeout_s / 2)) \
 		tests/vm/run-tests.sh "$@" || rc=$?
 	if [[ -f $results/summary ]]; then
 		read -r p f s <"$results/summary"
 		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+		[[ -s $results/failed ]] && mapfile -t -O "${#failed_names[@]}" failed_names < <(sed "s|^|$mode/|" "$results/failed")
 	else
 		echo "FAIL $mode: the guest did not finish the suite (exit $rc)"
 		failed=$((failed + 1))
+		failed_names+=("$mode/(guest)")
 	fi
 	((rc == 0)) || bad_modes+=("$mode")
 	exec {lock_fd}>&-
@@ -75,7 +85,9 @@ main() {
 		run_mode "$mode" "$@"
 	done
 	((${#bad_modes[@]} == 0)) || echo "failed modes: ${bad_modes[*]}"
-	echo "vm-test: $passed passed, $failed failed, $skipped skipped"
+	((${#failed_names[@]} == 0)) || echo "failed: ${failed_names[*]}"
+	echo "vm-test: modes $modes, $SECONDS s, $skipped skipped"
+	echo "$passed passed, $failed failed"
 	((failed == 0 && ${#bad_modes[@]} == 0))
 }
 

@@ -8,15 +8,17 @@
 #   make demo [MODE=hmat]             tests/vm/demo.sh in the guest (kmem)
 #
 # VM_TIMEOUT bounds one guest boot with its whole suite (seconds, default
-# 330); VM_TEST_TIMEOUT bounds each test (default 120). vm-shell does not
-# rebuild the library: `make all vm-shell ...` does.
+# 360); a test's own "# vm-timeout: N" line bounds it (VM_TEST_TIMEOUT, default
+# 60, for tests without one); VM_TIME_SCALE=2 doubles them all for a slower
+# machine (tests/vm/vm-test.sh). vm-shell does not rebuild the library:
+# `make all vm-shell ...` does.
 #
 # Guest test programs are built on the host and run in the guest, which sees
 # the host's own libraries. Other fragments add theirs to VM_TEST_BINS (with
 # their own rules); the one-file programs of the bed itself are built here.
 
 VM_DIR      := tests/vm
-VM_BED_BINS := $(B)/vm/bedcheck
+VM_BED_BINS := $(B)/vm/bedcheck $(B)/vm/faultcost
 VM_TEST_BINS += $(VM_BED_BINS)
 
 .PHONY: vm-test vm-shell demo vm-bins

@@ -5,6 +5,7 @@
 # DAMON, userfaultfd WP_ASYNC, PAGEMAP_SCAN); this script adds what the tools
 # see (hwloc, sysfs HMAT values, daxctl) and the guest's start settings.
 # Prints one ok/FAIL line per check and "N passed, N failed".
+# vm-timeout: 30
 set -euo pipefail
 
 passed=0
@@ -123,5 +124,9 @@ check_environment
 run_bedcheck
 check_hmat_view
 check_mode_specific
+# Not a check: what faults cost here (the uffd heat source pays one per
+# first write to a protected page), for comparison with the host's
+# (build/vm/faultcost there).
+[[ -x build/vm/faultcost ]] && { build/vm/faultcost 4096 || true; }
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -1,5 +1,6 @@
 #!/bin/sh
 # The library finds both tiers, DRAM first, from the kernel's memory tiers.
+# vm-timeout: 30
 set -eu
 . tests/vm/testlib.sh
 out=$(TIERMALLOC_VERBOSE=1 LD_PRELOAD=$LIB /bin/true 2>&1)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # TIERMALLOC_TIERS naming a node that does not exist: one warning line, and
 # the program works on the tiers that do.
+# vm-timeout: 30
 set -eu
 . tests/vm/testlib.sh
 line=$(TIERMALLOC_TIERS="0;7" LD_PRELOAD=$LIB $PROBE 16 64 2>/tmp/err)

@@ -3,6 +3,7 @@
 # it finds a hot set and its moves through tm_heat_of (with the TLB flushed
 # every 5 ms, which accessed bits need under emulation: tlb_turnover.h); it leaves no kdamond
 # running when the process exits, nor when the process is killed.
+# vm-timeout: 75
 set -u
 KD=/sys/kernel/mm/damon/admin/kdamonds
 LIB=$PWD/build/libtiermalloc.so
@@ -13,7 +14,7 @@ kdamonds() { ps -e -o comm= | grep -c '^kdamond' || true; }
 
 out=$(env TIERMALLOC_HEAT=damon TIERMALLOC_SCAN_MS=500 TIERMALLOC_VERBOSE=1 \
 	TIERMALLOC_STATS=0 LD_PRELOAD="$LIB" \
-	build/tests/policy/heat_hotset --contiguous --tlb-flush-ms 5 16 12 2>&1)
+	build/tests/policy/heat_hotset --contiguous --tlb-flush-ms 5 16 20 2>&1)
 rc=$?
 echo "$out" | grep 'heat source damon\|period\|passed'
 [[ $out == *"heat source damon: in use"* ]] || fail "DAMON was not used"
