@@ -198,7 +198,7 @@ section_conform() {
 		120 "$bin/conform_cxx"
 	check_prog lib "dlopen_cxx: C++ plugin loaded into a C program" 60 \
 		"$bin/dlopen_cxx" "$bin/cxx_plugin.so"
-	check_prog lib "vma_flat: big blocks and reallocs split no mappings" 600 \
+	check_prog lib "vma_flat: big blocks and reallocs split no mappings" 120 \
 		"$bin/vma_flat"
 }
 
@@ -729,7 +729,7 @@ section_tiered() {
 		check_prog lib "tiered, $pol: stress_fork" 300 $e "$bin/stress_fork" 50
 		check_prog lib "tiered, $pol: stress_churn" 300 $e "$bin/stress_churn" 5000
 	done
-	check_prog lib "tiered: vma_flat" 600 env TIERMALLOC_SYSFS="$work/fakesys" \
+	check_prog lib "tiered: vma_flat" 120 env TIERMALLOC_SYSFS="$work/fakesys" \
 		"$bin/vma_flat"
 	quota_exact
 	check_prog lib "tiered: 5,000 live threads on tier 1 ask jemalloc for a tcache once each" 300 \
