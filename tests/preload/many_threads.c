@@ -3,8 +3,9 @@
  * not ask again on every call (each ask takes jemalloc's global ctl lock).
  * Every allocation here goes to tier 1 (run with a threshold policy below
  * the block size); the program counts the library's tcache.create calls by
- * standing in for jemalloc's mallctl (linked -rdynamic): at most one per
- * thread, ours and the library's. */
+ * standing in for jemalloc's mallctl (linked -rdynamic, run under the
+ * library build that calls it through the PLT): at most one per thread,
+ * ours and the library's. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>

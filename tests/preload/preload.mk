@@ -57,7 +57,8 @@ PL_ASAN_CXX := conform_cxx stress_churn
 PL_BINS := $(addprefix $(PL_B)/,$(PL_C) $(PL_CXX) optlist vg_canary secure_env) \
 	   $(PL_B)/cxx_plugin.so \
 	   $(addprefix $(PL_B)/asan/,$(PL_ASAN_C) $(PL_ASAN_CXX)) \
-	   $(PL_B)/tsan/stress_threads $(PL_B)/ubsan/libtiermalloc.so
+	   $(PL_B)/tsan/stress_threads $(PL_B)/ubsan/libtiermalloc.so \
+	   $(PL_B)/interpose/libtiermalloc.so
 
 $(addprefix $(PL_B)/,$(PL_C)): $(PL_B)/%: $(PL_SRC)/%.c $(PL_HDR)
 	@mkdir -p $(@D)
@@ -66,6 +67,7 @@ $(addprefix $(PL_B)/,$(PL_C)): $(PL_B)/%: $(PL_SRC)/%.c $(PL_HDR)
 # its pthread_create stands in for libc's, for the library's calls too
 $(PL_B)/fork_start: PL_CFLAGS += -rdynamic
 # their mallctl and sdallocx stand in for jemalloc's, to count the calls
+# (under $(PL_B)/interpose/libtiermalloc.so)
 $(PL_B)/many_threads $(PL_B)/sized_delete: PL_CFLAGS += -rdynamic
 
 $(addprefix $(PL_B)/,$(PL_CXX)): $(PL_B)/%: $(PL_SRC)/%.cc $(PL_HDR)
@@ -121,6 +123,15 @@ $(PL_B)/ubsan/libtiermalloc.so: $(PL_UBSAN_OBJ) $(TM_JEMALLOC) allocator/exports
 	      -Wl,-z,nodelete -Wl,-Bsymbolic-functions \
 	      -Wl,--version-script=allocator/exports.map
 -include $(PL_UBSAN_OBJ:.o=.d)
+
+# The library again, without -Bsymbolic-functions: jemalloc is linked in, so
+# the library's own calls to its API (mallctl, sdallocx) bind directly and
+# nothing can count them. Here they go through the PLT, where many_threads
+# and sized_delete stand in for them. Otherwise $(B)/libtiermalloc.so's link.
+$(PL_B)/interpose/libtiermalloc.so: $(LIB_OBJ) $(TM_JEMALLOC) allocator/exports.map
+	@mkdir -p $(@D)
+	$(CC) -shared -o $@ $(LIB_OBJ) $(TM_LIBS) -Wl,-z,nodelete -Wl,-z,defs \
+	      -Wl,--version-script=allocator/exports.map
 
 HOST_SUITES += test-preload
 .PHONY: test-preload preload-bins

@@ -18,6 +18,7 @@ sections=${*:-conform programs config hardening stress tiered sanitize redis}
 bin=$build/tests/preload
 lib=$build/libtiermalloc.so
 ubsan_lib=$bin/ubsan/libtiermalloc.so
+interpose_lib=$bin/interpose/libtiermalloc.so
 
 # A clean environment: no inherited preload or options, one locale.
 unset LD_PRELOAD
@@ -75,7 +76,8 @@ fi
 # check_prog MODE NAME TIMEOUT CMD...: a tests/check.h program; passes when
 # it exits 0 with "N passed, 0 failed" (N > 0) and nothing from the library
 # on stderr. MODE: lib (under LD_PRELOAD), asan (sanitizer build, glibc),
-# ubsan (under the UBSan build of the library), valgrind (memcheck over the
+# ubsan (under the UBSan build of the library), interpose (under the build
+# whose calls to jemalloc's API the program can stand in for), valgrind (memcheck over the
 # library running natively).
 check_prog() {
 	local mode=$1 name=$2 t=$3
@@ -94,6 +96,9 @@ check_prog() {
 	tsan)
 		TM_TEST_PRELOAD=0 TSAN_OPTIONS=halt_on_error=1 \
 			timeout -k 5 "$t" "$@" >"$log" 2>&1 ;;
+	interpose)
+		timeout -k 5 "$t" env TM_TEST_PRELOAD=1 LD_PRELOAD="$interpose_lib" "$@" \
+			>"$log" 2>&1 ;;
 	ubsan)
 		timeout -k 5 "$t" env TM_TEST_PRELOAD=1 LD_PRELOAD="$ubsan_lib" \
 			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$@" >"$log" 2>&1 ;;
@@ -732,10 +737,10 @@ section_tiered() {
 	check_prog lib "tiered: vma_flat" 120 env TIERMALLOC_SYSFS="$work/fakesys" \
 		"$bin/vma_flat"
 	quota_exact
-	check_prog lib "tiered: 5,000 live threads on tier 1 ask jemalloc for a tcache once each" 300 \
+	check_prog interpose "tiered: 5,000 live threads on tier 1 ask jemalloc for a tcache once each" 300 \
 		env TIERMALLOC_SYSFS="$work/fakesys" TIERMALLOC_POLICY=threshold \
 		TIERMALLOC_THRESHOLD=64 "$bin/many_threads"
-	check_prog lib "tiered: C++ sized delete reaches sdallocx on both tiers" 60 \
+	check_prog interpose "tiered: C++ sized delete reaches sdallocx on both tiers" 60 \
 		env TIERMALLOC_SYSFS="$work/fakesys" TIERMALLOC_POLICY=threshold \
 		TIERMALLOC_THRESHOLD=4K "$bin/sized_delete"
 	check_prog lib "tiered, TIERMALLOC_DRAM_LIMIT=4M (quota fallbacks): stress_threads" 300 \

@@ -1,7 +1,8 @@
 // C++ sized delete keeps its size in tiered mode (issue 12): the library
 // hands it to jemalloc's sdallocx, which then skips the size lookup. The
 // program counts sdallocx calls by standing in for jemalloc's (linked
-// -rdynamic). Run tiered with a 4 KiB threshold: blocks of both tiers.
+// -rdynamic, run under the library build that calls it through the PLT).
+// Run tiered with a 4 KiB threshold: blocks of both tiers.
 #include <atomic>
 #include <cstring>
 #include <initializer_list>
