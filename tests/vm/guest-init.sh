@@ -69,6 +69,7 @@ mount_root() {
 # a path matching GLOB to appear.
 wait_for() {
 	i=0
+	# shellcheck disable=SC2086 # the glob is to be expanded
 	while ! ls $2 >/dev/null 2>&1; do
 		i=$((i + 1))
 		[ "$i" -le 100 ] || die "no $1 after 10 s"
