@@ -81,6 +81,7 @@ $(B)/libtiermalloc.so: $(LIB_OBJ) $(TM_JEMALLOC) allocator/exports.map Makefile
 	$(CC) -shared -o $@ $(LIB_OBJ) $(LDFLAGS) $(TM_LIBS) -Wl,-z,nodelete \
 	      -Wl,-z,defs -Wl,-soname,libtiermalloc.so.$(TM_SOVERSION) \
 	      -Wl,-Bsymbolic-functions -Wl,--version-script=allocator/exports.map
+	ln -sf libtiermalloc.so $(B)/libtiermalloc.so.$(TM_SOVERSION) # for -ltiermalloc
 
 # Core objects as an archive, for unit tests and fuzzers.
 $(B)/libtmcore.a: $(CORE_OBJ)

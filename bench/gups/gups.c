@@ -28,6 +28,12 @@
  * --cold-slow F (fail unless at least F of the cold pages that cannot be in
  * the quota are on slow nodes at the end) --tlb-flush-ms N (see below).
  *
+ * --oracle SLOW_NODE places the table the best static way before first
+ * touch (mbind of each chunk): the chunks of the first phase's hot set, then
+ * others up to the quota, on the fast node, the rest on SLOW_NODE. Under
+ * any allocator that leaves the pages where they are bound (glibc), it is
+ * the upper bound of the quota's worth, in throughput as in share.
+ *
  * --tlb-flush-ms N flushes the process's TLB every N ms, which accessed-bit
  * sampling needs under QEMU's software emulation (see tlb_turnover.h).
  *
@@ -70,10 +76,10 @@
 static struct {
 	size_t mib, hot_mib, quota_mib, chunk_kib;
 	double hot_frac, expect, cold_slow, zipf;
-	int interval_ms, intervals, phases, fast_node, tlb_flush_ms;
+	int interval_ms, intervals, phases, fast_node, tlb_flush_ms, oracle_slow;
 	const char *label;
 	size_t value_b;
-} opt = {64, 8, 0, 1024, 0.9, 0, 0, 0, 500, 20, 2, 0, 0, "gups", 1024};
+} opt = {64, 8, 0, 1024, 0.9, 0, 0, 0, 500, 20, 2, 0, 0, -1, "gups", 1024};
 
 static uint64_t **chunks;
 static int (*heat_of)(const void *); /* tiermalloc's tm_heat_of, if loaded */
@@ -362,6 +368,45 @@ static void place_keys(void)
 	}
 }
 
+/* The first page of phase k's hot set, as a fraction of the places it can
+ * be: first near the end (the part dram-first puts last), then elsewhere. */
+static size_t hot_start(int phase)
+{
+	static const double where[] = {0.8, 0.3, 0.55, 0.05};
+	return (size_t)(where[phase % 4] * (double)(pages - hot_pages));
+}
+
+/* Bind the pages of [p, p+len) to node (rounded out to whole pages: a
+ * chunk has its mapping to itself, so its neighbours are not affected). */
+static void bind_to(void *p, size_t len, int node)
+{
+	unsigned long mask = 1UL << node;
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)(PAGE - 1);
+	uintptr_t e = ((uintptr_t)p + len + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+	if (syscall(SYS_mbind, (void *)a, e - a, MPOL_BIND, &mask, 65UL, 0U) != 0) {
+		perror("mbind");
+		exit(2);
+	}
+}
+
+/* --oracle: chunk c's node. The hot chunks take their share of the quota
+ * first (all of it if they need it); cold ones fill the rest, in allocation
+ * order. */
+static int oracle_node(size_t c, size_t per_chunk)
+{
+	static size_t hot_fast, cold_fast;
+	size_t first = hot_start(0) / per_chunk;
+	size_t hot_chunks = (hot_start(0) + hot_pages - 1) / per_chunk - first + 1;
+	size_t q = (opt.quota_mib << 20) / PAGE / per_chunk;
+	size_t hot_q = hot_chunks < q ? hot_chunks : q;
+	int is_hot = c - first < hot_chunks;
+	size_t *fast = is_hot ? &hot_fast : &cold_fast;
+	if (*fast >= (is_hot ? hot_q : q - hot_q))
+		return opt.oracle_slow;
+	++*fast;
+	return opt.fast_node;
+}
+
 static void allocate(void)
 {
 	if (opt.zipf > 0) {
@@ -371,6 +416,8 @@ static void allocate(void)
 	words_per_chunk = (opt.chunk_kib << 10) / 8;
 	nchunks = (opt.mib << 20) / (opt.chunk_kib << 10);
 	pages = nchunks * (words_per_chunk / WORDS_PER_PAGE);
+	hot_pages = (opt.hot_mib << 20) / PAGE;
+	size_t per_chunk = words_per_chunk / WORDS_PER_PAGE;
 	chunks = calloc(nchunks, sizeof(*chunks));
 	tables();
 	for (size_t c = 0; c < nchunks; c++) {
@@ -379,20 +426,18 @@ static void allocate(void)
 			perror("malloc");
 			exit(2);
 		}
+		if (opt.oracle_slow >= 0)
+			bind_to(chunks[c], opt.chunk_kib << 10, oracle_node(c, per_chunk));
 		memset(chunks[c], 0, opt.chunk_kib << 10); /* first touch */
 	}
-	hot_pages = (opt.hot_mib << 20) / PAGE;
-	size_t per_chunk = words_per_chunk / WORDS_PER_PAGE;
 	for (size_t p = 0; p < pages; p++)
 		paddr[p] = chunks[p / per_chunk] + (p % per_chunk) * WORDS_PER_PAGE;
 }
 
-/* Where phase k's hot set starts, as a fraction of the places it can be:
- * first near the end (the part dram-first puts last), then elsewhere. */
+/* Phase k's hot set and the page weights. */
 static void place_hot(int phase)
 {
-	static const double where[] = {0.8, 0.3, 0.55, 0.05};
-	hot_first = (size_t)(where[phase % 4] * (double)(pages - hot_pages));
+	hot_first = hot_start(phase);
 	for (size_t p = 0; p < pages; p++) {
 		hot[p] = p - hot_first < hot_pages;
 		pw[p] = hot[p] ? opt.hot_frac / (double)hot_pages
@@ -663,6 +708,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--tlb-flush-ms")) opt.tlb_flush_ms = atoi(v);
 		else if (!strcmp(a, "--zipf")) opt.zipf = atof(v);
 		else if (!strcmp(a, "--value-b")) opt.value_b = strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--oracle")) opt.oracle_slow = atoi(v);
 		else if (!strcmp(a, "--balloon")) mode = 'b', balloon_mib = strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--track-file")) track_file = v;
 		else if (!strcmp(a, "--reserve-mib")) reserve_mib = strtoul(v, NULL, 10);

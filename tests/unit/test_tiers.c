@@ -38,7 +38,8 @@ static void test_one_node(void)
 	CHECK(strcmp(s.source, "no NUMA information") == 0, "source %s", s.source);
 }
 
-static void check_two_tier(const char *tree, uint32_t slow_latency)
+static void check_two_tier(const char *tree, int slow_kernel_tier,
+			   uint32_t slow_latency)
 {
 	tm_tierset s;
 	tm_tiers_discover(tree, "", &s);
@@ -46,7 +47,8 @@ static void check_two_tier(const char *tree, uint32_t slow_latency)
 	CHECK_EQ(s.tier[0].nodes, 1, "%s: DRAM is node 0", tree);
 	CHECK_EQ(s.tier[1].nodes, 2, "%s: slow is node 1", tree);
 	CHECK_EQ(s.tier[0].kernel_tier, 4, "%s: kernel tier 4", tree);
-	CHECK_EQ(s.tier[1].kernel_tier, 54, "%s: kernel tier 54", tree);
+	CHECK_EQ(s.tier[1].kernel_tier, slow_kernel_tier, "%s: kernel tier %d",
+		 tree, slow_kernel_tier);
 	CHECK(!s.tier[0].cpuless && s.tier[1].cpuless, "%s: CPU-less slow", tree);
 	CHECK_EQ(s.tier[1].latency_ns, slow_latency, "%s: slow latency", tree);
 	CHECK(strcmp(s.source, "kernel memory tiers") == 0, "%s: %s", tree, s.source);
@@ -54,8 +56,10 @@ static void check_two_tier(const char *tree, uint32_t slow_latency)
 
 static void test_guest_trees(void)
 {
-	check_two_tier(TREES "hmat", 300);
-	check_two_tier(TREES "kmem", 300);
+	check_two_tier(TREES "hmat", 54, 300);
+	check_two_tier(TREES "kmem", 54, 300);
+	/* CXL memory without an HMAT entry: ranked by the kernel's tiers alone. */
+	check_two_tier(TREES "cxl", 22, 0);
 	tm_tierset s;
 	tm_tiers_discover(TREES "kmem", "", &s);
 	CHECK_EQ(s.tier[1].capacity, 1048576ULL * 1024, "kmem: 1 GiB NVDIMM on node 1");

@@ -1,16 +1,22 @@
 /* Allocate and touch memory through the malloc family, then report where its
  * pages are, per NUMA node, from move_pages status queries.
  *
- *   alloc_probe TOTAL_MIB CHUNK_KIB [hold]
+ *   alloc_probe TOTAL_MIB CHUNK_KIB
  *     -> "tiers=2 node0_mib=... node1_mib=... unknown_mib=0 failed=0 corrupt=0"
  *
- * With hold it then sleeps until killed, keeping its memory (a hog that fills
- * a node when run under numactl --membind).
+ *   alloc_probe --hog NODE MIB
+ *     -> "hog_mib=MIB", then sleeps until killed
+ *
+ * fills NODE with MIB of anonymous memory bound there. Only that range is
+ * bound, never the process (numactl --membind would put the program's text
+ * and page cache there too: code on a CXL node under QEMU can crash it), and
+ * the kernel zeroes the pages without a memset of ours (slow on CXL).
  *
  * Bytes are counted per page actually backing the chunks, so the numbers are
  * what the kernel says, not what the allocator believes. */
 #include <numaif.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,10 +60,35 @@ static void count_bytes(char *p, size_t len, long *per_node, long *unknown)
 	}
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static int hog(int node, size_t mib)
+{
+	size_t len = mib << 20;
+	unsigned long mask = 1UL << node;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED ||
+	    mbind(p, len, MPOL_BIND, &mask, sizeof(mask) * 8, 0) < 0 ||
+	    madvise(p, len, MADV_POPULATE_WRITE) < 0) {
+		perror("hog");
+		return 1;
+	}
+	printf("hog_mib=%zu\n", mib);
+	fflush(stdout);
+	pause();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: %s TOTAL_MIB CHUNK_KIB [hold]\n", argv[0]);
+	if (argc == 4 && strcmp(argv[1], "--hog") == 0)
+		return hog(atoi(argv[2]), strtoull(argv[3], NULL, 10));
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s TOTAL_MIB CHUNK_KIB\n"
+				"       %s --hog NODE MIB\n", argv[0], argv[0]);
 		return 2;
 	}
 	size_t total = strtoull(argv[1], NULL, 10) << 20;
@@ -87,8 +118,5 @@ int main(int argc, char **argv)
 		printf(" node%d_mib=%ld", n, per_node[n] >> 20);
 	printf(" unknown_mib=%ld failed=%zu corrupt=%zu\n", unknown >> 20, failed,
 	       bad);
-	fflush(stdout);
-	if (argc == 4)
-		pause();
 	return failed || bad ? 1 : 0;
 }

@@ -8,7 +8,7 @@
 #
 # Parameters come from the kernel command line (the kernel hands unknown
 # key=value words to init as environment variables):
-#   tm_mode     hmat | kmem
+#   tm_mode     hmat | kmem | cxl
 #   tm_repo     repository path on the host; shared read-write at that path
 #   tm_run      run directory inside the repo: holds cmd (the script to run),
 #               and receives status (its exit code)
@@ -65,24 +65,52 @@ mount_root() {
 		die "9p mount of the results directory failed"
 }
 
-# KMEM DAX: turn the emulated NVDIMM (proximity domain 1) into system RAM of
-# node 1, the way a pmem server is set up. The kernel boots with
-# memhp_default_state=offline, otherwise daxctl refuses to online the memory.
-setup_kmem() {
-	# NVDIMM buses are probed asynchronously: wait for the bus, then its probes.
+# wait_for WHAT GLOB: devices are probed asynchronously; wait up to 10 s for
+# a path matching GLOB to appear.
+wait_for() {
 	i=0
-	while ! ls /sys/bus/nd/devices/ndbus* >/dev/null 2>&1; do
+	# shellcheck disable=SC2086 # the glob is to be expanded
+	while ! ls $2 >/dev/null 2>&1; do
 		i=$((i + 1))
-		[ "$i" -le 100 ] || die "no NVDIMM bus after 10 s"
+		[ "$i" -le 100 ] || die "no $1 after 10 s"
 		sleep 0.1
 	done
+}
+
+# Wait for the NVDIMM bus, then for its (asynchronous) probes.
+wait_for_nd_probes() {
+	wait_for "NVDIMM bus" "/sys/bus/nd/devices/ndbus*"
 	cat /sys/bus/nd/devices/ndbus*/wait_probe >/dev/null
-	chroot "$R" ndctl create-namespace -f -e namespace0.0 --mode=devdax >/dev/null ||
+}
+
+# Make a devdax namespace of the nd region (ndctl options select it) and
+# online it as system RAM of node 1, the way a pmem or CXL server is set up.
+# The kernel boots with memhp_default_state=offline, otherwise daxctl
+# refuses to online the memory.
+online_dax() {
+	chroot "$R" ndctl create-namespace -f "$@" --mode=devdax >/dev/null ||
 		die "ndctl create-namespace failed"
 	chroot "$R" daxctl reconfigure-device --mode=system-ram dax0.0 >/dev/null ||
 		die "daxctl reconfigure-device failed"
 	grep -qx 0-1 /sys/devices/system/node/has_memory ||
 		die "node 1 has no memory after daxctl"
+}
+
+# KMEM DAX: the emulated NVDIMM (proximity domain 1) becomes node 1.
+setup_kmem() {
+	wait_for_nd_probes
+	online_dax -e namespace0.0
+}
+
+# CXL: a pmem region over the Type-3 device's whole capacity, interleaved
+# one way behind the root decoder of the fixed memory window; cxl_pmem makes
+# it an nd region, which then goes the KMEM DAX way.
+setup_cxl() {
+	wait_for "CXL memory device" /sys/bus/cxl/devices/mem0
+	chroot "$R" cxl create-region -m -t pmem -d decoder0.0 -w 1 mem0 >/dev/null 2>&1 ||
+		die "cxl create-region failed"
+	wait_for_nd_probes
+	online_dax -r region0
 }
 
 mount -t proc proc /proc
@@ -91,7 +119,7 @@ mount -t devtmpfs dev /dev
 exec </dev/null >/dev/console 2>&1
 
 case "$tm_mode" in
-hmat | kmem) ;;
+hmat | kmem | cxl) ;;
 *) die "bad tm_mode '$tm_mode'" ;;
 esac
 if [ -z "$tm_repo" ] || [ -z "$tm_run" ] || [ -z "$tm_results" ]; then
@@ -99,16 +127,19 @@ if [ -z "$tm_repo" ] || [ -z "$tm_run" ] || [ -z "$tm_results" ]; then
 fi
 
 load_modules 9p
-[ "$tm_mode" = kmem ] && load_modules kmem
+[ "$tm_mode" != hmat ] && load_modules kmem # cxl builds on the NVDIMM stack
+[ "$tm_mode" = cxl ] && load_modules cxl
 mount_root
-[ "$tm_mode" = kmem ] && setup_kmem
+[ "$tm_mode" != hmat ] && "setup_$tm_mode"
 
-# Deterministic start, the same in both modes. No automatic NUMA balancing
-# (its default differs between the modes); transparent huge pages only where
-# asked for with madvise (the kernel turns THP off when it boots with under
-# 512 MiB, as in KMEM mode, and on in HMAT mode). Tests that want the kernel's
+# Deterministic start, the same in every mode. No automatic NUMA balancing
+# (its default differs between the modes) and no kernel demotion (in cxl mode
+# it could put code on the CXL node, which can crash QEMU); transparent huge
+# pages only where asked for with madvise (the kernel turns THP off when it
+# boots with under 512 MiB, as in KMEM mode, and on in HMAT mode). Tests that want the kernel's
 # own tiering or other THP settings set them themselves.
 echo 0 >/proc/sys/kernel/numa_balancing
+echo false >/sys/kernel/mm/numa/demotion_enabled
 echo madvise >/sys/kernel/mm/transparent_hugepage/enabled
 echo madvise >/sys/kernel/mm/transparent_hugepage/defrag
 

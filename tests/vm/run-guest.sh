@@ -3,11 +3,15 @@
 # Boot the two-tier NUMA test guest (QEMU, software emulation) and run one
 # command in it; exit with the command's exit status.
 #
-#   tests/vm/run-guest.sh --mode hmat|kmem [--timeout S] [--results DIR] -- COMMAND...
+#   tests/vm/run-guest.sh --mode hmat|kmem|cxl [--timeout S] [--results DIR] -- COMMAND...
 #
-# Modes (node 0: 2 CPUs + 512 MiB DRAM; node 1: CPU-less, 1 GiB):
+# Modes (node 0: 2 CPUs + 512 MiB DRAM; node 1: CPU-less, 1-1.1 GiB):
 #   hmat  node 1 is plain RAM; ACPI HMAT says 3x latency and 1/4 bandwidth.
 #   kmem  node 1 is an emulated NVDIMM onlined as system RAM (KMEM DAX).
+#   cxl   node 1 is a CXL Type-3 memory device (pmem region -> devdax ->
+#         system RAM), without HMAT numbers. QEMU reaches it through emulated
+#         dispatch, so it is really slower than node 0 (10-150x). Code on
+#         it can crash QEMU: bind heap ranges there, never whole processes.
 #
 # The guest mounts the host's root read-only and chroots into it, so COMMAND
 # is any host program; it runs as root in the repo root, with the repo and the
@@ -34,9 +38,14 @@ readonly HERE=$REPO/tests/vm
 readonly CACHE=$REPO/.cache/vm
 readonly KERNEL_META=linux-image-6.12-amd64
 # Modules the guest loads (their dependencies are added): 9p file sharing,
-# and the NVDIMM/DAX stack for KMEM mode (nd_e820 only serves memmap=: unused).
+# the NVDIMM/DAX stack for KMEM mode (nd_e820 only serves memmap=: unused),
+# and the CXL stack on top of it for CXL mode (cxl_pmem needs libnvdimm's
+# symbols loaded first; cxl_core and cxl_port are built in).
 readonly MODULES_9P=(9pnet_virtio 9p)
 readonly MODULES_KMEM=(nfit nd_pmem dax_pmem device_dax kmem)
+readonly MODULES_CXL=(cxl_acpi cxl_pci cxl_mem cxl_pmem dax_cxl)
+# A cached kernel made for another module set is made again.
+readonly KERNEL_STAMP="modules: ${MODULES_9P[*]} | ${MODULES_KMEM[*]} | ${MODULES_CXL[*]}"
 
 mode=
 timeout_s=300
@@ -49,7 +58,7 @@ die() {
 }
 
 usage() {
-	sed -n '3,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -64,7 +73,7 @@ parse_args() {
 		*) log "unknown argument: $1" && usage ;;
 		esac
 	done
-	[[ $mode == hmat || $mode == kmem ]] || usage
+	[[ $mode =~ ^(hmat|kmem|cxl)$ ]] || usage
 	[[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout needs whole seconds"
 	(($#)) || usage
 	command_args=("$@")
@@ -145,17 +154,25 @@ add_module() {
 	order+=("$name")
 }
 
-# Write the guest's modules to OUT, with the load orders OUT/9p.list and
-# OUT/kmem.list (the latter without what 9p.list already loads).
+# add_module_list SRC OUT LIST NAME...: add the modules NAME and write the
+# load order of those not loaded before them to OUT/LIST.list.
+add_module_list() {
+	local src=$1 out=$2 list=$3 name before=${#order[@]}
+	shift 3
+	for name; do add_module "$src" "$out" "$name"; done
+	printf '%s\n' "${order[@]:before}" >"$out/$list.list"
+}
+
+# Write the guest's modules to OUT, with the load orders OUT/9p.list,
+# OUT/kmem.list and OUT/cxl.list, each without what the ones before it load
+# (the guest loads 9p, then kmem, then cxl).
 prepare_modules() {
-	local src=$1 out=$2 name n9p
+	local src=$1 out=$2
 	local order=()
 	mkdir -p "$out"
-	for name in "${MODULES_9P[@]}"; do add_module "$src" "$out" "$name"; done
-	n9p=${#order[@]}
-	printf '%s\n' "${order[@]}" >"$out/9p.list"
-	for name in "${MODULES_KMEM[@]}"; do add_module "$src" "$out" "$name"; done
-	printf '%s\n' "${order[@]:n9p}" >"$out/kmem.list"
+	add_module_list "$src" "$out" 9p "${MODULES_9P[@]}"
+	add_module_list "$src" "$out" kmem "${MODULES_KMEM[@]}"
+	add_module_list "$src" "$out" cxl "${MODULES_CXL[@]}"
 }
 
 # A signed module ends in: signature, 12-byte struct module_signature (whose
@@ -172,7 +189,7 @@ strip_signature() {
 # Download Debian's 6.12 kernel (never installed: only unpacked) and keep the
 # vmlinux and the few modules the guest needs in $CACHE/kernel.
 ensure_kernel() {
-	[[ -f $CACHE/kernel/ready ]] && return 0
+	[[ $(cat "$CACHE/kernel/ready" 2>/dev/null) == "$KERNEL_STAMP" ]] && return 0
 	local pkg tmp
 	apt_update_once
 	pkg=$(resolve_kernel_package)
@@ -188,7 +205,7 @@ ensure_kernel() {
 	extract_vmlinux "$(echo "$tmp"/x/boot/vmlinuz-*)" "$tmp/kernel/vmlinux"
 	prepare_modules "$tmp/x/lib/modules" "$tmp/kernel/modules"
 	basename "$(echo "$tmp"/x/lib/modules/*)" >"$tmp/kernel/version"
-	touch "$tmp/kernel/ready"
+	echo "$KERNEL_STAMP" >"$tmp/kernel/ready"
 	mv "$tmp/kernel" "$CACHE/kernel"
 	rm -rf "$tmp"
 }
@@ -220,9 +237,10 @@ ensure_initrd() {
 
 ### Guest #####################################################################
 
-# The NUMA layout of each mode, as QEMU options. All -numa node options must
-# come before the hmat-lb ones; with hmat=on every node needs an initiator.
-numa_options() {
+# The machine and NUMA layout of each mode, as QEMU options. All -numa node
+# options must come before the hmat-lb ones; with hmat=on every node needs an
+# initiator.
+machine_options() {
 	local hmat=(
 		-numa hmat-lb,initiator=0,target=0,hierarchy=memory,data-type=access-latency,latency=100
 		-numa hmat-lb,initiator=0,target=0,hierarchy=memory,data-type=access-bandwidth,bandwidth=20G
@@ -235,17 +253,32 @@ numa_options() {
 	)
 	case $mode in
 	hmat)
-		qemu_args+=(-machine pc,hmat=on -m 1536M "${node0[@]}"
+		qemu_args+=(-cpu max -machine pc,hmat=on -m 1536M "${node0[@]}"
 			-object memory-backend-ram,id=m1,size=1024M
 			-numa node,nodeid=1,memdev=m1,initiator=0 "${hmat[@]}")
 		;;
 	kmem)
 		# 1152 MiB of NVDIMM leave 1 GiB of onlinable memory blocks after
 		# the devdax metadata (struct pages) and alignment.
-		qemu_args+=(-machine pc,hmat=on,nvdimm=on -m 512M,slots=2,maxmem=2560M "${node0[@]}"
+		qemu_args+=(-cpu max -machine pc,hmat=on,nvdimm=on -m 512M,slots=2,maxmem=2560M "${node0[@]}"
 			-numa node,nodeid=1,initiator=0 "${hmat[@]}"
 			-object memory-backend-ram,id=nv1,size=1152M
 			-device nvdimm,id=nvdimm1,memdev=nv1,node=1)
+		;;
+	cxl)
+		# The CXL fixed memory window becomes node 1 by itself. Without
+		# hypervisor=off the kernel will not commit the region ("Failed
+		# to synchronize CPU cache state"); erms=off makes memset and
+		# page zeroing ~5x faster on both nodes. Regions come in 256 MiB
+		# steps: 1280 MiB of device leave 1152 MiB of system RAM.
+		qemu_args+=(-cpu max,hypervisor=off,erms=off -machine q35,cxl=on,hmat=on
+			-m 512M "${node0[@]}"
+			-object memory-backend-ram,id=cxl-mem1,size=1280M
+			-object memory-backend-ram,id=cxl-lsa1,size=1M
+			-device pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1
+			-device cxl-rp,port=0,bus=cxl.1,id=rp13,chassis=0,slot=2
+			-device cxl-type3,bus=rp13,memdev=cxl-mem1,lsa=cxl-lsa1,id=cxl-pmem0
+			-M cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=4G)
 		;;
 	esac
 }
@@ -296,10 +329,14 @@ run_qemu() {
 boot() {
 	local append="console=ttyS0 loglevel=4 panic=-1 mitigations=off"
 	append+=" tm_mode=$mode tm_repo=$REPO tm_run=$run tm_results=$results"
-	[[ $mode == kmem ]] && append+=" memhp_default_state=offline"
+	# daxctl onlines the slow node itself: the kernel must not do it first.
+	[[ $mode == kmem || $mode == cxl ]] && append+=" memhp_default_state=offline"
+	# QEMU 7.2's CXL device answers the event-interrupt query with zeros and
+	# cxl_pci does not probe with MSI; 9p works on legacy interrupts.
+	[[ $mode == cxl ]] && append+=" pci=nomsi"
 	append+=" ${VM_APPEND-}"
 	qemu_args=(-nodefaults -no-user-config -display none -no-reboot
-		-accel tcg -cpu max -smp 2
+		-accel tcg -smp 2
 		-kernel "$CACHE/kernel/vmlinux" -initrd "$initrd" -append "$append"
 		-serial "file:$run/console.log"
 		-device virtio-serial-pci -chardev stdio,id=out,signal=off
@@ -308,7 +345,7 @@ boot() {
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,multidevs=remap,readonly=on
 		-virtfs "local,path=$REPO,mount_tag=repo,security_model=none,multidevs=remap"
 		-virtfs "local,path=$results,mount_tag=results,security_model=none,multidevs=remap")
-	numa_options
+	machine_options
 	local rc=0
 	run_qemu || rc=$?
 	cp "$run/console.log" "$CACHE/console-$mode.log" 2>/dev/null || true

@@ -9,6 +9,9 @@
 # $TM_VM_RESULTS/NAME.log (build/vm/results/MODE/ on the host) and its tail is
 # printed when it fails.
 #
+# Modes: a test with a "# vm-modes: MODE..." line runs only in those modes
+# and is skipped (with the line as the reason) in the others.
+#
 # Time limits: a test names its own in a "# vm-timeout: SECONDS" line,
 # sized for a machine twice as slow as the 2-core development host and
 # busy (about 4x what it takes there, 30 s at least); TM_VM_TEST_TIMEOUT
@@ -230,15 +233,30 @@ select_tests() {
 	done
 }
 
+# header PATH KEY: the value of the test's "# vm-KEY: VALUE" line (in the
+# comments at its head), or nothing.
+header() {
+	local line
+	while IFS= read -r line; do
+		[[ $line =~ ^#\ vm-$2:\ *(.*[^ ])\ *$ ]] && echo "${BASH_REMATCH[1]}" && return
+		[[ -z $line || $line == '#'* ]] || return 0 # the head's comments end
+	done <"$1"
+}
+
 # own_limit PATH: the test's "# vm-timeout: N" times TM_VM_TIME_SCALE, or
 # TM_VM_TEST_TIMEOUT (also scaled).
 own_limit() {
-	local n=$test_timeout line
-	while IFS= read -r line; do
-		[[ $line =~ ^#\ vm-timeout:\ *([0-9]+)\ *$ ]] && n=${BASH_REMATCH[1]} && break
-		[[ -z $line || $line == '#'* ]] || break # the head's comments end
-	done <"$1"
+	local n
+	n=$(header "$1" timeout)
+	[[ $n =~ ^[0-9]+$ ]] || n=$test_timeout
 	echo $(((n * scale_pct + 50) / 100))
+}
+
+# other_mode PATH: whether the test names modes and this one is not among them.
+other_mode() {
+	local modes
+	modes=$(header "$1" modes)
+	[[ $modes && " $modes " != *" $TM_VM_MODE "* ]]
 }
 
 # time_left PATH: the time the test may take: its own limit, or less when
@@ -272,6 +290,9 @@ run_one() {
 	elif [[ ! -x $path ]]; then
 		echo "not executable (chmod +x $path)" >"$log"
 		rc=1
+	elif other_mode "$path"; then
+		echo "not in $TM_VM_MODE mode (vm-modes: $(header "$path" modes))" >"$log"
+		rc=$SKIP
 	else
 		if [[ $cg_parent ]]; then
 			cg=$cg_parent/tm-test-$name

@@ -8,10 +8,12 @@
 #
 #   tests/vm/vm-test.sh [NAME...]
 #
-# VM_MODES   modes to run, in order (default "hmat kmem")
+# VM_MODES   modes to run, in order (default "hmat kmem cxl"; cxl runs the
+#            bed, allocation and migration tests, not the placement-quality
+#            ones: see each test's "# vm-modes:" line)
 # VM_TIMEOUT seconds one mode may take, boot included (default 360: the
 #            suite takes 110-140 s a mode here, so a machine twice as slow
-#            and busy fits; both modes stay under 12 minutes in all)
+#            and busy fits; all modes stay under 18 minutes in all)
 # VM_TEST_TIMEOUT seconds a test without its own "# vm-timeout: N" line
 #            may take (default 60)
 # VM_TIME_SCALE multiplies VM_TIMEOUT and every test's limit (default 1;
@@ -21,7 +23,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 readonly REPO
-modes=${VM_MODES:-hmat kmem}
+modes=${VM_MODES:-hmat kmem cxl}
 time_scale=${VM_TIME_SCALE:-1}
 timeout_s=$(awk -v n="${VM_TIMEOUT:-360}" -v s="$time_scale" 'BEGIN { printf "%d\n", n * s + 0.5 }')
 # Boot, KMEM set-up and power-off take 3-10 s; leave the guest a margin so

@@ -3,9 +3,9 @@
 #
 #   make vm-test                      every tests/vm/tests/*.sh, once per mode
 #   make vm-test VM_TESTS=00-bed      only the tests named
-#   make vm-test VM_MODES=kmem        only one mode (default "hmat kmem")
-#   make vm-shell MODE=kmem CMD='numactl -H'   any command in the guest
-#   make demo [MODE=hmat]             tests/vm/demo.sh in the guest (kmem)
+#   make vm-test VM_MODES=kmem        only one mode (default "hmat kmem cxl")
+#   make vm-shell MODE=cxl CMD='numactl -H'    any command in the guest
+#   make demo [MODE=cxl]              tests/vm/demo.sh in the guest (kmem)
 #
 # VM_TIMEOUT bounds one guest boot with its whole suite (seconds, default
 # 360); a test's own "# vm-timeout: N" line bounds it (VM_TEST_TIMEOUT, default

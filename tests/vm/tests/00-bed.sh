@@ -49,7 +49,7 @@ node1_all_movable() {
 }
 
 guest_env_ok() {
-	[[ ${TM_VM-} == 1 && ${TM_VM_MODE-} =~ ^(hmat|kmem)$ && -d ${TM_VM_RESULTS-} ]]
+	[[ ${TM_VM-} == 1 && ${TM_VM_MODE-} =~ ^(hmat|kmem|cxl)$ && -d ${TM_VM_RESULTS-} ]]
 }
 
 # daxctl's JSON for dax0.0 says system-ram on node 1.
@@ -63,6 +63,9 @@ check_environment() {
 	local nb thp
 	nb=$(cat /proc/sys/kernel/numa_balancing)
 	check numa-balancing-off "kernel.numa_balancing=$nb" equals "$nb" 0
+	local demotion
+	demotion=$(cat /sys/kernel/mm/numa/demotion_enabled)
+	check demotion-off "numa/demotion_enabled=$demotion" equals "$demotion" false
 	thp=$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled)
 	check thp-madvise "transparent_hugepage/enabled=$thp" equals "$thp" madvise
 }
@@ -83,21 +86,44 @@ check_hmat_view() {
 		equals "$lat/$bw" 300/5120
 }
 
+# KMEM DAX and CXL: node 1 is a dax device onlined as movable system RAM,
+# which hwloc labels NVM.
+check_dax_node() {
+	local sub dax
+	sub=$(node_subtype 1)
+	check hwloc-node1-nvm "hwloc subtype of node 1: '${sub}' (want NVM)" \
+		equals "$sub" NVM
+	dax=$(daxctl list -d dax0.0 2>/dev/null | tr -d ' \n')
+	check daxctl-system-ram "dax0.0: $dax" dax_is_system_ram "$dax"
+	check node1-movable "node 1 memory blocks in ZONE_MOVABLE" node1_all_movable
+}
+
+# The CXL window has no HMAT entry (tier discovery must do without one), and
+# node 1 is the committed pmem region of the Type-3 device mem0.
+check_cxl_node() {
+	local lat region
+	lat=$(node1_sysfs read_latency)
+	check no-hmat-node1 "node1 access0 read_latency='$lat' (want none)" equals "$lat" ""
+	region=$(cxl list -R -r region0 2>/dev/null | tr -d ' \n')
+	check cxl-region "region0: $region" grep -q '"decode_state":"commit"' <<<"$region"
+}
+
 check_mode_specific() {
 	local sub
-	sub=$(node_subtype 1)
 	case ${TM_VM_MODE-} in
 	hmat)
+		check_hmat_view
+		sub=$(node_subtype 1)
 		check hwloc-node1-dram "hwloc subtype of node 1: '${sub}' (want none)" \
 			equals "$sub" ""
 		;;
 	kmem)
-		check hwloc-node1-nvm "hwloc subtype of node 1: '${sub}' (want NVM)" \
-			equals "$sub" NVM
-		local dax
-		dax=$(daxctl list -d dax0.0 2>/dev/null | tr -d ' \n')
-		check daxctl-system-ram "dax0.0: $dax" dax_is_system_ram "$dax"
-		check node1-movable "node 1 memory blocks in ZONE_MOVABLE" node1_all_movable
+		check_hmat_view
+		check_dax_node
+		;;
+	cxl)
+		check_cxl_node
+		check_dax_node
 		;;
 	esac
 }
@@ -122,7 +148,6 @@ run_bedcheck() {
 
 check_environment
 run_bedcheck
-check_hmat_view
 check_mode_specific
 # Not a check: what faults cost here (the uffd heat source pays one per
 # first write to a protected page), for comparison with the host's

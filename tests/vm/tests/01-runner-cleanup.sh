@@ -7,6 +7,8 @@
 # the settings are back, no kdamond runs or is left in sysfs, and the
 # processes are gone.
 # vm-timeout: 45
+# It checks the runner, not the machine: two modes are enough.
+# vm-modes: hmat kmem
 set -u
 KD=/sys/kernel/mm/damon/admin/kdamonds
 fail() { echo "FAIL: $*"; exit 1; }

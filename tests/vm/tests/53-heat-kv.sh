@@ -6,6 +6,8 @@
 # which DAMON's regions cannot tell apart: the automatic choice must pair it
 # with uffd, which ranks written pages one by one (both in use).
 # vm-timeout: 60
+# Not in cxl mode, for the reasons of 50-heat-gups.
+# vm-modes: hmat kmem
 set -u
 [[ -x build/bench/gups/gups ]] || { echo "build/bench/gups/gups is not built"; exit 1; }
 out=$(env TIERMALLOC_DRAM_LIMIT=16M TIERMALLOC_SCAN_MS=500 TIERMALLOC_VERBOSE=1 \
