@@ -228,12 +228,17 @@ static bool power_of_two(size_t a)
 	return a && !(a & (a - 1));
 }
 
+/* memalign and aligned_alloc as glibc's: an alignment that is no power of
+ * two is rounded up to one (0 and 1 ask for none); one no power of two can
+ * hold is EINVAL. */
 static void *aligned(size_t align, size_t size, uintptr_t site)
 {
-	if (!power_of_two(align)) {
+	if (align > SIZE_MAX / 2 + 1) {
 		errno = EINVAL;
 		return NULL;
 	}
+	if (!power_of_two(align))
+		align = align < 2 ? 1 : (size_t)1 << (64 - __builtin_clzl(align - 1));
 	return tm_alloc(size, MALLOCX_ALIGN(align), site);
 }
 
