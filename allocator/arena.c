@@ -3,6 +3,7 @@
 #include <jemalloc/jemalloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -236,6 +237,25 @@ static int create_tier_arenas(int t, unsigned count)
 	return 0;
 }
 
+/* Undo tiers [0, upto]: their arenas (none has allocated yet) and their
+ * reservations, so a failed start leaves nothing behind. */
+static void undo_tiers(int upto)
+{
+	for (int t = 0; t <= upto; t++) {
+		tm_tier_heap *heap = &tm_heaps[t];
+		for (unsigned i = 0; i < heap->narenas; i++) {
+			char name[48];
+			snprintf(name, sizeof(name), "arena.%u.destroy",
+				 heap->first_arena + i);
+			mallctl(name, NULL, NULL, NULL, 0);
+		}
+		if (heap->size)
+			tm_os_release((void *)heap->base, heap->size);
+		memset(heap, 0, sizeof(*heap));
+	}
+	pthread_key_delete(exit_key);
+}
+
 int tm_arenas_create(const tm_tierset *set, unsigned per_tier)
 {
 	if (pthread_key_create(&exit_key, thread_exit) != 0)
@@ -245,6 +265,7 @@ int tm_arenas_create(const tm_tierset *set, unsigned per_tier)
 		    create_tier_arenas(t, per_tier) < 0) {
 			tm_warn("cannot create the arenas of tier %d; running "
 				"with one tier", t);
+			undo_tiers(t);
 			return -1;
 		}
 	tm_heap_count = set->count;

@@ -89,7 +89,7 @@ static void note_alloc(void *p, int tier, uintptr_t site)
 static void *tiered_alloc(size_t size, int flags, uintptr_t site)
 {
 	int tiers = tm_heap_count;
-	int site_tier = tm_place_state.policy == TM_POLICY_HEAT
+	int site_tier = tm_place_rule(&tm_place_state, policy) == TM_POLICY_HEAT
 				? tm_policy_site_tier(site, size) : -1;
 	int first = tm_place(&tm_place_state, size, site_tier);
 	for (int i = 0; i < tiers; i++) {
@@ -135,7 +135,7 @@ static void *tiered_realloc(void *p, size_t size, uintptr_t site)
 	int64_t old = (int64_t)sallocx(p, 0);
 	tm_placement *pl = &tm_place_state;
 	if (t == 0 && (int64_t)size > old &&
-	    atomic_load(&pl->used[0]) + (int64_t)size - old > pl->quota)
+	    atomic_load(&pl->used[0]) + (int64_t)size - old > tm_place_rule(pl, quota))
 		return tiered_move(p, (size_t)old, size, site);
 	void *q = rallocx(p, size, tm_arena_flags(t));
 	if (!q)

@@ -21,34 +21,63 @@ static int64_t used(tm_placement *pl, int tier)
 	return atomic_load_explicit(&pl->used[tier], memory_order_relaxed);
 }
 
-static int fits_quota(tm_placement *pl, size_t size)
+#define RULE_WORDS (sizeof(tm_place_rules) / sizeof(int64_t))
+
+void tm_place_rules_read(tm_placement *pl, tm_place_rules *out)
 {
-	return used(pl, 0) + (int64_t)size <= pl->quota;
+	int64_t *w = (int64_t *)out;
+	unsigned seq;
+	do {
+		while ((seq = atomic_load_explicit(&pl->rules_seq,
+						   memory_order_acquire)) & 1)
+			;
+		for (size_t i = 0; i < RULE_WORDS; i++)
+			w[i] = atomic_load_explicit(&pl->rules[i], memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+	} while (atomic_load_explicit(&pl->rules_seq, memory_order_relaxed) != seq);
+}
+
+void tm_place_rules_set(tm_placement *pl, const tm_place_rules *in)
+{
+	const int64_t *w = (const int64_t *)in;
+	unsigned seq = atomic_load_explicit(&pl->rules_seq, memory_order_relaxed);
+	atomic_store_explicit(&pl->rules_seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	for (size_t i = 0; i < RULE_WORDS; i++)
+		atomic_store_explicit(&pl->rules[i], w[i], memory_order_relaxed);
+	atomic_store_explicit(&pl->rules_seq, seq + 2, memory_order_release);
+}
+
+static int fits_quota(tm_placement *pl, const tm_place_rules *r, size_t size)
+{
+	return used(pl, 0) + (int64_t)size <= r->quota;
 }
 
 /* Keep fast:slow bytes at ratio_fast:ratio_slow; ties go to the fast tier. */
-static int ratio_tier(tm_placement *pl)
+static int ratio_tier(tm_placement *pl, const tm_place_rules *r)
 {
 	int64_t fast = used(pl, 0), slow = 0;
-	for (int t = 1; t < pl->tiers; t++)
+	for (int t = 1; t < r->tiers; t++)
 		slow += used(pl, t);
-	return fast * pl->ratio_slow <= slow * pl->ratio_fast ? 0 : 1;
+	return fast * r->ratio_slow <= slow * r->ratio_fast ? 0 : 1;
 }
 
 int tm_place(tm_placement *pl, size_t size, int site_tier)
 {
-	if (pl->tiers < 2)
+	tm_place_rules r;
+	tm_place_rules_read(pl, &r);
+	if (r.tiers < 2)
 		return 0;
 	int tier = 0;
-	switch (pl->policy) {
+	switch (r.policy) {
 	case TM_POLICY_RATIO:
-		tier = ratio_tier(pl);
+		tier = ratio_tier(pl, &r);
 		break;
 	case TM_POLICY_THRESHOLD:
-		tier = (int64_t)size >= pl->threshold ? 1 : 0;
+		tier = (int64_t)size >= r.threshold ? 1 : 0;
 		break;
 	case TM_POLICY_HEAT:
-		if (site_tier >= 0 && site_tier < pl->tiers) {
+		if (site_tier >= 0 && site_tier < r.tiers) {
 			tier = site_tier;
 			atomic_fetch_add_explicit(&pl->site_choices, 1,
 						  memory_order_relaxed);
@@ -57,7 +86,7 @@ int tm_place(tm_placement *pl, size_t size, int site_tier)
 	default:
 		break;
 	}
-	if (tier == 0 && !fits_quota(pl, size)) {
+	if (tier == 0 && !fits_quota(pl, &r, size)) {
 		atomic_fetch_add_explicit(&pl->quota_fallbacks, 1,
 					  memory_order_relaxed);
 		tier = 1;
@@ -67,13 +96,17 @@ int tm_place(tm_placement *pl, size_t size, int site_tier)
 
 void tm_placement_configure(tm_placement *pl, int tiers, uint64_t capacity)
 {
-	pl->tiers = tiers;
-	pl->policy = (int)tm_opt_num(TM_OPT_POLICY);
 	int64_t q = tm_opt_num(TM_OPT_DRAM_LIMIT);
-	pl->quota = q >= 0 ? q : (int64_t)(capacity / 100 * (uint64_t)tm_opt_num2(TM_OPT_DRAM_LIMIT));
-	pl->ratio_fast = tm_opt_num(TM_OPT_RATIO);
-	pl->ratio_slow = tm_opt_num2(TM_OPT_RATIO);
-	pl->threshold = tm_opt_num(TM_OPT_THRESHOLD);
+	tm_place_rules r = {
+		.tiers = tiers,
+		.policy = tm_opt_num(TM_OPT_POLICY),
+		.quota = q >= 0 ? q : (int64_t)(capacity / 100 *
+				(uint64_t)tm_opt_num2(TM_OPT_DRAM_LIMIT)),
+		.ratio_fast = tm_opt_num(TM_OPT_RATIO),
+		.ratio_slow = tm_opt_num2(TM_OPT_RATIO),
+		.threshold = tm_opt_num(TM_OPT_THRESHOLD),
+	};
+	tm_place_rules_set(pl, &r);
 }
 
 static void flush_tier(tm_placement *pl, int tier)

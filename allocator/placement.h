@@ -11,12 +11,23 @@
 
 #include "tiermalloc.h"
 
+/* The rules, as one consistent set: tierstat set may change them while
+ * malloc reads them, and a ratio of one setting's fast part and the
+ * other's slow part is neither. */
 typedef struct {
-	int tiers;
-	int policy;              /* TM_POLICY_* */
+	int64_t tiers;
+	int64_t policy;          /* TM_POLICY_* */
 	int64_t quota;           /* bytes allowed on tier 0 */
 	int64_t ratio_fast, ratio_slow;
 	int64_t threshold;
+} tm_place_rules;
+
+typedef struct {
+	/* Written under a sequence count (odd while being written), each
+	 * field an atomic word so that a reader racing the writer is no data
+	 * race; readers retry until they saw one whole set. */
+	_Atomic unsigned rules_seq;
+	_Atomic int64_t rules[sizeof(tm_place_rules) / sizeof(int64_t)];
 	/* Live heap bytes per tier, as the allocator accounts them, plus what
 	 * the migrator moved (promotions add to tier 0, demotions subtract). */
 	_Atomic int64_t used[TM_TIER_MAX];
@@ -26,6 +37,16 @@ typedef struct {
 } tm_placement;
 
 extern tm_placement tm_place_state;
+
+/* A consistent copy of the rules; setting them (one writer at a time). */
+void tm_place_rules_read(tm_placement *pl, tm_place_rules *out);
+void tm_place_rules_set(tm_placement *pl, const tm_place_rules *in);
+
+/* One rule alone (a single word is never torn): RULE is a field name. */
+#define tm_place_rule(pl, RULE)                                              \
+	atomic_load_explicit(&(pl)->rules[offsetof(tm_place_rules, RULE) /     \
+					   sizeof(int64_t)],                   \
+			     memory_order_relaxed)
 
 /* Tier for an allocation of size bytes from call site (return address).
  * site_tier is the heat policy's opinion (-1: none). */

@@ -179,7 +179,7 @@ static void quota_section(tm_json *j, const tm_mem_snapshot *m)
 	tm_opt_format(TM_OPT_DRAM_LIMIT, limit, sizeof(limit));
 	tm_json_object_begin(j, "dram_quota");
 	tm_json_string(j, "limit", limit);
-	tm_json_i64(j, "bytes", tm_place_state.quota);
+	tm_json_i64(j, "bytes", tm_place_rule(&tm_place_state, quota));
 	tm_json_bool(j, "enforced", tm_rt.tiered);
 	if (tm_rt.tiered)
 		tm_json_i64(j, "used", atomic_load_explicit(&tm_place_state.used[0],

@@ -110,7 +110,7 @@ static void capacities(tm_plan_params *p, const tm_residency *r)
 		int64_t spare = free - (int64_t)(set->tier[t].capacity >> RESERVE_SHIFT);
 		p->cap[t] = resident(r, t) + (spare > 0 ? spare / page_bytes() : 0);
 	}
-	int64_t quota = tm_place_state.quota / page_bytes();
+	int64_t quota = tm_place_rule(&tm_place_state, quota) / page_bytes();
 	if (quota < p->cap[0])
 		p->cap[0] = quota;
 	p->headroom = p->cap[0] >> HEADROOM_SHIFT;

@@ -36,6 +36,11 @@ void *tm_os_reserve(size_t len, size_t min_len, size_t *got)
 	return NULL;
 }
 
+void tm_os_release(void *addr, size_t len)
+{
+	munmap(addr, len);
+}
+
 int tm_os_commit(void *addr, size_t len)
 {
 	return mprotect(addr, len, PROT_READ | PROT_WRITE) == 0 ? 0 : -errno;

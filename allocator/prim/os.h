@@ -15,6 +15,9 @@
  * to min_len. Returns the base and its size in *got, or NULL. */
 void *tm_os_reserve(size_t len, size_t min_len, size_t *got);
 
+/* Give a reservation back whole. */
+void tm_os_release(void *addr, size_t len);
+
 /* Make a reserved range readable and writable. 0 or -errno. */
 int tm_os_commit(void *addr, size_t len);
 

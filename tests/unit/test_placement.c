@@ -1,4 +1,5 @@
 /* Placement policies and DRAM quota accounting. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -10,14 +11,19 @@ static tm_placement fresh(int policy, int64_t quota)
 {
 	tm_placement pl;
 	memset(&pl, 0, sizeof(pl));
-	pl.tiers = 2;
-	pl.policy = policy;
-	pl.quota = quota;
-	pl.ratio_fast = 1;
-	pl.ratio_slow = 3;
-	pl.threshold = 4096;
+	tm_place_rules_set(&pl, &(tm_place_rules){.tiers = 2, .policy = policy,
+		.quota = quota, .ratio_fast = 1, .ratio_slow = 3, .threshold = 4096});
 	return pl;
 }
+
+/* Change one rule: RULE is a field of tm_place_rules. */
+#define SET_RULE(pl, RULE, value)                                           \
+	do {                                                                 \
+		tm_place_rules r_;                                           \
+		tm_place_rules_read(pl, &r_);                                \
+		r_.RULE = (value);                                           \
+		tm_place_rules_set(pl, &r_);                                 \
+	} while (0)
 
 static void test_dram_first_and_quota(void)
 {
@@ -27,7 +33,7 @@ static void test_dram_first_and_quota(void)
 	CHECK_EQ(tm_place(&pl, 100, -1), 0, "exactly fits");
 	CHECK_EQ(tm_place(&pl, 101, -1), 1, "over quota goes down");
 	CHECK_EQ(atomic_load(&pl.quota_fallbacks), 1, "fallback counted");
-	pl.tiers = 1;
+	SET_RULE(&pl, tiers, 1);
 	CHECK_EQ(tm_place(&pl, 1 << 30, -1), 0, "one tier: always 0");
 }
 
@@ -52,7 +58,7 @@ static void test_threshold(void)
 	tm_placement pl = fresh(TM_POLICY_THRESHOLD, INT64_MAX);
 	CHECK_EQ(tm_place(&pl, 4095, -1), 0, "small fast");
 	CHECK_EQ(tm_place(&pl, 4096, -1), 1, "threshold slow");
-	pl.quota = 0;
+	SET_RULE(&pl, quota, 0);
 	CHECK_EQ(tm_place(&pl, 1, -1), 1, "quota beats small");
 }
 
@@ -63,7 +69,7 @@ static void test_heat_sites(void)
 	CHECK_EQ(tm_place(&pl, 10, 1), 1, "cold site");
 	CHECK_EQ(tm_place(&pl, 10, 7), 0, "bad tier ignored");
 	CHECK_EQ(atomic_load(&pl.site_choices), 1, "site choice counted");
-	pl.quota = 5;
+	SET_RULE(&pl, quota, 5);
 	CHECK_EQ(tm_place(&pl, 10, 0), 1, "hot site still under quota");
 }
 
@@ -74,13 +80,13 @@ static void test_configure(void)
 	tm_config_load(env, false);
 	tm_placement pl = fresh(0, 0);
 	tm_placement_configure(&pl, 2, 400 << 20);
-	CHECK_EQ(pl.quota, 100 << 20, "25%% of 400 MiB");
-	CHECK_EQ(pl.policy, TM_POLICY_THRESHOLD, "policy");
-	CHECK_EQ(pl.threshold, 1 << 20, "threshold");
+	CHECK_EQ(tm_place_rule(&pl, quota), 100 << 20, "25%% of 400 MiB");
+	CHECK_EQ(tm_place_rule(&pl, policy), TM_POLICY_THRESHOLD, "policy");
+	CHECK_EQ(tm_place_rule(&pl, threshold), 1 << 20, "threshold");
 	char err[128];
 	CHECK(tm_config_set("TIERMALLOC_DRAM_LIMIT", "64M", err, sizeof(err)) == 0, "set");
 	tm_placement_configure(&pl, 2, 400 << 20);
-	CHECK_EQ(pl.quota, 64 << 20, "live quota");
+	CHECK_EQ(tm_place_rule(&pl, quota), 64 << 20, "live quota");
 }
 
 static void test_accounting(void)
@@ -98,6 +104,43 @@ static void test_accounting(void)
 	CHECK_EQ(atomic_load(&pl.used[1]), 100000, "frees subtract");
 }
 
+/* The ratio alternates between 1:3 and 5:7 while a reader decides. With one
+ * byte on each tier both ratios send the next allocation to the slow tier;
+ * only a torn read (5 from one setting, 3 from the other) sends it to the
+ * fast one (issue 10). Decided through tm_place, as malloc decides. */
+static tm_placement shared;
+static atomic_bool stop;
+static atomic_long rewrites;
+
+static void *reconfigure(void *arg)
+{
+	char err[128];
+	for (int i = 0; !atomic_load(&stop); i++) {
+		tm_config_set("TIERMALLOC_RATIO", i & 1 ? "5:7" : "1:3", err, sizeof(err));
+		tm_placement_configure(&shared, 2, 400 << 20);
+		atomic_fetch_add(&rewrites, 1);
+	}
+	return arg;
+}
+
+static void test_no_torn_rules(void)
+{
+	char *env[] = {"TIERMALLOC_POLICY=ratio", "TIERMALLOC_RATIO=1:3",
+		       "TIERMALLOC_DRAM_LIMIT=1M", NULL};
+	tm_config_load(env, false);
+	tm_placement_configure(&shared, 2, 400 << 20);
+	atomic_store(&shared.used[0], 1);
+	atomic_store(&shared.used[1], 1);
+	pthread_t writer;
+	pthread_create(&writer, NULL, reconfigure, NULL);
+	long torn = 0;
+	while (atomic_load(&rewrites) < 1000000 && !torn)
+		torn += tm_place(&shared, 10, -1) == 0;
+	atomic_store(&stop, true);
+	pthread_join(writer, NULL);
+	CHECK_EQ(torn, 0, "no decision from a torn ratio");
+}
+
 int main(void)
 {
 	test_dram_first_and_quota();
@@ -106,5 +149,6 @@ int main(void)
 	test_heat_sites();
 	test_configure();
 	test_accounting();
+	test_no_torn_rules();
 	return check_summary();
 }
