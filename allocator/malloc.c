@@ -238,7 +238,8 @@ static void *aligned(size_t align, size_t size, uintptr_t site)
 		return NULL;
 	}
 	if (!power_of_two(align))
-		align = align < 2 ? 1 : (size_t)1 << (64 - __builtin_clzl(align - 1));
+		align = align < 2 ? 1
+				  : (size_t)1 << (sizeof(long) * 8 - __builtin_clzl(align - 1));
 	return tm_alloc(size, MALLOCX_ALIGN(align), site);
 }
 
