@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jemalloc/jemalloc.h>
@@ -36,13 +35,6 @@ _Atomic int tm_services_pending;
 static _Atomic int services_countdown;
 /* Held by the one thread starting the services, and over fork. */
 static pthread_mutex_t services_lock = PTHREAD_MUTEX_INITIALIZER;
-
-uint64_t tm_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 void tm_services_arm(void)
 {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prim/os.h"
 #include "tiers.h"
 
 #define TM_EXPORT __attribute__((visibility("default")))
@@ -36,6 +37,5 @@ static inline void tm_services_poll(size_t size)
 		tm_services_tick(size);
 }
 
-uint64_t tm_now_ns(void);
 
 #endif

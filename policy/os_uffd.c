@@ -5,6 +5,7 @@
 #include "os.h"
 #include "prim/fd.h"
 #include "prim/os.h"
+#include "prim/os.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,22 +127,6 @@ static int protect(int uffd, uintptr_t start, size_t len, bool on)
 	return ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) == 0 ? 0 : -errno;
 }
 
-static uint64_t clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
-static uint64_t program_ns(void)
-{
-	return clock_ns(CLOCK_PROCESS_CPUTIME_ID) - clock_ns(CLOCK_THREAD_CPUTIME_ID);
-}
 
 /* The k-th smallest of n values (insertion sort: n is tiny). */
 static uint64_t nth_smallest(uint64_t *v, int n, int k)
@@ -172,9 +157,9 @@ static uint64_t fault_ns(int uffd)
 	if (register_wp(uffd, (uintptr_t)buf, len) == 0 &&
 	    protect(uffd, (uintptr_t)buf, len, true) == 0) {
 		for (int i = 0; i < PROBE_PAGES; i++) {
-			uint64_t t0 = now_ns();
+			uint64_t t0 = tm_now_ns();
 			((volatile char *)buf)[i * page] = 2;
-			took[i] = now_ns() - t0;
+			took[i] = tm_now_ns() - t0;
 		}
 		median = nth_smallest(took, PROBE_PAGES, PROBE_PAGES / 2) + 1;
 	}
@@ -203,8 +188,8 @@ const tm_uffd_os tm_uffd_os_real = {
 	.close = close_fd,
 	.fault_ns = fault_ns,
 	.wait = wait_us,
-	.now_ns = now_ns,
-	.program_ns = program_ns,
+	.now_ns = tm_now_ns,
+	.program_ns = tm_os_program_cpu_ns,
 };
 
 const tm_mover_os tm_mover_os_real = {

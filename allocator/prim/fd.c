@@ -1,15 +1,14 @@
 #include "prim/fd.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/resource.h>
 #include <sys/select.h>
-
-#include "prim/os.h"
-
-#include <errno.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "prim/os.h"
 
 tm_fd_id tm_fd_id_of(int fd)
 {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MPOL_PREFERRED 1
@@ -14,6 +15,23 @@
 #define MPOL_F_NODE (1 << 0)
 #define MPOL_F_ADDR (1 << 1)
 #define MPOL_MF_MOVE (1 << 1)
+
+static uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t tm_now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t tm_os_program_cpu_ns(void)
+{
+	return clock_ns(CLOCK_PROCESS_CPUTIME_ID) - clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
 
 size_t tm_os_page_size(void)
 {
@@ -34,6 +52,11 @@ void *tm_os_reserve(size_t len, size_t min_len, size_t *got)
 		}
 	}
 	return NULL;
+}
+
+void tm_os_release(void *addr, size_t len)
+{
+	munmap(addr, len);
 }
 
 int tm_os_commit(void *addr, size_t len)
@@ -85,11 +108,6 @@ int tm_os_node_of(const void *addr)
 	if (tm_os_move_pages(1, &page, NULL, &status) < 0 || status < 0)
 		return -1;
 	return status;
-}
-
-void tm_os_release(void *addr, size_t len)
-{
-	munmap(addr, len);
 }
 
 /* getdents64 into a stack buffer: opendir would allocate, and this runs

@@ -44,6 +44,14 @@ int tm_os_node_of(const void *addr);
 
 size_t tm_os_page_size(void);
 
+/* CLOCK_MONOTONIC, in ns. */
+uint64_t tm_now_ns(void);
+
+/* CPU time the program has used: the process's less the calling thread's
+ * (one of ours). Two clocks read one after the other, so it may step back
+ * a little between calls. */
+uint64_t tm_os_program_cpu_ns(void);
+
 /* The numeric entries of a /proc directory (/proc/self/task: thread ids;
  * /proc/self/fd: descriptors), the first max of them stored in ids. Their
  * count (which may exceed max), or -errno when it cannot be read. The one

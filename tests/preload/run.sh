@@ -493,6 +493,27 @@ section_config() {
 	else
 		fail "hostile values under UBSan: $bad_runs of $runs runs failed" "$hlog"
 	fi
+	arenas_not_half_made
+}
+
+# Address space for one tier but not two (RLIMIT_AS 6 GiB; a tier reserves
+# 4 GiB at least): the program runs on one tier, and the first tier's
+# reservation is given back, not left mapped.
+arenas_not_half_made() {
+	local maps=$work/half-made.maps
+	newlog
+	bash -c "ulimit -v 6291456; exec env LD_PRELOAD='$lib' \
+		TIERMALLOC_SYSFS='$here/../unit/sysfs/kmem' cat /proc/self/maps" \
+		>"$maps" 2>"$LOG"
+	local left
+	left=$(awk '$2 ~ /^---p/ { print $1 }' "$maps" | while IFS=- read -r a b; do
+		(((0x$b - 0x$a) >= (1 << 30))) && echo "$a-$b"; done)
+	if grep -q 'cannot create the arenas of tier 1; running with one tier' "$LOG" &&
+		[ -z "$left" ]; then
+		ok "tier 1 cannot be made: one tier, tier 0's reservation given back"
+	else
+		fail "tier 1 cannot be made: reservations left mapped: ${left:-none}" "$LOG"
+	fi
 }
 
 # ---- the library in programs that guard what they own ---------------------

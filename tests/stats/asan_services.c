@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <pthread.h>
 #include <sys/auxv.h>
-#include <time.h>
 
 #include "config.h"
 #include "placement.h"
@@ -18,13 +17,6 @@
 extern char **environ;
 
 tm_runtime tm_rt;
-
-uint64_t tm_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void restart_in_child(void)
 {
