@@ -12,10 +12,9 @@ TM_EXPORT int tm_tier_count(void)
 	return tm_rt.tiered ? tm_rt.tiers.count : 1;
 }
 
-/* Tier 0 is jemalloc's automatic arenas, which keep reusing the extents
- * they made before the tiers existed, outside tier 0's reservation. The
- * other tiers' arenas are created with their hooks and take extents from
- * their reservations only, so a block outside those is tier 0's. */
+/* Blocks from before the tiers existed (jemalloc's automatic arenas) are
+ * outside the reservation and in DRAM, where the program first touched
+ * them: tier 0's. */
 static int heap_tier_of(const void *ptr)
 {
 	int t = tm_arena_tier_of(ptr);

@@ -267,9 +267,21 @@ static bool rec_bind(tm_thread_rec *r)
 	return true;
 }
 
+static unsigned pick_arena(int tier);
+
+/* jemalloc's automatic arenas were made, and their address space retained,
+ * before the tiers existed: a thread allocates from tier 0's arenas (through
+ * jemalloc's own fast path and automatic tcache) once it is bound to one. */
+static void bind_tier0(void)
+{
+	unsigned a = pick_arena(0);
+	mallctl("thread.arena", NULL, NULL, &a, sizeof(a));
+}
+
 static void thread_start(void)
 {
 	tm_self.state = THREAD_LIVE; /* first: what follows may allocate */
+	bind_tier0();
 	tm_thread_rec *r = rec_take();
 	if (r && !rec_bind(r)) {
 		pthread_mutex_lock(&pool.lock);
@@ -436,16 +448,9 @@ static int reserve_tiers(const tm_tierset *set)
 	return 0;
 }
 
-/* Parts [from, count) of the reservation back to the OS. */
-static void release_parts(int from, int count)
+static void destroy_tiers(int upto)
 {
-	tm_os_release((void *)(tm_heap_base + ((uintptr_t)from << tm_heap_shift)),
-		      (size_t)(count - from) << tm_heap_shift);
-}
-
-static void destroy_other_tiers(int upto)
-{
-	for (int t = 1; t < upto; t++)
+	for (int t = 0; t < upto; t++)
 		for (unsigned a = 0; a < tm_heaps[t].narenas; a++) {
 			char name[32];
 			snprintf(name, sizeof(name), "arena.%u.destroy",
@@ -473,59 +478,6 @@ static int create_tier_arenas(int t, unsigned count)
 	return 0;
 }
 
-static int create_other_tiers(int count, unsigned per_tier)
-{
-	for (int t = 1; t < count; t++)
-		if (create_tier_arenas(t, per_tier) < 0) {
-			tm_warn("cannot create the arenas of tier %d", t);
-			destroy_other_tiers(t + 1);
-			return -1;
-		}
-	return 0;
-}
-
-static int arena_hooks(unsigned a, extent_hooks_t **old, extent_hooks_t *set)
-{
-	char name[48];
-	size_t len = sizeof(*old);
-	snprintf(name, sizeof(name), "arena.%u.extent_hooks", a);
-	return mallctl(name, old, old ? &len : NULL, set ? &set : NULL,
-		       set ? sizeof(set) : 0);
-}
-
-/* jemalloc's arena for allocations past opt.oversize_threshold exists only
- * once one was made: make one so that it can take tier 0's hooks too. */
-static unsigned auto_arena_count(void)
-{
-	unsigned automatic, total;
-	size_t len = sizeof(unsigned), big, blen = sizeof(big);
-	if (mallctl("opt.narenas", &automatic, &len, NULL, 0) != 0 ||
-	    mallctl("arenas.narenas", &total, &len, NULL, 0) != 0)
-		return 0;
-	if (total > automatic && mallctl("opt.oversize_threshold", &big, &blen,
-					 NULL, 0) == 0)
-		dallocx(mallocx(big, 0), 0);
-	return total;
-}
-
-/* Tier 0 is jemalloc's automatic arenas with tier 0's hooks. Setting the
- * hooks of an arena that does not exist yet creates it, its metadata from
- * tier 0's reservation: so on failure the hooks go back and tier 0's part
- * of the reservation stays. */
-static int hook_auto_arenas(unsigned count)
-{
-	extent_hooks_t *old[count ? count : 1];
-	for (unsigned a = 0; a < count; a++)
-		if (arena_hooks(a, &old[a], &hooks_of[0].hooks) != 0) {
-			while (a-- > 0)
-				arena_hooks(a, NULL, old[a]);
-			return -1;
-		}
-	tm_heaps[0].first_arena = 0;
-	tm_heaps[0].narenas = count;
-	return 0;
-}
-
 static bool counters_mib(void)
 {
 	size_t n = 2;
@@ -535,32 +487,31 @@ static bool counters_mib(void)
 	return mallctlnametomib("thread.deallocatedp", deallocatedp_mib, &n) == 0;
 }
 
-static int build_tiers(const tm_tierset *set, unsigned per_tier,
-		       unsigned automatic)
+/* On failure nothing is left: the arenas made so far are destroyed (none
+ * has allocated yet) and the reservation is unmapped. */
+static int build_tiers(const tm_tierset *set, unsigned per_tier)
 {
 	if (reserve_tiers(set) < 0)
 		return -1;
-	if (create_other_tiers(set->count, per_tier) < 0) {
-		release_parts(0, set->count);
-		return -1;
-	}
-	if (hook_auto_arenas(automatic) < 0) {
-		tm_warn("cannot set the extent hooks of jemalloc's arenas");
-		destroy_other_tiers(set->count);
-		release_parts(1, set->count);
-		return -1;
-	}
+	for (int t = 0; t < set->count; t++)
+		if (create_tier_arenas(t, per_tier) < 0) {
+			tm_warn("cannot create the arenas of tier %d; running "
+				"with one tier", t);
+			destroy_tiers(t + 1);
+			tm_os_release((void *)tm_heap_base,
+				      (size_t)set->count << tm_heap_shift);
+			return -1;
+		}
 	return 0;
 }
 
 int tm_arenas_create(const tm_tierset *set, unsigned per_tier)
 {
 	huge_advice = tm_opt_num(TM_OPT_HUGEPAGE);
-	unsigned automatic = auto_arena_count();
-	if (automatic == 0 || !counters_mib() ||
+	if (!counters_mib() ||
 	    pthread_key_create(&exit_key, thread_exit) != 0)
 		return -1;
-	if (build_tiers(set, per_tier, automatic) < 0) {
+	if (build_tiers(set, per_tier) < 0) {
 		pthread_key_delete(exit_key);
 		return -1;
 	}

@@ -3,11 +3,11 @@
  * bound to its nodes, from which its extent hooks hand out extents, so the
  * tier of any pointer is one subtraction and one shift (tm_arena_tier_of).
  *
- * Tier 0 is jemalloc's own automatic arenas with tier 0's extent hooks: its
- * allocations take jemalloc's fast paths (malloc, free, the automatic tcache)
- * unchanged. The other tiers are arenas of their own, reached with mallocx
- * flags and explicit tcaches (the automatic tcache is not per arena and
- * would hand one tier's memory to another), pooled across threads.
+ * Each thread is bound (thread.arena) to one of tier 0's arenas: its tier-0
+ * allocations take jemalloc's fast paths (malloc, free, the automatic
+ * tcache) unchanged. The other tiers are reached with mallocx flags and
+ * explicit tcaches (the automatic tcache is not per arena and would hand one
+ * tier's memory to another), pooled across threads.
  *
  * Live bytes per tier are counted without a size lookup per call: jemalloc
  * already counts each thread's allocated and freed bytes, so tier 0's bytes
