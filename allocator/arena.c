@@ -36,7 +36,8 @@ static bool huge_advice;
 typedef struct {
 	extent_hooks_t hooks;
 	int tier;
-	_Atomic uintptr_t next;        /* bump pointer into the reservation */
+	_Atomic uintptr_t next;        /* bump pointer for heap extents */
+	_Atomic uintptr_t meta_next;   /* bump pointer in the metadata area */
 	_Atomic uint64_t exhausted;
 } tier_hooks;
 
@@ -47,16 +48,26 @@ static tier_hooks *hooks_tier(extent_hooks_t *h)
 	return (tier_hooks *)h;
 }
 
-static uintptr_t bump(tier_hooks *th, size_t size, size_t align)
+/* The top 1/META_SHARE of each tier's part holds jemalloc's metadata (its
+ * base blocks: arenas, extent records, bitmaps), apart from the heap: the
+ * heat sources track [base, next) only, so jemalloc's own writes are never
+ * taken for the program's and its metadata is never moved. */
+#define META_SHARE 64
+
+static uintptr_t heap_end(const tm_tier_heap *heap)
 {
-	tm_tier_heap *heap = &tm_heaps[th->tier];
-	uintptr_t end = heap->base + heap->size;
-	uintptr_t cur = atomic_load(&th->next), start;
+	return heap->base + heap->size - heap->size / META_SHARE;
+}
+
+static uintptr_t bump(_Atomic uintptr_t *next, uintptr_t end, size_t size,
+		      size_t align)
+{
+	uintptr_t cur = atomic_load(next), start;
 	do {
 		start = (cur + align - 1) & ~(uintptr_t)(align - 1);
 		if (start < cur || start > end || end - start < size)
 			return 0;
-	} while (!atomic_compare_exchange_weak(&th->next, &cur, start + size));
+	} while (!atomic_compare_exchange_weak(next, &cur, start + size));
 	return start;
 }
 
@@ -73,16 +84,21 @@ static void *extent_alloc(extent_hooks_t *h, void *new_addr, size_t size,
 			  size_t align, bool *zero, bool *commit, unsigned ind)
 {
 	tier_hooks *th = hooks_tier(h);
+	const tm_tier_heap *heap = &tm_heaps[th->tier];
 	if (new_addr) /* growing in place: jemalloc retains and reuses itself */
 		return NULL;
-	uintptr_t p = bump(th, size, align);
+	bool meta = metadata(align, *zero, *commit);
+	uintptr_t p = meta ? bump(&th->meta_next, heap->base + heap->size, size, align)
+			   : 0;
+	if (!p) /* a full metadata area spills into the heap's */
+		p = bump(&th->next, heap_end(heap), size, align);
 	if (!p) {
 		atomic_fetch_add(&th->exhausted, 1);
 		return NULL;
 	}
 	if (tm_os_commit((void *)p, size) < 0)
 		return NULL; /* the range stays reserved and unused */
-	if (huge_advice && size >= HUGE_ADVICE_MIN && !metadata(align, *zero, *commit))
+	if (huge_advice && size >= HUGE_ADVICE_MIN && !meta)
 		tm_os_advise_huge((void *)p, size);
 	*zero = true; /* fresh pages of a never-touched reservation */
 	*commit = true;
@@ -444,6 +460,7 @@ static int reserve_tiers(const tm_tierset *set)
 		hooks_of[t].hooks = tier_extent_hooks;
 		hooks_of[t].tier = t;
 		atomic_store(&hooks_of[t].next, heap->base);
+		atomic_store(&hooks_of[t].meta_next, heap_end(heap));
 	}
 	return 0;
 }
