@@ -1,11 +1,11 @@
 /* The public API of include/tiermalloc.h. */
 #include <errno.h>
 
-#include "arena.h"
-#include "policy.h"
-#include "prim/os.h"
-#include "runtime.h"
-#include "tiermalloc.h"
+#include "allocator/arena.h"
+#include "policy/policy.h"
+#include "allocator/prim/os.h"
+#include "allocator/runtime.h"
+#include "include/tiermalloc.h"
 
 TM_EXPORT int tm_tier_count(void)
 {

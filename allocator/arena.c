@@ -1,4 +1,4 @@
-#include "arena.h"
+#include "allocator/arena.h"
 
 #include <jemalloc/jemalloc.h>
 #include <pthread.h>
@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "log.h"
-#include "placement.h"
-#include "policy.h"
-#include "prim/os.h"
-#include "runtime.h"
+#include "allocator/config.h"
+#include "allocator/log.h"
+#include "allocator/placement.h"
+#include "policy/policy.h"
+#include "allocator/prim/os.h"
+#include "allocator/runtime.h"
 
 #define TM_RESERVE_MAX (1ULL << 40) /* 1 TiB of address space per tier */
 #define TM_RESERVE_MIN (1ULL << 32)

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tiers.h"
+#include "allocator/tiers.h"
 
 typedef struct {
 	uintptr_t base, size;        /* the tier's part of the reservation */

@@ -12,14 +12,14 @@
 
 #include <jemalloc/jemalloc.h>
 
-#include "arena.h"
-#include "config.h"
-#include "log.h"
-#include "malloc.h"
-#include "placement.h"
-#include "policy.h"
-#include "runtime.h"
-#include "services.h"
+#include "allocator/arena.h"
+#include "allocator/config.h"
+#include "allocator/log.h"
+#include "allocator/malloc.h"
+#include "allocator/placement.h"
+#include "policy/policy.h"
+#include "allocator/runtime.h"
+#include "allocator/services.h"
 
 #define SERVICES_AFTER_ALLOCS 256
 #define SERVICES_AFTER_NS (20 * 1000 * 1000ULL)

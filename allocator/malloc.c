@@ -6,18 +6,18 @@
  * pointer, realloc(p, 0) frees, overflow and huge sizes give NULL + ENOMEM,
  * bad alignments EINVAL. jemalloc's *allocx calls take no size 0 and set no
  * errno, so those two are handled here. */
-#include "malloc.h"
+#include "allocator/malloc.h"
 
 #include <errno.h>
 #include <jemalloc/jemalloc.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "config.h"
-#include "placement.h"
-#include "policy.h"
-#include "runtime.h"
+#include "allocator/arena.h"
+#include "allocator/config.h"
+#include "allocator/placement.h"
+#include "policy/policy.h"
+#include "allocator/runtime.h"
 
 #define SITE() ((uintptr_t)__builtin_return_address(0))
 

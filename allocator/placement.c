@@ -1,8 +1,8 @@
-#include "placement.h"
+#include "allocator/placement.h"
 
 #include <pthread.h>
 
-#include "config.h"
+#include "allocator/config.h"
 
 tm_placement tm_place_state;
 

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "prim/os.h"
-#include "tiers.h"
+#include "allocator/prim/os.h"
+#include "allocator/tiers.h"
 
 #define TM_EXPORT __attribute__((visibility("default")))
 #define TM_LIKELY(x) __builtin_expect(!!(x), 1)

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "prim/file.h"
-#include "prim/os.h"
-#include "services.h"
+#include "allocator/prim/file.h"
+#include "allocator/prim/os.h"
+#include "allocator/services.h"
 
 #define MAX_SERVICES 4
 #define MAX_TASKS 256 /* more threads than this: the program is not gone */

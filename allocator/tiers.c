@@ -1,4 +1,4 @@
-#include "tiers.h"
+#include "allocator/tiers.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "prim/file.h"
+#include "allocator/log.h"
+#include "allocator/prim/file.h"
 
 #define NODE_DIR "devices/system/node"
 #define TIERING_DIR "devices/virtual/memory_tiering"

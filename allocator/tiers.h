@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "tiermalloc.h"
+#include "include/tiermalloc.h"
 
 #define TM_MAX_NODES 64
 

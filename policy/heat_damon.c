@@ -1,4 +1,4 @@
-#include "heat_damon.h"
+#include "policy/heat_damon.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "os.h"
-#include "prim/file.h"
+#include "allocator/prim/track.h"
+#include "allocator/prim/file.h"
 
 #define KD "kernel/mm/damon/admin/kdamonds"
 #define CTX KD "/0/contexts/0"

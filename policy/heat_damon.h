@@ -19,7 +19,7 @@
 
 #include <stdbool.h>
 
-#include "source.h"
+#include "policy/source.h"
 
 typedef struct {
 	tm_heat_src base;

@@ -1,4 +1,4 @@
-#include "heat_perf.h"
+#include "policy/heat_perf.h"
 
 #include <errno.h>
 #include <linux/perf_event.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "prim/file.h"
+#include "allocator/prim/file.h"
 
 #define PMU_DIR "bus/event_source/devices"
 #define SAMPLE_FREQ 4000         /* per event and CPU */

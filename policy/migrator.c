@@ -1,4 +1,4 @@
-#include "migrator.h"
+#include "policy/migrator.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -6,16 +6,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "arena.h"
-#include "config.h"
-#include "log.h"
-#include "mover.h"
-#include "placement.h"
-#include "planner.h"
-#include "prim/os.h"
-#include "runtime.h"
-#include "services.h"
-#include "sites.h"
+#include "allocator/arena.h"
+#include "allocator/config.h"
+#include "allocator/log.h"
+#include "policy/mover.h"
+#include "allocator/placement.h"
+#include "policy/planner.h"
+#include "allocator/prim/os.h"
+#include "allocator/runtime.h"
+#include "allocator/services.h"
+#include "policy/sites.h"
 
 #define MOVES_PER_ROUND 1024
 #define MIN_AGE 4                       /* periods a moved page stays put */

@@ -12,9 +12,9 @@
 #ifndef TM_MIGRATOR_H
 #define TM_MIGRATOR_H
 
-#include "heatmap.h"
-#include "policy.h"
-#include "source.h"
+#include "policy/heatmap.h"
+#include "policy/policy.h"
+#include "policy/source.h"
 
 typedef struct {
 	tm_heatmap *hm;            /* one span per tier, span t = tier t */

@@ -1,4 +1,4 @@
-#include "mover.h"
+#include "policy/mover.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,21 +1,21 @@
 /* The policy's entry points: the heat map over the tiers' reservations, the
  * heat sources, and the migrator's life cycle, put together for the
  * allocator (policy.h). */
-#include "policy.h"
+#include "policy/policy.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "arena.h"
-#include "config.h"
-#include "heat_damon.h"
-#include "heat_perf.h"
-#include "heat_uffd.h"
-#include "heatmap.h"
-#include "log.h"
-#include "migrator.h"
-#include "prim/os.h"
-#include "sites.h"
+#include "allocator/arena.h"
+#include "allocator/config.h"
+#include "policy/heat_damon.h"
+#include "policy/heat_perf.h"
+#include "policy/heat_uffd.h"
+#include "policy/heatmap.h"
+#include "allocator/log.h"
+#include "policy/migrator.h"
+#include "allocator/prim/os.h"
+#include "policy/sites.h"
 
 /* TIERMALLOC_HEAT's choices: auto, the sources in TM_HEAT_* order, none. */
 #define HEAT_AUTO 0

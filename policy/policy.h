@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tiers.h"
+#include "allocator/tiers.h"
 
 /* One allocation in this many bytes is reported to tm_policy_sample. */
 #define TM_SAMPLE_BYTES (256 << 10)

@@ -1,4 +1,4 @@
-#include "prim/fd.h"
+#include "allocator/prim/fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "prim/os.h"
+#include "allocator/prim/os.h"
 
 tm_fd_id tm_fd_id_of(int fd)
 {

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE /* struct dirent64 */
-#include "prim/os.h"
+#include "allocator/prim/os.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "heatmap.h"
+#include "policy/heatmap.h"
 
 #define FX_SHIFT 12
 #define FX_PAGE (1UL << FX_SHIFT)

@@ -9,10 +9,10 @@
 #include <pthread.h>
 #include <sys/auxv.h>
 
-#include "config.h"
-#include "placement.h"
-#include "runtime.h"
-#include "services.h"
+#include "allocator/config.h"
+#include "allocator/placement.h"
+#include "allocator/runtime.h"
+#include "allocator/services.h"
 
 extern char **environ;
 

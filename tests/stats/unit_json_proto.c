@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "json.h"
-#include "proto.h"
-#include "stats_policy.h"
+#include "stats/json.h"
+#include "stats/proto.h"
+#include "stats/policy.h"
 
 /* The finished text of j without its newline, in a static buffer. */
 static const char *text_of(tm_json *j)

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "json.h"
-#include "policy.h"
-#include "stats_policy.h"
+#include "stats/json.h"
+#include "policy/policy.h"
+#include "stats/policy.h"
 
 static int migrator_running = 1;
 static uint64_t periods_run = 7;

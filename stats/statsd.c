@@ -14,11 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "prim/fd.h"
-#include "services.h"
-#include "stats_os.h"
-#include "stats_server.h"
+#include "allocator/log.h"
+#include "allocator/prim/fd.h"
+#include "allocator/services.h"
+#include "allocator/prim/sock.h"
+#include "stats/server.h"
 
 #define STACK_SIZE (256 << 10)
 #define STOP_WAIT_NS (100 * 1000 * 1000L)

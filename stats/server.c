@@ -1,4 +1,4 @@
-#include "stats_server.h"
+#include "stats/server.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -9,13 +9,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "json.h"
-#include "prim/fd.h"
-#include "proto.h"
-#include "runtime.h"
-#include "services.h"
-#include "stats_os.h"
-#include "stats_report.h"
+#include "stats/json.h"
+#include "allocator/prim/fd.h"
+#include "stats/proto.h"
+#include "allocator/runtime.h"
+#include "allocator/services.h"
+#include "allocator/prim/sock.h"
+#include "stats/report.h"
 
 #define MAX_CLIENTS 16
 #define ACCEPTS_PER_ROUND 64

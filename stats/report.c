@@ -1,5 +1,5 @@
 #define _GNU_SOURCE /* program_invocation_short_name */
-#include "stats_report.h"
+#include "stats/report.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,12 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "config.h"
-#include "placement.h"
-#include "runtime.h"
-#include "stats_mem.h"
-#include "stats_policy.h"
+#include "allocator/arena.h"
+#include "allocator/config.h"
+#include "allocator/placement.h"
+#include "allocator/runtime.h"
+#include "stats/heap.h"
+#include "stats/policy.h"
 
 #define OPTION_PREFIX "TIERMALLOC_"
 

@@ -1,14 +1,14 @@
-#include "stats_mem.h"
+#include "stats/heap.h"
 
 #include <jemalloc/jemalloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "config.h"
-#include "prim/os.h"
-#include "runtime.h"
+#include "allocator/arena.h"
+#include "allocator/config.h"
+#include "allocator/prim/os.h"
+#include "allocator/runtime.h"
 
 /* jemalloc's epoch refresh takes its arenas' stats locks and move_pages the
  * process's mm lock, both of which the application's threads take too: a

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE /* struct ucred, accept4 */
-#include "stats_os.h"
+#include "allocator/prim/sock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,9 +10,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
-#include "prim/fd.h"
+#include "allocator/config.h"
+#include "allocator/log.h"
+#include "allocator/prim/fd.h"
 
 #define BACKLOG 128
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "tiers.h"
+#include "allocator/tiers.h"
 
 typedef struct {
 	bool known;                /* jemalloc answered */

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "json.h"
+#include "stats/json.h"
 
 /* Bumped when a reply changes incompatibly; added fields do not bump it. */
 #define TM_PROTO_VERSION 1

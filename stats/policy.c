@@ -1,11 +1,11 @@
-#include "stats_policy.h"
+#include "stats/policy.h"
 
 #include <stdbool.h>
 #include <string.h>
 
-#include "config.h"
-#include "policy.h"
-#include "stats_sites.h"
+#include "allocator/config.h"
+#include "policy/policy.h"
+#include "stats/sites.h"
 
 /* Refer to the policy's statistics weakly: a build whose policy/ does not
  * provide them still links, and the address is NULL. Only this file's
