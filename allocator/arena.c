@@ -442,7 +442,7 @@ static int reserve_tiers(const tm_tierset *set)
 	void *base = tm_os_reserve(TM_RESERVE_MAX * (size_t)set->count,
 				   TM_RESERVE_MIN * (size_t)set->count, &got);
 	if (!base) {
-		tm_warn("cannot reserve address space for the tiers");
+		tm_warn("cannot reserve address space for the tiers; running with one tier");
 		return -1;
 	}
 	unsigned shift = 63 - (unsigned)__builtin_clzll(got / (size_t)set->count);

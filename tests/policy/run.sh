@@ -72,7 +72,7 @@ grep '^first hot set\|^moved hot set\|^child' "$log" | grep -m3 '1\.000 recall\|
 # kdamond running), else one warning line and the best of the rest works.
 run "damon forced: used, or one warning and a fallback" 0 \
 	TIERMALLOC_HEAT=damon TIERMALLOC_HEAT_CPU=50 TIERMALLOC_SCAN_MS=400 \
-	TIERMALLOC_VERBOSE=1 -- $B/heat_hotset 8 10
+	TIERMALLOC_VERBOSE=1 -- $B/heat_hotset 8 15
 must_track "damon forced"
 if grep -q 'heat source damon: in use' "$log"; then
 	result "damon forced: in use" 0
