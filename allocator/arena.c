@@ -7,9 +7,10 @@
 #include <string.h>
 
 #include "allocator/config.h"
+#include "allocator/heap.h"
 #include "allocator/log.h"
 #include "allocator/placement.h"
-#include "policy/policy.h"
+#include "allocator/plugin.h"
 #include "allocator/prim/os.h"
 #include "allocator/runtime.h"
 
@@ -427,7 +428,18 @@ uint64_t tm_arena_exhausted(int tier)
 	return atomic_load(&hooks_of[tier].exhausted);
 }
 
-void tm_arena_committed_range(int tier, uintptr_t *start, uintptr_t *end)
+int tm_heap_tiers(void)
+{
+	return tm_heap_count;
+}
+
+void tm_heap_range(int tier, uintptr_t *base, uintptr_t *size)
+{
+	*base = tm_heaps[tier].base;
+	*size = tm_heaps[tier].size;
+}
+
+void tm_heap_committed(int tier, uintptr_t *start, uintptr_t *end)
 {
 	*start = tm_heaps[tier].base;
 	*end = atomic_load(&hooks_of[tier].next);

@@ -16,8 +16,9 @@
 #include "allocator/arena.h"
 #include "allocator/config.h"
 #include "allocator/placement.h"
-#include "policy/policy.h"
+#include "allocator/plugin.h"
 #include "allocator/runtime.h"
+#include "allocator/services.h"
 
 #define SITE() ((uintptr_t)__builtin_return_address(0))
 
@@ -98,7 +99,7 @@ static inline int choose_tier(size_t size, uintptr_t site)
 	int kind = tm_place_quick(&tm_place_state, size);
 	int site_tier = kind == TM_QUICK_HEAT ||
 			(kind < 0 && tm_place_state.cfg.policy == TM_POLICY_HEAT)
-				? tm_policy_site_tier(site, size) : -1;
+				? tm_heat->site_tier(site) : -1;
 	if (TM_LIKELY(kind > 0 && site_tier < 0))
 		return 0;
 	return tm_place(&tm_place_state, size, site_tier);
@@ -128,7 +129,7 @@ static __attribute__((noinline)) void *alloc_slow(size_t size, int flags,
 	unsampled = tm_self.rec ? TM_SAMPLE_BYTES : unsampled + usable;
 	if (unsampled >= TM_SAMPLE_BYTES) {
 		unsampled = 0;
-		tm_policy_sample(p, usable, site, t);
+		tm_heat->sample(p, usable, site);
 	}
 	return p;
 }

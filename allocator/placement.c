@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include "allocator/config.h"
+#include "allocator/heap.h"
 
 tm_placement tm_place_state;
 
@@ -64,4 +65,19 @@ void tm_place_fold(tm_placement *pl)
 	atomic_fetch_add_explicit(&pl->site_choices, tm_place_counts.site_choices,
 				  memory_order_relaxed);
 	tm_place_counts.quota_fallbacks = tm_place_counts.site_choices = 0;
+}
+
+/* ---- the policy's view (heap.h) ---------------------------------------------- */
+
+void tm_heap_account(int tier, int64_t bytes)
+{
+	atomic_fetch_add_explicit(&tm_place_state.used[tier], bytes,
+				  memory_order_relaxed);
+}
+
+int64_t tm_heap_quota(void)
+{
+	tm_place_config c;
+	tm_place_config_read(&tm_place_state, &c);
+	return c.quota;
 }

@@ -25,17 +25,5 @@ typedef struct {
 
 extern tm_runtime tm_rt;
 
-/* Set while background threads (stats server, migrator) are not started:
- * malloc counts down and starts them once start-up is over. */
-extern _Atomic int tm_services_pending;
-void tm_services_tick(size_t size);
-
-static inline void tm_services_poll(size_t size)
-{
-	if (TM_UNLIKELY(atomic_load_explicit(&tm_services_pending,
-					     memory_order_relaxed)))
-		tm_services_tick(size);
-}
-
 
 #endif

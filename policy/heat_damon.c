@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "allocator/prim/track.h"
 #include "allocator/prim/file.h"
+#include "allocator/prim/track.h"
 
 #define KD "kernel/mm/damon/admin/kdamonds"
 #define CTX KD "/0/contexts/0"

@@ -6,15 +6,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "allocator/arena.h"
 #include "allocator/config.h"
+#include "allocator/heap.h"
 #include "allocator/log.h"
-#include "policy/mover.h"
-#include "allocator/placement.h"
-#include "policy/planner.h"
 #include "allocator/prim/os.h"
-#include "allocator/runtime.h"
 #include "allocator/services.h"
+#include "policy/mover.h"
+#include "policy/planner.h"
 #include "policy/sites.h"
 
 #define MOVES_PER_ROUND 1024
@@ -64,7 +62,7 @@ static void follow_heap(void)
 	tm_heatmap *hm = mg.cfg.hm;
 	for (int s = 0; s < hm->nspans; s++) {
 		uintptr_t start, end;
-		tm_arena_committed_range(hm->span[s].home, &start, &end);
+		tm_heap_committed(hm->span[s].home, &start, &end);
 		tm_heatmap_extend(hm, s, end);
 	}
 }
@@ -74,8 +72,7 @@ static void follow_heap(void)
  * counts to the tier it is on, so the DRAM quota sees real DRAM use. */
 static void account(int tier, int64_t bytes)
 {
-	atomic_fetch_add_explicit(&tm_place_state.used[tier], bytes,
-				  memory_order_relaxed);
+	tm_heap_account(tier, bytes);
 	mg.applied[tier] += bytes;
 }
 
@@ -110,7 +107,7 @@ static void capacities(tm_plan_params *p, const tm_residency *r)
 		int64_t spare = free - (int64_t)(set->tier[t].capacity >> RESERVE_SHIFT);
 		p->cap[t] = resident(r, t) + (spare > 0 ? spare / page_bytes() : 0);
 	}
-	int64_t quota = tm_place_state.cfg.quota / page_bytes();
+	int64_t quota = tm_heap_quota() / page_bytes();
 	if (quota < p->cap[0])
 		p->cap[0] = quota;
 	p->headroom = p->cap[0] >> HEADROOM_SHIFT;

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "allocator/plugin.h"
 #include "policy/heatmap.h"
 #include "policy/planner.h"
 #include "policy/policy.h"

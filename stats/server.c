@@ -9,12 +9,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "stats/json.h"
 #include "allocator/prim/fd.h"
-#include "stats/proto.h"
-#include "allocator/runtime.h"
-#include "allocator/services.h"
+#include "allocator/prim/os.h"
 #include "allocator/prim/sock.h"
+#include "allocator/services.h"
+#include "stats/json.h"
+#include "stats/proto.h"
 #include "stats/report.h"
 
 #define MAX_CLIENTS 16
@@ -114,7 +114,7 @@ static uint64_t accept_clients(int listen_fd, uint64_t now)
 {
 	for (int i = 0; i < ACCEPTS_PER_ROUND; i++) {
 		bool same_user;
-		int fd = tm_stats_sock_accept(listen_fd, &same_user);
+		int fd = tm_sock_accept(listen_fd, &same_user);
 		if (fd < 0)
 			return errno == EMFILE || errno == ENFILE ||
 				       errno == ENOBUFS || errno == ENOMEM

@@ -5,10 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "allocator/prim/file.h"
 
 #define MPOL_PREFERRED 1
 #define MPOL_PREFERRED_MANY 5
@@ -133,4 +136,13 @@ int tm_os_proc_ids(const char *dir, pid_t *ids, int max)
 	int err = got < 0 ? -errno : 0;
 	close(fd);
 	return err ? err : n;
+}
+
+bool tm_os_thread_ended(pid_t tid)
+{
+	char st[256];
+	if (tm_read_textf(st, sizeof(st), "/proc/self/task", "%d/stat", tid) < 0)
+		return false;
+	const char *end = strrchr(st, ')');
+	return end && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
 }

@@ -44,6 +44,11 @@ int tm_os_node_of(const void *addr);
 
 size_t tm_os_page_size(void);
 
+/* Whether thread tid of this process has ended: the main thread stays
+ * listed, as a zombie, after it calls pthread_exit. A stat that cannot be
+ * read says no. */
+bool tm_os_thread_ended(pid_t tid);
+
 /* CLOCK_MONOTONIC, in ns. */
 uint64_t tm_now_ns(void);
 

@@ -10,7 +10,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "allocator/config.h"
 #include "allocator/log.h"
 #include "allocator/prim/fd.h"
 
@@ -23,12 +22,11 @@ static int default_dir(char *dir, size_t len)
 
 /* Create the directory if missing, then hold it to our rules: checked
  * through an O_NOFOLLOW handle, so what is checked is what is there. */
-static int check_dir(const char *dir)
+static int check_dir(const char *dir, bool dir_from_env)
 {
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		tm_warn("%s%s: cannot create it: %s; no stats socket",
-			tm_opt_src(TM_OPT_STATS_DIR) == TM_SRC_ENV
-				? "TIERMALLOC_STATS_DIR=" : "stats directory ",
+			dir_from_env ? "TIERMALLOC_STATS_DIR=" : "stats directory ",
 			dir, strerror(errno));
 		return -1;
 	}
@@ -94,10 +92,10 @@ static int bind_socket(const struct sockaddr_un *addr)
 	return fd;
 }
 
-int tm_stats_sock_listen(char path[TM_SOCK_PATH_MAX])
+int tm_sock_listen(const char *opt, bool dir_from_env,
+		   char path[TM_SOCK_PATH_MAX])
 {
 	char dir[TM_SOCK_PATH_MAX];
-	const char *opt = tm_opt_str(TM_OPT_STATS_DIR);
 	int n = opt[0] ? snprintf(dir, sizeof(dir), "%s", opt)
 		       : default_dir(dir, sizeof(dir));
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -109,7 +107,7 @@ int tm_stats_sock_listen(char path[TM_SOCK_PATH_MAX])
 			"socket", dir);
 		return -1;
 	}
-	if (check_dir(dir) < 0)
+	if (check_dir(dir, dir_from_env) < 0)
 		return -1;
 	if (clear_leftover(&addr) < 0) {
 		tm_warn("stats: %s exists and is not a dead socket; no stats "
@@ -126,7 +124,7 @@ int tm_stats_sock_listen(char path[TM_SOCK_PATH_MAX])
 	return fd;
 }
 
-int tm_stats_sock_accept(int listen_fd, bool *same_user)
+int tm_sock_accept(int listen_fd, bool *same_user)
 {
 	int fd = tm_fd_keep(
 		accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), 1);

@@ -11,9 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "policy/heat_perf.h"
 #include "tests/check.h"
 #include "tests/policy/fixture.h"
-#include "policy/heat_perf.h"
 
 #define PMUS "bus/event_source/devices"
 

@@ -2,9 +2,9 @@
  * hysteresis, the rate limit, quota changes, hints, and no ping-pong. */
 #include <stdlib.h>
 
+#include "policy/planner.h"
 #include "tests/check.h"
 #include "tests/policy/fixture.h"
-#include "policy/planner.h"
 
 #define MAX_MOVES 4096
 static tm_move moves[MAX_MOVES];

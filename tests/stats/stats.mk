@@ -10,7 +10,7 @@ STATS_UNITS := $(STATS_BIN)/unit_json_proto $(STATS_BIN)/unit_policy_view
 STATS_LIVE  := protocol security hostile tierstat
 STATS_OBJ   := $(addprefix $(B)/obj/,stats/json.o stats/proto.o stats/policy.o \
                stats/sites.o allocator/config.o allocator/log.o \
-               allocator/prim/fd.o allocator/prim/os.o)
+               allocator/prim/fd.o allocator/prim/file.o allocator/prim/os.o)
 STATS_ENV   := TM_LIB=$(B)/libtiermalloc.so TM_VICTIM=$(STATS_BIN)/victim \
                TM_TIERSTAT=$(B)/tierstat
 # The server and what it calls, for the ASan build (asan_services.c).

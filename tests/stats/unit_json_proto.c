@@ -7,8 +7,8 @@
 
 #include "check.h"
 #include "stats/json.h"
-#include "stats/proto.h"
 #include "stats/policy.h"
+#include "stats/proto.h"
 
 /* The finished text of j without its newline, in a static buffer. */
 static const char *text_of(tm_json *j)

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "stats/json.h"
 #include "policy/policy.h"
+#include "stats/json.h"
 #include "stats/policy.h"
 
 static int migrator_running = 1;
