@@ -17,6 +17,7 @@
 #include "allocator/log.h"
 #include "allocator/malloc.h"
 #include "allocator/placement.h"
+#include "allocator/prim/os.h"
 #include "allocator/plugin.h"
 #include "allocator/runtime.h"
 #include "allocator/services.h"
@@ -32,8 +33,8 @@ static unsigned arenas_per_tier(void)
 	long n = tm_opt_num(TM_OPT_ARENAS);
 	if (n > 0)
 		return (unsigned)n;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > ARENAS_PER_TIER_MAX ? ARENAS_PER_TIER_MAX : (unsigned)n;
+	unsigned cpus = tm_os_cpu_count();
+	return cpus > ARENAS_PER_TIER_MAX ? ARENAS_PER_TIER_MAX : cpus;
 }
 
 static void on_option_change(tm_opt_id id)

@@ -17,6 +17,7 @@
 #include "allocator/config.h"
 #include "allocator/placement.h"
 #include "allocator/plugin.h"
+#include "allocator/prim/os.h"
 #include "allocator/runtime.h"
 #include "allocator/services.h"
 
@@ -344,7 +345,7 @@ TM_EXPORT void *memalign(size_t align, size_t size)
 
 TM_EXPORT void *valloc(size_t size)
 {
-	return aligned((size_t)getpagesize(), size, SITE());
+	return aligned(tm_os_page_size(), size, SITE());
 }
 
 /* glibc declares pvalloc only in <malloc.h>, which clashes with jemalloc's. */
@@ -352,7 +353,7 @@ void *pvalloc(size_t size);
 
 TM_EXPORT void *pvalloc(size_t size)
 {
-	size_t page = (size_t)getpagesize();
+	size_t page = tm_os_page_size();
 	if (size > SIZE_MAX - page)
 		return nomem();
 	return aligned(page, (size + page - 1) & ~(page - 1), SITE());

@@ -11,14 +11,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "allocator/config.h"
 #include "allocator/log.h"
 #include "allocator/plugin.h"
 #include "allocator/prim/fd.h"
+#include "allocator/prim/os.h"
 #include "allocator/prim/sock.h"
 #include "allocator/services.h"
 #include "stats/server.h"
@@ -40,8 +39,7 @@ static struct {
 
 static void *server_main(void)
 {
-	int unused = nice(NICE_INCREMENT); /* Linux: this thread only */
-	(void)unused;
+	tm_os_lower_priority(NICE_INCREMENT);
 	int fd = tm_sock_listen(tm_opt_str(TM_OPT_STATS_DIR),
 				tm_opt_src(TM_OPT_STATS_DIR) == TM_SRC_ENV, sd.path);
 	if (fd < 0)
@@ -50,7 +48,7 @@ static void *server_main(void)
 	sd.listen_fd = fd;
 	tm_info("stats: serving on %s", sd.path);
 	bool application_gone = tm_stats_serve(fd, sd.wake_fd);
-	unlink(sd.path);
+	tm_os_remove(sd.path);
 	sd.listen_fd = -1;
 	tm_fd_close(fd, sd.listen_id);
 	if (application_gone)
@@ -62,7 +60,7 @@ static tm_service server = {.name = "tm-stats", .main = server_main};
 
 static int spawn(void)
 {
-	sd.wake_fd = tm_fd_keep(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), 1);
+	sd.wake_fd = tm_os_event_open();
 	if (sd.wake_fd < 0) {
 		tm_warn("stats: no eventfd; no stats socket");
 		return -1;
@@ -89,11 +87,8 @@ static void start(bool tiered)
 
 static void wake_server(void)
 {
-	uint64_t one = 1;
-	if (tm_fd_still(sd.wake_fd, sd.wake_id)) {
-		ssize_t unused = write(sd.wake_fd, &one, sizeof(one));
-		(void)unused;
-	}
+	if (tm_fd_still(sd.wake_fd, sd.wake_id))
+		tm_os_event_signal(sd.wake_fd);
 }
 
 /* Whether the thread ended within STOP_WAIT_NS. */
@@ -125,7 +120,7 @@ static void stop(bool tiered)
 			sd.wake_fd = -1;
 			sd.running = false;
 		} else if (sd.listen_fd >= 0) {
-			unlink(sd.path);
+			tm_os_remove(sd.path);
 		}
 	}
 	pthread_mutex_unlock(&sd.lock);

@@ -69,3 +69,8 @@ int tm_fd_room(void)
 	long room = soft_limit() - open;
 	return room > INT_MAX ? INT_MAX : room < 0 ? 0 : (int)room;
 }
+
+void tm_fd_close_own(int fd)
+{
+	close(fd);
+}

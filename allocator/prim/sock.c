@@ -136,3 +136,18 @@ int tm_sock_accept(int listen_fd, bool *same_user)
 		     cred.uid == geteuid();
 	return fd;
 }
+
+ssize_t tm_sock_send(int fd, const void *buf, size_t len)
+{
+	return send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+ssize_t tm_sock_recv(int fd, void *buf, size_t len)
+{
+	return recv(fd, buf, len, MSG_DONTWAIT);
+}
+
+int tm_sock_wait(struct pollfd *fds, unsigned n, int timeout_ms)
+{
+	return poll(fds, (nfds_t)n, timeout_ms);
+}

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <poll.h>
 #include <sys/types.h>
 
 /* Room for a socket path (sun_path). */
@@ -25,5 +26,13 @@ int tm_sock_listen(const char *dir, bool dir_from_env,
  * (EAGAIN: none pending). *same_user says whether the peer runs as our
  * uid. */
 int tm_sock_accept(int listen_fd, bool *same_user);
+
+/* Non-blocking send and receive on a connection; no SIGPIPE. As send(2)
+ * and recv(2): bytes, 0 at end of file (recv), or -1 with errno. */
+ssize_t tm_sock_send(int fd, const void *buf, size_t len);
+ssize_t tm_sock_recv(int fd, void *buf, size_t len);
+
+/* Wait for any of fds (poll(2)), at most timeout_ms (-1: no limit). */
+int tm_sock_wait(struct pollfd *fds, unsigned n, int timeout_ms);
 
 #endif
