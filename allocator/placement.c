@@ -19,12 +19,12 @@ int tm_place_ratio(tm_placement *pl, const tm_place_config *c)
 
 static void store_config(tm_placement *pl, const tm_place_config *c)
 {
-	__atomic_store(&pl->cfg.tiers, &c->tiers, __ATOMIC_RELAXED);
-	__atomic_store(&pl->cfg.policy, &c->policy, __ATOMIC_RELAXED);
-	__atomic_store(&pl->cfg.quota, &c->quota, __ATOMIC_RELAXED);
-	__atomic_store(&pl->cfg.ratio_fast, &c->ratio_fast, __ATOMIC_RELAXED);
-	__atomic_store(&pl->cfg.ratio_slow, &c->ratio_slow, __ATOMIC_RELAXED);
-	__atomic_store(&pl->cfg.threshold, &c->threshold, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->cfg.tiers, c->tiers, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->cfg.policy, c->policy, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->cfg.quota, c->quota, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->cfg.ratio_fast, c->ratio_fast, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->cfg.ratio_slow, c->ratio_slow, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->cfg.threshold, c->threshold, __ATOMIC_RELAXED);
 }
 
 static int64_t quick_word(const tm_place_config *c)

@@ -11,7 +11,6 @@
 #include <jemalloc/jemalloc.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "allocator/plugin.h"

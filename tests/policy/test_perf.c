@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "allocator/prim/fd.h"
 #include "policy/heat_perf.h"
 #include "tests/check.h"
 #include "tests/policy/fixture.h"
