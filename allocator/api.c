@@ -12,11 +12,20 @@ TM_EXPORT int tm_tier_count(void)
 	return tm_rt.tiered ? tm_rt.tiers.count : 1;
 }
 
+/* Blocks from before the tiers existed (jemalloc's automatic arenas) are
+ * outside the reservation and in DRAM, where the program first touched
+ * them: tier 0's. */
+static int heap_tier_of(const void *ptr)
+{
+	int t = tm_arena_tier_of(ptr);
+	return t > 0 ? t : 0;
+}
+
 TM_EXPORT int tm_tier_of(const void *ptr)
 {
 	if (!ptr)
 		return -1;
-	return tm_rt.tiered ? tm_arena_tier_of(ptr) : 0;
+	return tm_rt.tiered ? heap_tier_of(ptr) : 0;
 }
 
 TM_EXPORT int tm_node_of(const void *ptr)

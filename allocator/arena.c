@@ -6,69 +6,100 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "log.h"
+#include "placement.h"
+#include "policy.h"
 #include "prim/os.h"
 #include "runtime.h"
 
 #define TM_RESERVE_MAX (1ULL << 40) /* 1 TiB of address space per tier */
 #define TM_RESERVE_MIN (1ULL << 32)
 
+/* Fresh extents this big get transparent huge pages. In these VMs a page
+ * fault costs microseconds, and jemalloc hands big extents back to the OS
+ * (or zeroes them for calloc) with madvise, so a multi-MiB buffer would
+ * fault 4 KiB at a time, again and again. Advised once per fresh extent,
+ * where the range is new: advising per allocation split a mapping each time
+ * (until vm.max_map_count). TIERMALLOC_HUGEPAGE=0 turns it off. */
+#define HUGE_ADVICE_MIN (2UL << 20)
+
 tm_tier_heap tm_heaps[TM_TIER_MAX];
 int tm_heap_count;
+uintptr_t tm_heap_base;
+unsigned tm_heap_shift;
+
+static bool huge_advice;
 
 /* Extent hooks are per tier; jemalloc passes them back to every call, which
  * is how a hook finds its tier. */
 typedef struct {
 	extent_hooks_t hooks;
 	int tier;
-	_Atomic uintptr_t next;        /* bump pointer into the reservation */
+	_Atomic uintptr_t next;        /* bump pointer for heap extents */
+	_Atomic uintptr_t meta_next;   /* bump pointer in the metadata area */
 	_Atomic uint64_t exhausted;
 } tier_hooks;
 
 static tier_hooks hooks_of[TM_TIER_MAX];
-
-enum { THREAD_NEW, THREAD_LIVE, THREAD_DEAD };
-
-typedef struct {
-	int tcache[TM_TIER_MAX]; /* jemalloc tcache id + 1; 0: none yet */
-	int flags[TM_TIER_MAX];  /* MALLOCX_ARENA | MALLOCX_TCACHE, ready made */
-	int state;
-} thread_caches;
-
-static __thread thread_caches tls __attribute__((tls_model("initial-exec")));
-static pthread_key_t exit_key;
 
 static tier_hooks *hooks_tier(extent_hooks_t *h)
 {
 	return (tier_hooks *)h;
 }
 
-static uintptr_t bump(tier_hooks *th, size_t size, size_t align)
+/* The top 1/META_SHARE of each tier's part holds jemalloc's metadata (its
+ * base blocks: arenas, extent records, bitmaps), apart from the heap: the
+ * heat sources track [base, next) only, so jemalloc's own writes are never
+ * taken for the program's and its metadata is never moved. */
+#define META_SHARE 64
+
+static uintptr_t heap_end(const tm_tier_heap *heap)
 {
-	tm_tier_heap *heap = &tm_heaps[th->tier];
-	uintptr_t end = heap->base + heap->size;
-	uintptr_t cur = atomic_load(&th->next), start;
+	return heap->base + heap->size - heap->size / META_SHARE;
+}
+
+static uintptr_t bump(_Atomic uintptr_t *next, uintptr_t end, size_t size,
+		      size_t align)
+{
+	uintptr_t cur = atomic_load(next), start;
 	do {
 		start = (cur + align - 1) & ~(uintptr_t)(align - 1);
 		if (start < cur || start > end || end - start < size)
 			return 0;
-	} while (!atomic_compare_exchange_weak(&th->next, &cur, start + size));
+	} while (!atomic_compare_exchange_weak(next, &cur, start + size));
 	return start;
+}
+
+/* jemalloc asks for its own metadata (base blocks) hugepage-aligned and
+ * already zeroed and committed, and for heap extents page-aligned and not
+ * committed (or as the allocation's alignment): metadata gets no huge pages,
+ * which would cost 2 MiB of memory per arena for a few KiB used. */
+static bool metadata(size_t align, bool zero, bool commit)
+{
+	return align >= HUGE_ADVICE_MIN && zero && commit;
 }
 
 static void *extent_alloc(extent_hooks_t *h, void *new_addr, size_t size,
 			  size_t align, bool *zero, bool *commit, unsigned ind)
 {
 	tier_hooks *th = hooks_tier(h);
+	const tm_tier_heap *heap = &tm_heaps[th->tier];
 	if (new_addr) /* growing in place: jemalloc retains and reuses itself */
 		return NULL;
-	uintptr_t p = bump(th, size, align);
+	bool meta = metadata(align, *zero, *commit);
+	uintptr_t p = meta ? bump(&th->meta_next, heap->base + heap->size, size, align)
+			   : 0;
+	if (!p) /* a full metadata area spills into the heap's */
+		p = bump(&th->next, heap_end(heap), size, align);
 	if (!p) {
 		atomic_fetch_add(&th->exhausted, 1);
 		return NULL;
 	}
 	if (tm_os_commit((void *)p, size) < 0)
 		return NULL; /* the range stays reserved and unused */
+	if (huge_advice && size >= HUGE_ADVICE_MIN && !meta)
+		tm_os_advise_huge((void *)p, size);
 	*zero = true; /* fresh pages of a never-touched reservation */
 	*commit = true;
 	return (void *)p;
@@ -135,16 +166,220 @@ static const extent_hooks_t tier_extent_hooks = {
 	extent_split, extent_merge,
 };
 
+
+/* ---- thread records ---------------------------------------------------------
+
+ * A record per live thread, from a fixed pool (no allocation in malloc):
+ * where jemalloc keeps the thread's allocated and freed bytes, what of them
+ * is folded into the totals, the bytes of the other tiers since, and the
+ * explicit tcaches of the other tiers, which stay with the record for its
+ * next owner: threads by the thousand reuse them instead of exhausting
+ * jemalloc's. A thread past the pool, or past its own exit, has no record
+ * and counts each call itself (slower, still exact). */
+#define THREAD_RECS 16384
+#define FREES_PER_FOLD 1024
+
+enum { THREAD_NEW, THREAD_LIVE, THREAD_DEAD };
+
+struct tm_thread_rec {
+	const uint64_t *allocated, *deallocated; /* the owner's, in jemalloc */
+	_Atomic uint64_t seen_alloc, seen_dealloc; /* their values when folded */
+	_Atomic int64_t slow[TM_TIER_MAX];  /* tiers >= 1, not folded yet */
+	int tcache[TM_TIER_MAX];            /* explicit tcache id + 1; 0: none */
+	int next_free;
+	bool live;
+};
+
+static tm_thread_rec recs[THREAD_RECS];
+static struct {
+	pthread_mutex_t lock;
+	int used;                    /* records ever handed out: [0, used) */
+	int free_head;               /* released ones, -1: none */
+} pool = {PTHREAD_MUTEX_INITIALIZER, 0, -1};
+
+__thread tm_thread tm_self __attribute__((tls_model("initial-exec")));
+static pthread_key_t exit_key;
+static size_t allocatedp_mib[2], deallocatedp_mib[2];
+static atomic_bool tcaches_gone;     /* jemalloc refused one: ask no more */
+static _Atomic uint64_t tcache_refusals;
+
+static int64_t relaxed(_Atomic int64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static void add_used(int tier, int64_t bytes)
+{
+	atomic_fetch_add_explicit(&tm_place_state.used[tier], bytes,
+				  memory_order_relaxed);
+}
+
+static uint64_t je_counter(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED); /* another thread's */
+}
+
+/* What a record has not folded, by tier, given its jemalloc counters a, d:
+ * tier 0 is everything jemalloc counted less what went to other tiers. */
+static int64_t unfolded(tm_thread_rec *r, int tier, uint64_t a, uint64_t d)
+{
+	if (tier > 0)
+		return relaxed(&r->slow[tier]);
+	int64_t n = (int64_t)(a - atomic_load_explicit(&r->seen_alloc, memory_order_relaxed)) -
+		    (int64_t)(d - atomic_load_explicit(&r->seen_dealloc, memory_order_relaxed));
+	for (int t = 1; t < TM_TIER_MAX; t++)
+		n -= relaxed(&r->slow[t]);
+	return n;
+}
+
+/* By the owner, or for a thread that no longer runs (fork). */
+static void fold_rec(tm_thread_rec *r)
+{
+	uint64_t a = je_counter(r->allocated), d = je_counter(r->deallocated);
+	add_used(0, unfolded(r, 0, a, d));
+	for (int t = 1; t < TM_TIER_MAX; t++) {
+		add_used(t, relaxed(&r->slow[t]));
+		atomic_store_explicit(&r->slow[t], 0, memory_order_relaxed);
+	}
+	atomic_store_explicit(&r->seen_alloc, a, memory_order_relaxed);
+	atomic_store_explicit(&r->seen_dealloc, d, memory_order_relaxed);
+}
+
+static tm_thread_rec *rec_take(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	tm_thread_rec *r = NULL;
+	if (pool.free_head >= 0) {
+		r = &recs[pool.free_head];
+		pool.free_head = r->next_free;
+	} else if (pool.used < THREAD_RECS) {
+		r = &recs[pool.used++];
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return r;
+}
+
+static void rec_release_locked(tm_thread_rec *r)
+{
+	r->live = false;
+	r->next_free = pool.free_head;
+	pool.free_head = (int)(r - recs);
+}
+
+/* Binds a free record to this thread, its counters as they are now. */
+static bool rec_bind(tm_thread_rec *r)
+{
+	size_t len = sizeof(r->allocated);
+	if (mallctlbymib(allocatedp_mib, 2, &r->allocated, &len, NULL, 0) != 0 ||
+	    mallctlbymib(deallocatedp_mib, 2, &r->deallocated, &len, NULL, 0) != 0)
+		return false;
+	atomic_store(&r->seen_alloc, je_counter(r->allocated));
+	atomic_store(&r->seen_dealloc, je_counter(r->deallocated));
+	for (int t = 0; t < TM_TIER_MAX; t++)
+		atomic_store(&r->slow[t], 0);
+	pthread_mutex_lock(&pool.lock);
+	r->live = true; /* readers sum it from now on */
+	pthread_mutex_unlock(&pool.lock);
+	return true;
+}
+
+static unsigned pick_arena(int tier);
+
+/* jemalloc's automatic arenas were made, and their address space retained,
+ * before the tiers existed: a thread allocates from tier 0's arenas (through
+ * jemalloc's own fast path and automatic tcache) once it is bound to one. */
+static void bind_tier0(void)
+{
+	unsigned a = pick_arena(0);
+	mallctl("thread.arena", NULL, NULL, &a, sizeof(a));
+}
+
+static void thread_start(void)
+{
+	tm_self.state = THREAD_LIVE; /* first: what follows may allocate */
+	bind_tier0();
+	tm_thread_rec *r = rec_take();
+	if (r && !rec_bind(r)) {
+		pthread_mutex_lock(&pool.lock);
+		rec_release_locked(r);
+		pthread_mutex_unlock(&pool.lock);
+		r = NULL;
+	}
+	tm_self.rec = r;
+	pthread_setspecific(exit_key, &tm_self); /* may allocate: record first */
+}
+
+void tm_thread_fold(void)
+{
+	if (tm_self.state == THREAD_NEW)
+		thread_start();
+	if (tm_self.rec)
+		fold_rec(tm_self.rec);
+	tm_place_fold(&tm_place_state);
+	tm_self.alloc_left = tm_self.rec ? TM_SAMPLE_BYTES : 0;
+	tm_self.frees_left = tm_self.rec ? FREES_PER_FOLD : 0;
+}
+
+void tm_thread_count(int tier, int64_t bytes)
+{
+	tm_thread_rec *r = tm_self.rec;
+	if (!r)
+		add_used(tier, bytes);
+	else if (tier > 0) /* only the owner writes: no locked instruction */
+		atomic_store_explicit(&r->slow[tier], relaxed(&r->slow[tier]) + bytes,
+				      memory_order_relaxed);
+}
+
+/* Frees from later destructors count themselves (no record). */
 static void thread_exit(void *arg)
 {
-	for (int t = 0; t < tm_heap_count; t++) {
-		unsigned id = (unsigned)(tls.tcache[t] - 1);
-		if (tls.tcache[t] > 0)
-			mallctl("tcache.destroy", NULL, NULL, &id, sizeof(id));
-		tls.tcache[t] = 0;
+	tm_thread_rec *r = tm_self.rec;
+	if (r) {
+		fold_rec(r);
+		pthread_mutex_lock(&pool.lock);
+		rec_release_locked(r);
+		pthread_mutex_unlock(&pool.lock);
 	}
-	tls.state = THREAD_DEAD; /* frees from later destructors skip tcaches */
+	tm_place_fold(&tm_place_state);
+	memset(&tm_self, 0, sizeof(tm_self));
+	tm_self.state = THREAD_DEAD;
 }
+
+/* The child has only the forking thread: the others' counts are folded
+ * (their memory lives on in the child) and their records freed. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&pool.lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&pool.lock);
+}
+
+static void fork_child(void)
+{
+	for (int i = 0; i < pool.used; i++)
+		if (recs[i].live && &recs[i] != tm_self.rec) {
+			fold_rec(&recs[i]);
+			rec_release_locked(&recs[i]);
+		}
+	pthread_mutex_unlock(&pool.lock);
+}
+
+int64_t tm_arena_used(int tier)
+{
+	pthread_mutex_lock(&pool.lock);
+	int64_t n = atomic_load(&tm_place_state.used[tier]);
+	for (int i = 0; i < pool.used; i++)
+		if (recs[i].live)
+			n += unfolded(&recs[i], tier, je_counter(recs[i].allocated),
+				      je_counter(recs[i].deallocated));
+	pthread_mutex_unlock(&pool.lock);
+	return n;
+}
+
+/* ---- explicit tcaches of the other tiers --------------------------------- */
 
 /* A thread's arena of a tier: threads are spread over the tier's arenas in
  * the order they first allocate. */
@@ -155,37 +390,36 @@ static unsigned pick_arena(int tier)
 	return heap->first_arena + atomic_fetch_add(&next_thread, 1) % heap->narenas;
 }
 
-static int tcache_none_flags(int tier)
+/* The record's tcache of a tier, made on first use; -1 when jemalloc has
+ * none left, which is remembered: no mallctl per call. */
+static int rec_tcache(tm_thread_rec *r, int tier)
 {
-	return MALLOCX_ARENA(pick_arena(tier)) | MALLOCX_TCACHE_NONE;
-}
-
-static int create_tcache(int tier)
-{
+	if (r->tcache[tier] > 0)
+		return r->tcache[tier] - 1;
 	unsigned id;
 	size_t len = sizeof(id);
-	if (tls.state == THREAD_DEAD ||
-	    mallctl("tcache.create", &id, &len, NULL, 0) != 0)
-		return tcache_none_flags(tier);
-	tls.tcache[tier] = (int)id + 1;
-	tls.flags[tier] = MALLOCX_ARENA(pick_arena(tier)) | MALLOCX_TCACHE(id);
-	if (tls.state == THREAD_NEW) {
-		tls.state = THREAD_LIVE;
-		pthread_setspecific(exit_key, &tls); /* may allocate: state first */
+	if (atomic_load_explicit(&tcaches_gone, memory_order_relaxed))
+		return -1;
+	if (mallctl("tcache.create", &id, &len, NULL, 0) != 0) {
+		atomic_store(&tcaches_gone, true);
+		atomic_fetch_add(&tcache_refusals, 1);
+		return -1;
 	}
-	return tls.flags[tier];
+	r->tcache[tier] = (int)id + 1;
+	return (int)id;
 }
 
-int tm_arena_flags(int tier)
+int tm_arena_choose(int tier)
 {
-	return TM_LIKELY(tls.tcache[tier] > 0) ? tls.flags[tier]
-					       : create_tcache(tier);
+	int tc = tm_self.rec ? rec_tcache(tm_self.rec, tier) : -1;
+	tm_self.flags[tier] = MALLOCX_ARENA(pick_arena(tier)) |
+			      (tc >= 0 ? MALLOCX_TCACHE(tc) : MALLOCX_TCACHE_NONE);
+	return tm_self.flags[tier];
 }
 
-/* The arena bits are ignored when freeing; only the tcache matters. */
-int tm_arena_free_flags(int tier)
+uint64_t tm_arena_tcache_refusals(void)
 {
-	return tm_arena_flags(tier);
+	return atomic_load(&tcache_refusals);
 }
 
 uint64_t tm_arena_exhausted(int tier)
@@ -199,75 +433,106 @@ void tm_arena_committed_range(int tier, uintptr_t *start, uintptr_t *end)
 	*end = atomic_load(&hooks_of[tier].next);
 }
 
-static int reserve_tier(int t, const tm_tier *tier)
+/* ---- creation --------------------------------------------------------------- */
+
+/* One reservation, a power-of-two part per tier, each bound to its nodes. */
+static int reserve_tiers(const tm_tierset *set)
 {
 	size_t got;
-	void *base = tm_os_reserve(TM_RESERVE_MAX, TM_RESERVE_MIN, &got);
+	void *base = tm_os_reserve(TM_RESERVE_MAX * (size_t)set->count,
+				   TM_RESERVE_MIN * (size_t)set->count, &got);
 	if (!base) {
-		tm_warn("cannot reserve address space for tier %d", t);
+		tm_warn("cannot reserve address space for the tiers; running with one tier");
 		return -1;
 	}
-	tm_tier_heap *heap = &tm_heaps[t];
-	heap->base = (uintptr_t)base;
-	heap->size = got;
-	heap->nodes = tier->nodes;
-	if (tm_os_prefer_nodes(base, got, tier->nodes, &heap->mempolicy) < 0)
-		tm_warn("mbind for tier %d failed; its pages go where the kernel "
-			"puts them", t);
-	hooks_of[t].hooks = tier_extent_hooks;
-	hooks_of[t].tier = t;
-	atomic_store(&hooks_of[t].next, heap->base);
+	unsigned shift = 63 - (unsigned)__builtin_clzll(got / (size_t)set->count);
+	tm_heap_base = (uintptr_t)base;
+	tm_heap_shift = shift;
+	for (int t = 0; t < set->count; t++) {
+		tm_tier_heap *heap = &tm_heaps[t];
+		heap->base = tm_heap_base + ((uintptr_t)t << shift);
+		heap->size = (uintptr_t)1 << shift;
+		heap->nodes = set->tier[t].nodes;
+		if (tm_os_prefer_nodes((void *)heap->base, heap->size,
+				       heap->nodes, &heap->mempolicy) < 0)
+			tm_warn("mbind for tier %d failed; its pages go where "
+				"the kernel puts them", t);
+		hooks_of[t].hooks = tier_extent_hooks;
+		hooks_of[t].tier = t;
+		atomic_store(&hooks_of[t].next, heap->base);
+		atomic_store(&hooks_of[t].meta_next, heap_end(heap));
+	}
 	return 0;
+}
+
+static void destroy_tiers(int upto)
+{
+	for (int t = 0; t < upto; t++)
+		for (unsigned a = 0; a < tm_heaps[t].narenas; a++) {
+			char name[32];
+			snprintf(name, sizeof(name), "arena.%u.destroy",
+				 tm_heaps[t].first_arena + a);
+			mallctl(name, NULL, NULL, NULL, 0);
+		}
 }
 
 static int create_tier_arenas(int t, unsigned count)
 {
 	extent_hooks_t *hooks = &hooks_of[t].hooks;
+	tm_tier_heap *heap = &tm_heaps[t];
+	heap->narenas = 0;
 	for (unsigned i = 0; i < count; i++) {
 		unsigned ind;
 		size_t len = sizeof(ind);
 		if (mallctl("arenas.create", &ind, &len, &hooks, sizeof(hooks)) != 0)
 			return -1;
 		if (i == 0)
-			tm_heaps[t].first_arena = ind;
-		else if (ind != tm_heaps[t].first_arena + i)
+			heap->first_arena = ind;
+		heap->narenas++;
+		if (ind != heap->first_arena + i)
 			return -1; /* arenas of a tier must be consecutive */
 	}
-	tm_heaps[t].narenas = count;
 	return 0;
 }
 
-/* Undo tiers [0, upto]: their arenas (none has allocated yet) and their
- * reservations, so a failed start leaves nothing behind. */
-static void undo_tiers(int upto)
+static bool counters_mib(void)
 {
-	for (int t = 0; t <= upto; t++) {
-		tm_tier_heap *heap = &tm_heaps[t];
-		for (unsigned i = 0; i < heap->narenas; i++) {
-			char name[48];
-			snprintf(name, sizeof(name), "arena.%u.destroy",
-				 heap->first_arena + i);
-			mallctl(name, NULL, NULL, NULL, 0);
+	size_t n = 2;
+	if (mallctlnametomib("thread.allocatedp", allocatedp_mib, &n) != 0)
+		return false;
+	n = 2;
+	return mallctlnametomib("thread.deallocatedp", deallocatedp_mib, &n) == 0;
+}
+
+/* On failure nothing is left: the arenas made so far are destroyed (none
+ * has allocated yet) and the reservation is unmapped. */
+static int build_tiers(const tm_tierset *set, unsigned per_tier)
+{
+	if (reserve_tiers(set) < 0)
+		return -1;
+	for (int t = 0; t < set->count; t++)
+		if (create_tier_arenas(t, per_tier) < 0) {
+			tm_warn("cannot create the arenas of tier %d; running "
+				"with one tier", t);
+			destroy_tiers(t + 1);
+			tm_os_release((void *)tm_heap_base,
+				      (size_t)set->count << tm_heap_shift);
+			return -1;
 		}
-		if (heap->size)
-			tm_os_release((void *)heap->base, heap->size);
-		memset(heap, 0, sizeof(*heap));
-	}
-	pthread_key_delete(exit_key);
+	return 0;
 }
 
 int tm_arenas_create(const tm_tierset *set, unsigned per_tier)
 {
-	if (pthread_key_create(&exit_key, thread_exit) != 0)
+	huge_advice = tm_opt_num(TM_OPT_HUGEPAGE);
+	if (!counters_mib() ||
+	    pthread_key_create(&exit_key, thread_exit) != 0)
 		return -1;
-	for (int t = 0; t < set->count; t++)
-		if (reserve_tier(t, &set->tier[t]) < 0 ||
-		    create_tier_arenas(t, per_tier) < 0) {
-			tm_warn("cannot create the arenas of tier %d; running "
-				"with one tier", t);
-			undo_tiers(t);
-			return -1;
-		}
+	if (build_tiers(set, per_tier) < 0) {
+		pthread_key_delete(exit_key);
+		return -1;
+	}
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	tm_heap_count = set->count;
 	return 0;
 }

@@ -1,8 +1,19 @@
-/* One jemalloc arena set per tier. Each tier owns one reservation of address
- * space, bound to its nodes, from which its extent hooks hand out extents, so
- * the tier of any pointer is two compares away (tm_arena_tier_of). Each
- * thread has an explicit tcache per tier: jemalloc's automatic tcache is not
- * per arena and would hand one tier's memory to another. */
+/* One jemalloc arena set per tier, all carved from one reservation of
+ * address space: tier t owns [base + t << shift, base + (t + 1) << shift),
+ * bound to its nodes, from which its extent hooks hand out extents, so the
+ * tier of any pointer is one subtraction and one shift (tm_arena_tier_of).
+ *
+ * Each thread is bound (thread.arena) to one of tier 0's arenas: its tier-0
+ * allocations take jemalloc's fast paths (malloc, free, the automatic
+ * tcache) unchanged. The other tiers are reached with mallocx flags and
+ * explicit tcaches (the automatic tcache is not per arena and would hand one
+ * tier's memory to another), pooled across threads.
+ *
+ * Live bytes per tier are counted without a size lookup per call: jemalloc
+ * already counts each thread's allocated and freed bytes, so tier 0's bytes
+ * are those less what went to the other tiers, which is counted here. Each
+ * thread folds its counts into tm_place_state.used now and then, at exit and
+ * at fork (thread records, below). */
 #ifndef TM_ARENA_H
 #define TM_ARENA_H
 
@@ -13,7 +24,7 @@
 #include "tiers.h"
 
 typedef struct {
-	uintptr_t base, size;        /* the tier's reservation */
+	uintptr_t base, size;        /* the tier's part of the reservation */
 	uint64_t nodes;
 	const char *mempolicy;       /* what mbind accepted, for the stats */
 	unsigned first_arena, narenas;
@@ -21,29 +32,67 @@ typedef struct {
 
 extern tm_tier_heap tm_heaps[TM_TIER_MAX];
 extern int tm_heap_count;
+extern uintptr_t tm_heap_base;
+extern unsigned tm_heap_shift;
 
-/* Create the arenas of every tier. On failure nothing is half-made and the
- * caller stays on jemalloc's own arenas. Returns 0 or -1. */
+/* Create the arenas of every tier. On failure nothing is half-made (the
+ * reservation and the arenas made so far are released) and the caller stays
+ * on jemalloc's own arenas. Returns 0 or -1. */
 int tm_arenas_create(const tm_tierset *set, unsigned arenas_per_tier);
 
+/* -1 for memory outside the tiers (made before they existed). */
 static inline int tm_arena_tier_of(const void *p)
 {
-	for (int t = 0; t < tm_heap_count; t++)
-		if ((uintptr_t)p - tm_heaps[t].base < tm_heaps[t].size)
-			return t;
-	return -1;
+	uintptr_t t = ((uintptr_t)p - tm_heap_base) >> tm_heap_shift;
+	return t < (uintptr_t)tm_heap_count ? (int)t : -1;
 }
 
-/* mallocx flags that route to this thread's arena and tcache of a tier. */
-int tm_arena_flags(int tier);
+/* ---- this thread ------------------------------------------------------------ */
 
-/* Flags for freeing memory of a tier from this thread. */
-int tm_arena_free_flags(int tier);
+/* The per-thread state the entry points test inline. A thread takes the
+ * slow paths (tm_thread_alloc_slow, tm_thread_free_slow) when a countdown
+ * runs out: its first call, every TM_SAMPLE_BYTES allocated, every few
+ * frees, and always once it has no record (exited, or more threads than
+ * records): those count each call themselves. */
+typedef struct tm_thread_rec tm_thread_rec;
+typedef struct {
+	uint64_t alloc_left;         /* bytes until the next slow allocation */
+	int frees_left;              /* frees until the next slow free */
+	int state;
+	tm_thread_rec *rec;
+	int flags[TM_TIER_MAX];      /* tiers >= 1: arena and tcache; 0 unset */
+} tm_thread;
+
+extern __thread tm_thread tm_self __attribute__((tls_model("initial-exec")));
+
+/* Account bytes (negative for a free) of tier >= 1, for this thread. */
+void tm_thread_count(int tier, int64_t bytes);
+
+/* Fold this thread's counts into the totals and restart its countdowns;
+ * registers the thread on its first call. */
+void tm_thread_fold(void);
+
+/* mallocx flags that route to this thread's arena and tcache of tier >= 1;
+ * the same flags free its memory (the arena bits are then ignored). */
+int tm_arena_choose(int tier);
+static inline int tm_arena_flags(int tier)
+{
+	int f = tm_self.flags[tier];
+	return f ? f : tm_arena_choose(tier);
+}
+
+/* Live bytes of a tier, exact: the folded total plus what live threads have
+ * not folded yet. Takes a lock: for stats and tests, not for malloc. */
+int64_t tm_arena_used(int tier);
+
+/* Explicit tcaches jemalloc refused (it has about 4,000 per process). */
+uint64_t tm_arena_tcache_refusals(void);
 
 /* Extent allocations refused because a reservation was exhausted. */
 uint64_t tm_arena_exhausted(int tier);
 
-/* Visit the committed part of a tier's reservation. */
+/* The part of a tier's reservation its heap extents have used so far
+ * (jemalloc's metadata, kept apart, is not in it). */
 void tm_arena_committed_range(int tier, uintptr_t *start, uintptr_t *end);
 
 #endif

@@ -17,26 +17,9 @@
 #include "config.h"
 #include "placement.h"
 #include "policy.h"
-#include "prim/os.h"
 #include "runtime.h"
 
 #define SITE() ((uintptr_t)__builtin_return_address(0))
-
-/* Blocks this big get transparent huge pages on their aligned interior. In
- * these VMs a page fault costs microseconds, and jemalloc hands big extents
- * back to the OS (or zeroes them for calloc) with madvise, so a multi-MiB
- * buffer faults 4 KiB at a time, again and again: huge pages cut that 512
- * times for memory the program asked for anyway. TIERMALLOC_HUGEPAGE=0
- * turns it off. */
-#define HUGE_ADVICE_MIN (2UL << 20)
-static bool huge_advice_on;
-
-static inline void *huge_advice(void *p, size_t size)
-{
-	if (TM_UNLIKELY(size >= HUGE_ADVICE_MIN) && p && huge_advice_on)
-		tm_os_advise_huge(p, size);
-	return p;
-}
 
 /* ---- one tier: jemalloc's own functions ---------------------------------- */
 
@@ -65,54 +48,139 @@ static void *je_realloc(void *p, size_t size)
 
 void tm_malloc_bind(bool use_tiers)
 {
-	huge_advice_on = tm_opt_num(TM_OPT_HUGEPAGE);
 	tiered = use_tiers;
 }
 
 /* ---- several tiers -------------------------------------------------------- */
 
-static __thread int64_t sample_countdown
-	__attribute__((tls_model("initial-exec"))) = TM_SAMPLE_BYTES;
+/* Tier 0 is the arena each thread is bound to (arena.h): its calls are
+ * jemalloc's own, counted by jemalloc. The other tiers take their arena's flags and
+ * count their bytes here. The countdowns of tm_self send a thread to the
+ * slow paths now and then, to fold its counts and sample an allocation. */
 
-static void note_alloc(void *p, int tier, uintptr_t site)
+static __thread uint64_t unsampled __attribute__((tls_model("initial-exec")));
+
+static __attribute__((noinline)) void *tier_allocx(int t, size_t size, int flags)
 {
-	size_t usable = sallocx(p, 0);
-	tm_place_account(&tm_place_state, tier, (int64_t)usable);
-	if ((sample_countdown -= (int64_t)usable) < 0) {
-		sample_countdown = TM_SAMPLE_BYTES;
-		tm_policy_sample(p, usable, site, tier);
-	}
+	if (t == 0)
+		return mallocx(size ? size : 1, flags);
+	void *p = mallocx(size ? size : 1, flags | tm_arena_flags(t));
+	if (p)
+		tm_thread_count(t, (int64_t)sallocx(p, 0));
+	return p;
 }
 
-/* The placement's choice first, then every other tier, fastest first: a
- * full or exhausted tier never fails an allocation another could serve. */
-static void *tiered_alloc(size_t size, int flags, uintptr_t site)
+static inline void *tier_alloc(int t, size_t size, int flags)
 {
-	int tiers = tm_heap_count;
-	int site_tier = tm_place_rule(&tm_place_state, policy) == TM_POLICY_HEAT
-				? tm_policy_site_tier(site, size) : -1;
-	int first = tm_place(&tm_place_state, size, site_tier);
-	for (int i = 0; i < tiers; i++) {
-		int t = i == 0 ? first : (i - 1 < first ? i - 1 : i);
-		void *p = mallocx(size ? size : 1, flags | tm_arena_flags(t));
+	if (TM_LIKELY(t == 0 && !flags))
+		return tm_je_malloc(size);
+	return tier_allocx(t, size, flags);
+}
+
+/* The placement's choice failed: every other tier, fastest first. A full
+ * or exhausted tier never fails an allocation another could serve. */
+static __attribute__((noinline)) void *alloc_fallback(size_t size, int flags,
+						      int first, int *tier)
+{
+	for (int t = 0; t < tm_heap_count; t++) {
+		void *p = t == first ? NULL : tier_alloc(t, size, flags);
 		if (p) {
-			note_alloc(p, t, site);
+			*tier = t;
 			return p;
 		}
 	}
 	return nomem();
 }
 
-static void tiered_free(void *p)
+/* The quick answer where it applies (tier 0), else the full decision. */
+static inline int choose_tier(size_t size, uintptr_t site)
+{
+	int kind = tm_place_quick(&tm_place_state, size);
+	int site_tier = kind == TM_QUICK_HEAT ||
+			(kind < 0 && tm_place_state.cfg.policy == TM_POLICY_HEAT)
+				? tm_policy_site_tier(site, size) : -1;
+	if (TM_LIKELY(kind > 0 && site_tier < 0))
+		return 0;
+	return tm_place(&tm_place_state, size, site_tier);
+}
+
+static inline void *placed_alloc(size_t size, int flags, uintptr_t site,
+				 int *tier)
+{
+	*tier = choose_tier(size, site);
+	void *p = tier_alloc(*tier, size, flags);
+	return TM_LIKELY(p != NULL) ? p : alloc_fallback(size, flags, *tier, tier);
+}
+
+/* Every TM_SAMPLE_BYTES: fold, and show the policy one allocation. A thread
+ * without a record comes here every time and counts tier 0 itself. */
+static __attribute__((noinline)) void *alloc_slow(size_t size, int flags,
+						   uintptr_t site)
+{
+	tm_thread_fold();
+	int t;
+	void *p = placed_alloc(size, flags, site, &t);
+	if (!p)
+		return NULL;
+	size_t usable = sallocx(p, 0);
+	if (!tm_self.rec && t == 0)
+		tm_thread_count(0, (int64_t)usable);
+	unsampled = tm_self.rec ? TM_SAMPLE_BYTES : unsampled + usable;
+	if (unsampled >= TM_SAMPLE_BYTES) {
+		unsampled = 0;
+		tm_policy_sample(p, usable, site, t);
+	}
+	return p;
+}
+
+static inline void *tiered_alloc(size_t size, int flags, uintptr_t site)
+{
+	if (TM_UNLIKELY(size >= tm_self.alloc_left))
+		return alloc_slow(size, flags, site);
+	tm_self.alloc_left -= size;
+	int t;
+	return placed_alloc(size, flags, site, &t);
+}
+
+/* Memory from before the tiers counts as tier 0, as jemalloc counts it. */
+static inline int count_tier(int t)
+{
+	return t > 0 ? t : 0;
+}
+
+/* Frees of other tiers, and every FREES_PER_FOLD frees a fold. A thread
+ * without a record counts tier 0 itself. */
+static __attribute__((noinline)) void free_slow(void *p, size_t size, int t)
+{
+	if (!p)
+		return;
+	if (tm_self.frees_left < 0) {
+		tm_thread_fold();
+		if (!tm_self.rec && t <= 0)
+			tm_thread_count(0, -(int64_t)sallocx(p, 0));
+	}
+	int flags = 0;
+	if (t > 0) {
+		tm_thread_count(t, -(int64_t)sallocx(p, 0));
+		flags = tm_arena_flags(t);
+	}
+	if (size)
+		sdallocx(p, size, flags);
+	else
+		dallocx(p, flags);
+}
+
+/* size: the requested size when the caller knows it (sized delete), or 0.
+ * NULL is outside every tier: jemalloc's free takes it. */
+static inline void tiered_free(void *p, size_t size)
 {
 	int t = tm_arena_tier_of(p);
-	if (t < 0) { /* made before the tiers existed */
-		if (p)
-			tm_je_free(p);
-		return;
-	}
-	tm_place_account(&tm_place_state, t, -(int64_t)sallocx(p, 0));
-	dallocx(p, tm_arena_free_flags(t));
+	if (TM_UNLIKELY(--tm_self.frees_left < 0 || t > 0))
+		free_slow(p, size, t);
+	else if (size)
+		sdallocx(p, size, 0);
+	else
+		tm_je_free(p);
 }
 
 /* Move to wherever placement now says, e.g. when growth would break the
@@ -122,25 +190,33 @@ static void *tiered_move(void *p, size_t old, size_t size, uintptr_t site)
 	void *q = tiered_alloc(size, 0, site);
 	if (q) {
 		memcpy(q, p, old < size ? old : size);
-		tiered_free(p);
+		tiered_free(p, 0);
 	}
 	return q;
 }
 
+static void *tier_realloc(int t, void *p, size_t size)
+{
+	return t <= 0 ? tm_je_realloc(p, size) : rallocx(p, size, tm_arena_flags(t));
+}
+
+/* jemalloc counts tier 0's bytes for threads with a record; the others,
+ * and the other tiers, count the change of usable size here. */
 static void *tiered_realloc(void *p, size_t size, uintptr_t site)
 {
+	if (TM_UNLIKELY(size >= tm_self.alloc_left))
+		tm_thread_fold();
 	int t = tm_arena_tier_of(p);
-	if (t < 0)
-		return je_realloc(p, size);
 	int64_t old = (int64_t)sallocx(p, 0);
 	tm_placement *pl = &tm_place_state;
 	if (t == 0 && (int64_t)size > old &&
-	    atomic_load(&pl->used[0]) + (int64_t)size - old > tm_place_rule(pl, quota))
+	    tm_place_used(pl, 0) + (int64_t)size - old > pl->cfg.quota)
 		return tiered_move(p, (size_t)old, size, site);
-	void *q = rallocx(p, size, tm_arena_flags(t));
+	void *q = tier_realloc(t, p, size);
 	if (!q)
 		return tiered_move(p, (size_t)old, size, site);
-	tm_place_account(pl, t, (int64_t)sallocx(q, 0) - old);
+	if (t > 0 || !tm_self.rec)
+		tm_thread_count(count_tier(t), (int64_t)sallocx(q, 0) - old);
 	return q;
 }
 
@@ -148,17 +224,17 @@ void *tm_alloc(size_t size, int flags, uintptr_t site)
 {
 	tm_services_poll(size);
 	if (tiered)
-		return huge_advice(tiered_alloc(size, flags, site), size);
+		return tiered_alloc(size, flags, site);
 	if (!flags)
-		return huge_advice(tm_je_malloc(size), size);
+		return tm_je_malloc(size);
 	void *p = mallocx(size ? size : 1, flags);
-	return p ? huge_advice(p, size) : nomem();
+	return p ? p : nomem();
 }
 
 void tm_free(void *p)
 {
 	if (tiered)
-		tiered_free(p);
+		tiered_free(p, 0);
 	else
 		tm_je_free(p);
 }
@@ -167,7 +243,7 @@ void tm_free(void *p)
 void tm_free_sized(void *p, size_t size)
 {
 	if (tiered)
-		tiered_free(p);
+		tiered_free(p, size ? size : 1);
 	else if (p)
 		sdallocx(p, size ? size : 1, 0);
 }
@@ -178,8 +254,8 @@ TM_EXPORT void *malloc(size_t size)
 {
 	tm_services_poll(size);
 	if (TM_LIKELY(!tiered))
-		return huge_advice(tm_je_malloc(size), size);
-	return huge_advice(tiered_alloc(size, 0, SITE()), size);
+		return tm_je_malloc(size);
+	return tiered_alloc(size, 0, SITE());
 }
 
 TM_EXPORT void free(void *p)
@@ -187,7 +263,7 @@ TM_EXPORT void free(void *p)
 	if (TM_LIKELY(!tiered))
 		tm_je_free(p);
 	else
-		tiered_free(p);
+		tiered_free(p, 0);
 }
 
 TM_EXPORT void *calloc(size_t n, size_t size)
@@ -197,8 +273,8 @@ TM_EXPORT void *calloc(size_t n, size_t size)
 	if (__builtin_mul_overflow(n, size, &total))
 		return nomem();
 	if (TM_LIKELY(!tiered))
-		return huge_advice(tm_je_calloc(n, size), total);
-	return huge_advice(tiered_alloc(total, MALLOCX_ZERO, SITE()), total);
+		return tm_je_calloc(n, size);
+	return tiered_alloc(total, MALLOCX_ZERO, SITE());
 }
 
 TM_EXPORT void *realloc(void *p, size_t size)
@@ -209,10 +285,10 @@ TM_EXPORT void *realloc(void *p, size_t size)
 	}
 	tm_services_poll(size);
 	if (TM_LIKELY(!tiered))
-		return huge_advice(je_realloc(p, size), size);
+		return je_realloc(p, size);
 	if (!p)
-		return huge_advice(tiered_alloc(size, 0, SITE()), size);
-	return huge_advice(tiered_realloc(p, size, SITE()), size);
+		return tiered_alloc(size, 0, SITE());
+	return tiered_realloc(p, size, SITE());
 }
 
 TM_EXPORT void *reallocarray(void *p, size_t n, size_t size)
@@ -238,8 +314,7 @@ static void *aligned(size_t align, size_t size, uintptr_t site)
 		return NULL;
 	}
 	if (!power_of_two(align))
-		align = align < 2 ? 1
-				  : (size_t)1 << (sizeof(long) * 8 - __builtin_clzl(align - 1));
+		align = align < 2 ? 1 : (size_t)1 << (64 - __builtin_clzl(align - 1));
 	return tm_alloc(size, MALLOCX_ALIGN(align), site);
 }
 

@@ -149,11 +149,9 @@ static void tier_entry(tm_json *j, int t, const tm_mem_snapshot *m)
 	if (tm_rt.tiered) {
 		tm_json_string(j, "mempolicy", tm_heaps[t].mempolicy);
 		heap_numbers(j, "heap", &m->tier[t], "the tier's jemalloc arenas");
-		tm_json_u64(j, "allocations",
-			    atomic_load_explicit(&tm_place_state.allocs[t],
-						 memory_order_relaxed));
+		tm_json_u64(j, "allocations", m->tier[t].requests);
 		tm_json_string(j, "allocations_counted_by",
-			       "placement, in per-thread batches");
+			       "jemalloc, as its thread caches report them");
 		sampled_nodes(j, &m->nodes[t]);
 	} else if (t == 0) {
 		heap_numbers(j, "heap", &m->total, "jemalloc totals (one tier)");
@@ -179,11 +177,10 @@ static void quota_section(tm_json *j, const tm_mem_snapshot *m)
 	tm_opt_format(TM_OPT_DRAM_LIMIT, limit, sizeof(limit));
 	tm_json_object_begin(j, "dram_quota");
 	tm_json_string(j, "limit", limit);
-	tm_json_i64(j, "bytes", tm_place_rule(&tm_place_state, quota));
+	tm_json_i64(j, "bytes", tm_place_state.cfg.quota);
 	tm_json_bool(j, "enforced", tm_rt.tiered);
 	if (tm_rt.tiered)
-		tm_json_i64(j, "used", atomic_load_explicit(&tm_place_state.used[0],
-							    memory_order_relaxed));
+		tm_json_i64(j, "used", tm_arena_used(0));
 	else
 		tm_json_u64(j, "used", m->total.allocated);
 	tm_json_object_end(j);

@@ -4,6 +4,9 @@
 #                       BENCH_RUNS runs each (default 5); ~10-15 min
 #   make bench-quick    small sizes, 2 runs: a smoke test in < 2 min
 #   make bench-bins     just the workload binaries, in $(B)/bench/
+#   make bench-pairs    ns per malloc+free pair, glibc, jemalloc and
+#                       tiermalloc (one tier, tiered) side by side, 1 to
+#                       10,000 threads (bench/pairs.sh)
 #
 # BENCH_ARGS passes options to bench/compare.py, for example
 #   make bench BENCH_ARGS='--allocators glibc,jemalloc,tiermalloc'
@@ -11,13 +14,13 @@
 BENCH_DIR    := $(B)/bench
 BENCH_C      := churn server prodcons realloc large frag
 BENCH_CXX    := cxxmaps
-BENCH_BINS   := $(addprefix $(BENCH_DIR)/,$(BENCH_C) $(BENCH_CXX) tm-spawn)
+BENCH_BINS   := $(addprefix $(BENCH_DIR)/,$(BENCH_C) $(BENCH_CXX) tm-spawn tm-pairs)
 BENCH_RUNS   ?= 5
 BENCH_ARGS   ?=
 BENCH_WARN   := -Wall -Wextra
 CXX          ?= g++
 
-.PHONY: bench bench-quick bench-bins
+.PHONY: bench bench-quick bench-bins bench-pairs
 bench-bins: $(BENCH_BINS)
 
 # The workloads are ordinary programs built the ordinary way (-O2, no
@@ -34,6 +37,13 @@ $(BENCH_DIR)/%: bench/workloads/%.cc
 $(BENCH_DIR)/tm-spawn: bench/spawn.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(BENCH_WARN) $< -o $@
+
+$(BENCH_DIR)/tm-pairs: bench/pairs.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BENCH_WARN) -pthread $< -o $@
+
+bench-pairs: all $(BENCH_DIR)/tm-pairs
+	bench/pairs.sh $(B)
 
 bench: all bench-bins
 	bench/run.sh --runs $(BENCH_RUNS) $(BENCH_ARGS)

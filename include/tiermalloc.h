@@ -32,8 +32,9 @@ enum tm_heat {
  * (bad hint, range outside the managed heap) or ENOSYS (one tier only). */
 int tm_advise(void *ptr, size_t len, int heat);
 
-/* Tier whose arenas allocated ptr, or -1 if ptr is not from a tier arena.
- * Migration may since have moved its pages; see tm_node_of for that. */
+/* Tier whose arenas allocated ptr (a block of the malloc family), or -1
+ * for NULL. Blocks from before the tiers existed are tier 0's. Migration
+ * may since have moved its pages; see tm_node_of for that. */
 int tm_tier_of(const void *ptr);
 
 /* NUMA node the page holding ptr lives on now, or -1 if unknown/unmapped. */

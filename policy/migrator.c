@@ -110,7 +110,7 @@ static void capacities(tm_plan_params *p, const tm_residency *r)
 		int64_t spare = free - (int64_t)(set->tier[t].capacity >> RESERVE_SHIFT);
 		p->cap[t] = resident(r, t) + (spare > 0 ? spare / page_bytes() : 0);
 	}
-	int64_t quota = tm_place_rule(&tm_place_state, quota) / page_bytes();
+	int64_t quota = tm_place_state.cfg.quota / page_bytes();
 	if (quota < p->cap[0])
 		p->cap[0] = quota;
 	p->headroom = p->cap[0] >> HEADROOM_SHIFT;
@@ -194,12 +194,19 @@ static uint64_t collect(tm_heat_src *src, unsigned period_ms)
 	return atomic_load(&mg.cfg.hm->credited) - before;
 }
 
+static uint64_t cpu_ns(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 /* The program's CPU time (the process's, less this thread's) since the
  * last period, as a share of the wall time into the heat map; whether it
  * used a tenth of a period's CPU. */
 static bool program_ran(unsigned period_ms)
 {
-	uint64_t cpu = tm_os_program_cpu_ns();
+	uint64_t cpu = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 	uint64_t wall = tm_now_ns();
 	uint64_t used = cpu > mg.program_cpu_ns ? cpu - mg.program_cpu_ns : 0;
 	uint64_t share = wall > mg.program_wall_ns

@@ -72,11 +72,7 @@ int tm_os_purge(void *addr, size_t len, bool forced)
 
 void tm_os_advise_huge(void *addr, size_t len)
 {
-	const uintptr_t huge = 2UL << 20;
-	uintptr_t start = ((uintptr_t)addr + huge - 1) & ~(huge - 1);
-	uintptr_t end = ((uintptr_t)addr + len) & ~(huge - 1);
-	if (end > start)
-		madvise((void *)start, end - start, MADV_HUGEPAGE);
+	madvise(addr, len, MADV_HUGEPAGE);
 }
 
 static long sys_mbind(void *addr, size_t len, int mode, uint64_t mask)

@@ -15,7 +15,7 @@
  * to min_len. Returns the base and its size in *got, or NULL. */
 void *tm_os_reserve(size_t len, size_t min_len, size_t *got);
 
-/* Give a reservation back whole. */
+/* Unmap what tm_os_reserve reserved (or part of it). */
 void tm_os_release(void *addr, size_t len);
 
 /* Make a reserved range readable and writable. 0 or -errno. */
@@ -25,8 +25,8 @@ int tm_os_commit(void *addr, size_t len);
  * them lazily (MADV_FREE). 0 or -errno. */
 int tm_os_purge(void *addr, size_t len, bool forced);
 
-/* Ask for transparent huge pages on the 2 MiB-aligned interior of a range
- * (nothing outside the range is affected). */
+/* Ask for transparent huge pages on a page-aligned range: the whole range,
+ * so that neighbouring advised ranges stay one mapping. */
 void tm_os_advise_huge(void *addr, size_t len);
 
 /* Policy for a range: prefer nodes, fall back to others when they are full.

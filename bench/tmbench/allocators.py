@@ -57,11 +57,21 @@ def system_allocators():
     ]
 
 
+# A two-node tree (DRAM and a CPU-less node) for TIERMALLOC_SYSFS: on a
+# one-node host it puts tiermalloc on its tiered path, which every malloc of
+# every program takes on a machine with a slow tier.
+FAKE_TWO_NODES = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "..", "..", "tests", "unit", "sysfs", "kmem")
+
+
 def tiermalloc_allocators(lib):
-    """tiermalloc with the policy unset, then one row per policy value."""
+    """tiermalloc with the policy unset, then one row per policy value, then
+    tiered on the fake two-node tree."""
     rows = [Allocator("tiermalloc", lib)]
     rows += [Allocator("tiermalloc:" + p, lib, {"TIERMALLOC_POLICY": p})
              for p in TIERMALLOC_POLICIES]
+    rows.append(Allocator("tiermalloc (tiered)", lib,
+                          {"TIERMALLOC_SYSFS": os.path.normpath(FAKE_TWO_NODES)}))
     return rows
 
 

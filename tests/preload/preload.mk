@@ -49,15 +49,16 @@ PL_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -Wno-unused-parameter -pthread
 
 PL_C := conform stress_threads stress_fork stdio_exit busy dlopen_cxx lowfds \
-	fork_start
-PL_CXX := conform_cxx stress_churn mt_map
+	fork_start vma_flat quota_exact many_threads
+PL_CXX := conform_cxx stress_churn mt_map sized_delete
 PL_ASAN_C := conform stress_threads stress_fork
 PL_ASAN_CXX := conform_cxx stress_churn
 
 PL_BINS := $(addprefix $(PL_B)/,$(PL_C) $(PL_CXX) optlist vg_canary secure_env) \
 	   $(PL_B)/cxx_plugin.so \
 	   $(addprefix $(PL_B)/asan/,$(PL_ASAN_C) $(PL_ASAN_CXX)) \
-	   $(PL_B)/tsan/stress_threads $(PL_B)/ubsan/libtiermalloc.so
+	   $(PL_B)/tsan/stress_threads $(PL_B)/ubsan/libtiermalloc.so \
+	   $(PL_B)/interpose/libtiermalloc.so
 
 $(addprefix $(PL_B)/,$(PL_C)): $(PL_B)/%: $(PL_SRC)/%.c $(PL_HDR)
 	@mkdir -p $(@D)
@@ -65,6 +66,9 @@ $(addprefix $(PL_B)/,$(PL_C)): $(PL_B)/%: $(PL_SRC)/%.c $(PL_HDR)
 
 # its pthread_create stands in for libc's, for the library's calls too
 $(PL_B)/fork_start: PL_CFLAGS += -rdynamic
+# their mallctl and sdallocx stand in for jemalloc's, to count the calls
+# (under $(PL_B)/interpose/libtiermalloc.so)
+$(PL_B)/many_threads $(PL_B)/sized_delete: PL_CFLAGS += -rdynamic
 
 $(addprefix $(PL_B)/,$(PL_CXX)): $(PL_B)/%: $(PL_SRC)/%.cc $(PL_HDR)
 	@mkdir -p $(@D)
@@ -119,6 +123,15 @@ $(PL_B)/ubsan/libtiermalloc.so: $(PL_UBSAN_OBJ) $(TM_JEMALLOC) allocator/exports
 	      -Wl,-z,nodelete -Wl,-Bsymbolic-functions \
 	      -Wl,--version-script=allocator/exports.map
 -include $(PL_UBSAN_OBJ:.o=.d)
+
+# The library again, without -Bsymbolic-functions: jemalloc is linked in, so
+# the library's own calls to its API (mallctl, sdallocx) bind directly and
+# nothing can count them. Here they go through the PLT, where many_threads
+# and sized_delete stand in for them. Otherwise $(B)/libtiermalloc.so's link.
+$(PL_B)/interpose/libtiermalloc.so: $(LIB_OBJ) $(TM_JEMALLOC) allocator/exports.map
+	@mkdir -p $(@D)
+	$(CC) -shared -o $@ $(LIB_OBJ) $(TM_LIBS) -Wl,-z,nodelete -Wl,-z,defs \
+	      -Wl,--version-script=allocator/exports.map
 
 HOST_SUITES += test-preload
 .PHONY: test-preload preload-bins

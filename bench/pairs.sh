@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# ns per 64-byte malloc+free pair, side by side in one run (issue 12):
+# glibc, jemalloc, tiermalloc with one tier, and tiermalloc tiered (the fake
+# two-node tree tests/unit/sysfs/kmem, as on a machine with a slow tier),
+# with 1, 8, 10 and 10,000 threads all live. Each figure is the median of
+# RUNS runs of the threads' CPU time per pair (bench/pairs.c).
+#
+#   bench/pairs.sh [BUILD_DIR]      (make bench-pairs)
+set -u
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd) || exit 2
+pairs=$build/bench/tm-pairs
+lib=$build/libtiermalloc.so
+jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+kmem=$root/tests/unit/sysfs/kmem
+runs=${RUNS:-5}
+total=${PAIRS:-5000000}
+threads=(1 8 10 10000)
+
+for f in "$pairs" "$lib" "$jemalloc"; do
+	[ -e "$f" ] || { echo "pairs.sh: $f is missing" >&2; exit 2; }
+done
+
+declare -A env_of=(
+	[glibc]=""
+	[jemalloc]="LD_PRELOAD=$jemalloc"
+	["tiermalloc, one tier"]="LD_PRELOAD=$lib"
+	["tiermalloc, tiered"]="LD_PRELOAD=$lib TIERMALLOC_SYSFS=$kmem"
+	["tiermalloc, tiered dram-first"]="LD_PRELOAD=$lib TIERMALLOC_SYSFS=$kmem TIERMALLOC_POLICY=dram-first"
+)
+rows=(glibc jemalloc "tiermalloc, one tier" "tiermalloc, tiered" "tiermalloc, tiered dram-first")
+
+# median NS...: the middle figure
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+one() { # ROW THREADS: ns per pair, median of $runs
+	local got=() i ns
+	for ((i = 0; i < runs; i++)); do
+		ns=$(env -i PATH="$PATH" ${env_of[$1]} "$pairs" "$2" "$total" 2>/dev/null | sed -n 's/^ns\/pair: //p')
+		got+=("${ns:-nan}")
+	done
+	median "${got[@]}"
+}
+
+printf '%s, %s pairs, median of %s runs, %s\n\n' "$(uname -r)" "$total" "$runs" "$(nproc) CPUs"
+printf '| ns per pair |'; printf ' %s threads |' "${threads[@]}"; echo
+printf '|---|'; printf -- '---|%.0s' "${threads[@]}"; echo
+for row in "${rows[@]}"; do
+	printf '| %s |' "$row"
+	for t in "${threads[@]}"; do
+		printf ' %s |' "$(one "$row" "$t")"
+	done
+	echo
+done
