@@ -215,6 +215,18 @@ int tm_heatmap_mean(const tm_heatmap *hm, uintptr_t start, uintptr_t end,
 	return n ? (int)(sum / n) : -1;
 }
 
+size_t tm_heatmap_bytes(const tm_heatmap *hm)
+{
+	size_t bytes = 0;
+	for (int s = 0; s < hm->nspans; s++) {
+		const tm_span *sp = &hm->span[s];
+		bytes += atomic_load(&sp->ready) * sizeof(tm_cell);
+		if (sp->huge)
+			bytes += tm_heatmap_huge_bytes(sp->cap << hm->shift);
+	}
+	return bytes;
+}
+
 void tm_heatmap_histogram(const tm_heatmap *hm,
 			  uint64_t hist[TM_TIER_MAX][TM_HEAT_HIST])
 {

@@ -148,6 +148,9 @@ static inline unsigned tm_cell_heat(const tm_cell *c)
 int tm_heatmap_mean(const tm_heatmap *hm, uintptr_t start, uintptr_t end,
 		    size_t max_pages);
 
+/* Memory the heat map keeps: the committed cells and huge-block bitmaps. */
+size_t tm_heatmap_bytes(const tm_heatmap *hm);
+
 /* Present pages per tier and heat bucket. */
 void tm_heatmap_histogram(const tm_heatmap *hm,
 			  uint64_t hist[TM_TIER_MAX][TM_HEAT_HIST]);
