@@ -83,6 +83,7 @@ typedef struct {
 	uintptr_t *hot;                /* first byte of each hot object */
 	size_t nhot;
 	tm_heat_src src;               /* credits the hot objects */
+	tm_plan_state plan;
 	tm_move moves[TM_MIGRATOR_ROUND];
 } bench;
 
@@ -229,22 +230,16 @@ static void params(tm_plan_params *p)
 	tm_migrator_plan_settings(p, B.hm.credit_shift);
 }
 
-/* migrator.c's migrate(): plan and move in rounds until the plan or the
- * budget is spent. */
-static size_t migrate(tm_plan_params *p, tm_plan_summary *sum)
+/* migrator.c's migrate(): plan the period, move in rounds. */
+static size_t migrate(const tm_plan_params *p, tm_plan_summary *sum)
 {
-	tm_plan_summary later;
-	size_t moved = 0;
-	for (int round = 0;; round++) {
-		size_t n = tm_plan(&B.hm, p, B.moves, TM_MIGRATOR_ROUND,
-				   round ? &later : sum);
-		if (n == 0)
-			break;
+	size_t moved = 0, n;
+	tm_plan_start(&B.plan, &B.hm, p, sum);
+	while ((n = tm_plan_next(&B.plan, &B.hm, B.moves, TM_MIGRATOR_ROUND))) {
 		tm_move_result r = {0};
 		tm_mover_apply(&B.mover, &B.hm, B.moves, n, &r);
+		tm_plan_settle(&B.plan, r.gained[0]);
 		moved += r.pages;
-		if ((p->budget -= (int64_t)r.pages) <= 0)
-			break;
 	}
 	return moved;
 }

@@ -34,6 +34,7 @@ static struct {
 	uint64_t program_cpu_ns;       /* the process's CPU less ours, last period */
 	uint64_t program_wall_ns;      /* when it was read */
 	tm_mover mover;
+	tm_plan_state plan;            /* this period's */
 	tm_move moves[TM_MIGRATOR_ROUND];
 	int64_t applied[TM_TIER_MAX];  /* bytes this thread added to used[] */
 	double tokens;                 /* migration budget, bytes */
@@ -142,24 +143,23 @@ static void add_result(tm_move_result *sum, const tm_move_result *r)
 		sum->failed[k] += r->failed[k];
 }
 
-/* Plan and move in rounds until the plan or the budget is spent. The first
- * round's summary describes the heap as it was found. */
-static void migrate(tm_plan_params *p, tm_plan_summary *sum, tm_move_result *res)
+/* Plan the period, and move in rounds until the plan is spent. */
+static void migrate(const tm_plan_params *p, tm_plan_summary *sum,
+		    tm_move_result *res)
 {
 	tm_heatmap *hm = mg.cfg.hm;
-	tm_plan_summary later;
-	for (int round = 0; !atomic_load(&mg.stopping); round++) {
-		size_t n = tm_plan(hm, p, mg.moves, TM_MIGRATOR_ROUND, round ? &later : sum);
+	tm_plan_start(&mg.plan, hm, p, sum);
+	while (!atomic_load(&mg.stopping)) {
+		size_t n = tm_plan_next(&mg.plan, hm, mg.moves, TM_MIGRATOR_ROUND);
 		if (n == 0)
 			break;
 		tm_move_result r = {0};
 		tm_mover_apply(&mg.mover, hm, mg.moves, n, &r);
+		tm_plan_settle(&mg.plan, r.gained[0]);
 		for (int t = 0; t < p->tiers; t++)
 			account(t, r.gained[t] * page_bytes());
 		add_result(res, &r);
 		mg.tokens -= (double)r.pages * (double)page_bytes();
-		if ((p->budget -= (int64_t)r.pages) <= 0)
-			break;
 	}
 }
 
