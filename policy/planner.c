@@ -49,10 +49,18 @@ typedef struct {
 	bool movable;  /* every page is */
 } unit;
 
+/* A page alone is the common case, and the passes over the cells run it
+ * for every page: it is taken without the block's loop. */
 static unit unit_at(const tm_heatmap *hm, const tm_span *sp, size_t i,
 		    unsigned min_age)
 {
-	unit u = {tm_heatmap_unit(hm, sp, i), 0, sp->cells[i].tier, true};
+	const tm_cell *first = &sp->cells[i];
+	unit u = {tm_heatmap_unit(hm, sp, i), 0, first->tier, true};
+	if (u.pages == 1) {
+		u.rank = rank_of(first);
+		u.movable = movable(first, min_age);
+		return u;
+	}
 	size_t sum = 0;
 	for (size_t k = i; k < i + u.pages; k++) {
 		const tm_cell *c = &sp->cells[k];
