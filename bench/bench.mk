@@ -4,6 +4,7 @@
 #                       BENCH_RUNS runs each (default 5); ~10-15 min
 #   make bench-quick    small sizes, 2 runs: a smoke test in < 2 min
 #   make bench-bins     just the workload binaries, in $(B)/bench/
+#   make bench-policy   the heat policy's cost at heaps of 1, 16, 64 GiB (~1 min)
 #
 # BENCH_ARGS passes options to bench/compare.py, for example
 #   make bench BENCH_ARGS='--allocators glibc,jemalloc,tiermalloc'
