@@ -94,5 +94,5 @@ __attribute__((constructor)) static void tm_init(void)
 	tm_plugins_init(&tm_rt.tiers, tm_rt.tiered);
 	tm_malloc_bind(tm_rt.tiered);
 	describe_tiers();
-	tm_services_arm();
+	tm_services_arm(tm_rt.tiered);
 }

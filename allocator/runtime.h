@@ -20,7 +20,6 @@ typedef struct {
 				   * or one tracked for heat) */
 	tm_tierset tiers;
 	char single_reason[96];   /* why there is one tier, for the stats */
-	uint64_t start_ns;        /* CLOCK_MONOTONIC at start-up */
 } tm_runtime;
 
 extern tm_runtime tm_rt;

@@ -15,7 +15,6 @@
 
 #include "allocator/plugin.h"
 #include "allocator/prim/os.h"
-#include "allocator/runtime.h"
 
 #define SERVICES_AFTER_ALLOCS 256
 #define SERVICES_AFTER_NS (20 * 1000 * 1000ULL)
@@ -101,12 +100,14 @@ void tm_services_exit_if_alone(void)
 
 _Atomic int tm_services_pending;
 static _Atomic int countdown;
+static bool tiered;             /* passed to the plugins' hooks */
+static uint64_t armed_ns;       /* start-up, or the fork of this child */
 /* Held by the one thread starting the services, and over fork. */
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void arm(void)
 {
-	tm_rt.start_ns = tm_now_ns();
+	armed_ns = tm_now_ns();
 	atomic_store(&countdown, SERVICES_AFTER_ALLOCS);
 	atomic_store(&tm_services_pending, 1);
 }
@@ -116,7 +117,7 @@ static void start_all(void)
 	const tm_plugin *p, *end;
 	for (tm_plugins(&p, &end); p < end; p++)
 		if (p->start)
-			p->start(tm_rt.tiered);
+			p->start(tiered);
 }
 
 /* Called by malloc while services are pending. The count is updated without
@@ -134,7 +135,7 @@ void tm_services_tick(size_t size)
 		if (left > 0)
 			return;
 	}
-	if (tm_now_ns() - tm_rt.start_ns < SERVICES_AFTER_NS ||
+	if (tm_now_ns() - armed_ns < SERVICES_AFTER_NS ||
 	    pthread_mutex_trylock(&start_lock) != 0)
 		return;
 	if (atomic_exchange(&tm_services_pending, 0))
@@ -147,7 +148,7 @@ static void stop_all(void)
 	const tm_plugin *p, *end;
 	for (tm_plugins(&p, &end); p < end; p++)
 		if (p->stop)
-			p->stop(tm_rt.tiered);
+			p->stop(tiered);
 }
 
 /* A fork while another thread starts the services waits until it is done:
@@ -168,19 +169,25 @@ static void after_fork_child(void)
 	const tm_plugin *p, *end;
 	for (tm_plugins(&p, &end); p < end; p++)
 		if (p->after_fork_child)
-			p->after_fork_child(tm_rt.tiered);
+			p->after_fork_child(tiered);
 	arm();
 }
 
 /* Fork takes the start lock before jemalloc's locks, in the order
  * tm_services_tick takes them: prepare handlers run last-registered first,
  * and jemalloc registers its own when it starts, so it is started first. */
-void tm_services_arm(void)
+void tm_services_arm(bool tiered_mode)
 {
+	tiered = tiered_mode;
 	const char *version;
 	size_t len = sizeof(version);
 	mallctl("version", &version, &len, NULL, 0);
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	atexit(stop_all);
 	arm();
+}
+
+uint64_t tm_services_armed_ns(void)
+{
+	return armed_ns;
 }

@@ -10,10 +10,16 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-/* At the end of start-up: fork and exit handlers, and the countdown. */
-void tm_services_arm(void);
+/* At the end of start-up: fork and exit handlers, and the countdown;
+ * tiered is passed on to the plugins' hooks. */
+void tm_services_arm(bool tiered);
+
+/* When start-up (or, in a forked child, the fork) armed the services:
+ * CLOCK_MONOTONIC, ns. */
+uint64_t tm_services_armed_ns(void);
 
 /* Set until the services are started: malloc counts down and starts them
  * once start-up is over. */

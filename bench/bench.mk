@@ -7,6 +7,7 @@
 #   make bench-pairs    ns per malloc+free pair, glibc, jemalloc and
 #                       tiermalloc (one tier, tiered) side by side, 1 to
 #                       10,000 threads (bench/pairs.sh)
+#   make bench-policy   the heat policy's cost at heaps of 1, 16, 64 GiB (~1 min)
 #
 # BENCH_ARGS passes options to bench/compare.py, for example
 #   make bench BENCH_ARGS='--allocators glibc,jemalloc,tiermalloc'
@@ -59,3 +60,18 @@ bench-startup: all
 # GUPS with a hot set in the two-tier guest (make bench-gups); guarded, as
 # tests/policy/policy.mk includes it too.
 -include bench/gups/gups.mk
+
+# The heat policy's period cost and memory at heaps of 1, 16 and 64 GiB, on
+# synthetic heat, on this host (bench/policy_scale.c; results in
+# bench/results/policy-scale.md). BENCH_POLICY_ARGS: e.g. '--runs 5 1 4'.
+BENCH_POLICY := $(BENCH_DIR)/policy_scale
+BENCH_POLICY_ARGS ?=
+$(BENCH_POLICY): bench/policy_scale.c $(B)/libtmcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=gnu11 $(BENCH_WARN) -Wno-unused-parameter -pthread \
+	      -I. $< $(B)/libtmcore.a \
+	      -ljemalloc -lhwloc -lpthread -ldl -o $@
+
+.PHONY: bench-policy
+bench-policy: $(BENCH_POLICY)
+	$(BENCH_POLICY) $(BENCH_POLICY_ARGS)

@@ -95,21 +95,6 @@ tm_cell *tm_heatmap_cell(const tm_heatmap *hm, uintptr_t addr)
 
 #define BLOCK (1UL << TM_HUGE_SHIFT)
 
-/* Block of page i of a span, counted from the span's base rounded down. */
-static size_t block_of(const tm_heatmap *hm, const tm_span *sp, size_t i)
-{
-	return ((sp->base & (BLOCK - 1)) + (i << hm->shift)) >> TM_HUGE_SHIFT;
-}
-
-size_t tm_heatmap_unit(const tm_heatmap *hm, const tm_span *sp, size_t i)
-{
-	size_t b = block_of(hm, sp, i);
-	if (!sp->huge || ((sp->base + (i << hm->shift)) & (BLOCK - 1)) ||
-	    !(sp->huge[b / 64] >> (b % 64) & 1))
-		return 1;
-	return tm_block_pages(hm);
-}
-
 /* Only blocks wholly in the heap: a huge page never crosses its edges, and
  * the planner may then take a block's cells without bounds checks. */
 void tm_heatmap_mark_huge(tm_heatmap *hm, int s, uintptr_t start, uintptr_t end)
@@ -121,7 +106,7 @@ void tm_heatmap_mark_huge(tm_heatmap *hm, int s, uintptr_t start, uintptr_t end)
 		end = sp->end;
 	for (uintptr_t a = (start + BLOCK - 1) & ~(BLOCK - 1);
 	     sp->huge && a + BLOCK <= end; a += BLOCK) {
-		size_t b = block_of(hm, sp, (a - sp->base) >> hm->shift);
+		size_t b = tm_span_block(hm, sp, (a - sp->base) >> hm->shift);
 		sp->huge[b / 64] |= 1ULL << (b % 64);
 	}
 }
@@ -129,7 +114,7 @@ void tm_heatmap_mark_huge(tm_heatmap *hm, int s, uintptr_t start, uintptr_t end)
 void tm_heatmap_unmark_huge(tm_heatmap *hm, int s, size_t i)
 {
 	tm_span *sp = &hm->span[s];
-	size_t b = block_of(hm, sp, i);
+	size_t b = tm_span_block(hm, sp, i);
 	if (sp->huge)
 		sp->huge[b / 64] &= ~(1ULL << (b % 64));
 }
@@ -213,6 +198,18 @@ int tm_heatmap_mean(const tm_heatmap *hm, uintptr_t start, uintptr_t end,
 		}
 	}
 	return n ? (int)(sum / n) : -1;
+}
+
+size_t tm_heatmap_bytes(const tm_heatmap *hm)
+{
+	size_t bytes = 0;
+	for (int s = 0; s < hm->nspans; s++) {
+		const tm_span *sp = &hm->span[s];
+		bytes += atomic_load(&sp->ready) * sizeof(tm_cell);
+		if (sp->huge)
+			bytes += tm_heatmap_huge_bytes(sp->cap << hm->shift);
+	}
+	return bytes;
 }
 
 void tm_heatmap_histogram(const tm_heatmap *hm,

@@ -107,9 +107,26 @@ static inline size_t tm_block_pages(const tm_heatmap *hm)
 	return (size_t)1 << (TM_HUGE_SHIFT - hm->shift);
 }
 
+/* Block of page i of a span, counted from the span's base rounded down. */
+static inline size_t tm_span_block(const tm_heatmap *hm, const tm_span *sp,
+				   size_t i)
+{
+	return ((sp->base & ((1UL << TM_HUGE_SHIFT) - 1)) + (i << hm->shift)) >>
+	       TM_HUGE_SHIFT;
+}
+
 /* Pages of the unit of placement that starts at page i of a span: a whole
- * huge block when i is the first page of one, else the page alone. */
-size_t tm_heatmap_unit(const tm_heatmap *hm, const tm_span *sp, size_t i);
+ * huge block when i is the first page of one, else the page alone. Inline:
+ * every pass over the cells asks it of every page. */
+static inline size_t tm_heatmap_unit(const tm_heatmap *hm, const tm_span *sp,
+				     size_t i)
+{
+	if (!sp->huge ||
+	    ((sp->base + (i << hm->shift)) & ((1UL << TM_HUGE_SHIFT) - 1)))
+		return 1;
+	size_t b = tm_span_block(hm, sp, i);
+	return sp->huge[b / 64] >> (b % 64) & 1 ? tm_block_pages(hm) : 1;
+}
 
 /* Mark the blocks of span s that lie wholly in [start, end) as huge. */
 void tm_heatmap_mark_huge(tm_heatmap *hm, int s, uintptr_t start, uintptr_t end);
@@ -147,6 +164,9 @@ static inline unsigned tm_cell_heat(const tm_cell *c)
  * looked at (evenly spread); -1 when none is in the heap. */
 int tm_heatmap_mean(const tm_heatmap *hm, uintptr_t start, uintptr_t end,
 		    size_t max_pages);
+
+/* Memory the heat map keeps: the committed cells and huge-block bitmaps. */
+size_t tm_heatmap_bytes(const tm_heatmap *hm);
 
 /* Present pages per tier and heat bucket. */
 void tm_heatmap_histogram(const tm_heatmap *hm,

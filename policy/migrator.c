@@ -15,14 +15,11 @@
 #include "policy/planner.h"
 #include "policy/sites.h"
 
-#define MOVES_PER_ROUND 1024
 #define MIN_AGE 4                       /* periods a moved page stays put */
 #define SWAP_MARGIN (TM_HEAT_FULL / 2)  /* heat a swap must win by */
 #define MIN_PROMOTE_HEAT (TM_HEAT_FULL / 8)
 #define HEADROOM_SHIFT 5                /* 1/32 of DRAM left to new allocations */
 #define RESERVE_SHIFT 6                 /* 1/64 of a tier left to the kernel */
-#define LOCATE_NEW_PAGES 65536          /* new pages located a period (~20 ms) */
-#define LOCATE_PAGES 4096               /* others located again (~1.2 ms) */
 #define BLIND_WHY "saw nothing in %d periods while the program ran"
 
 static struct {
@@ -35,7 +32,8 @@ static struct {
 	uint64_t program_cpu_ns;       /* the process's CPU less ours, last period */
 	uint64_t program_wall_ns;      /* when it was read */
 	tm_mover mover;
-	tm_move moves[MOVES_PER_ROUND];
+	tm_plan_state plan;            /* this period's */
+	tm_move moves[TM_MIGRATOR_ROUND];
 	int64_t applied[TM_TIER_MAX];  /* bytes this thread added to used[] */
 	double tokens;                 /* migration budget, bytes */
 	uint64_t last_ns, start_ns;
@@ -110,10 +108,15 @@ static void capacities(tm_plan_params *p, const tm_residency *r)
 	int64_t quota = tm_heap_quota() / page_bytes();
 	if (quota < p->cap[0])
 		p->cap[0] = quota;
+	tm_migrator_plan_settings(p, mg.cfg.hm->credit_shift);
+}
+
+void tm_migrator_plan_settings(tm_plan_params *p, unsigned credit_shift)
+{
 	p->headroom = p->cap[0] >> HEADROOM_SHIFT;
 	p->min_age = MIN_AGE;
-	p->margin = SWAP_MARGIN >> mg.cfg.hm->credit_shift;
-	p->min_heat = MIN_PROMOTE_HEAT >> mg.cfg.hm->credit_shift;
+	p->margin = SWAP_MARGIN >> credit_shift;
+	p->min_heat = MIN_PROMOTE_HEAT >> credit_shift;
 }
 
 /* TIERMALLOC_MIGRATE_MBPS as a token bucket holding two periods' worth. */
@@ -137,24 +140,23 @@ static void add_result(tm_move_result *sum, const tm_move_result *r)
 		sum->failed[k] += r->failed[k];
 }
 
-/* Plan and move in rounds until the plan or the budget is spent. The first
- * round's summary describes the heap as it was found. */
-static void migrate(tm_plan_params *p, tm_plan_summary *sum, tm_move_result *res)
+/* Plan the period, and move in rounds until the plan is spent. */
+static void migrate(const tm_plan_params *p, tm_plan_summary *sum,
+		    tm_move_result *res)
 {
 	tm_heatmap *hm = mg.cfg.hm;
-	tm_plan_summary later;
-	for (int round = 0; !atomic_load(&mg.stopping); round++) {
-		size_t n = tm_plan(hm, p, mg.moves, MOVES_PER_ROUND, round ? &later : sum);
+	tm_plan_start(&mg.plan, hm, p, sum);
+	while (!atomic_load(&mg.stopping)) {
+		size_t n = tm_plan_next(&mg.plan, hm, mg.moves, TM_MIGRATOR_ROUND);
 		if (n == 0)
 			break;
 		tm_move_result r = {0};
 		tm_mover_apply(&mg.mover, hm, mg.moves, n, &r);
+		tm_plan_settle(&mg.plan, r.gained[0]);
 		for (int t = 0; t < p->tiers; t++)
 			account(t, r.gained[t] * page_bytes());
 		add_result(res, &r);
 		mg.tokens -= (double)r.pages * (double)page_bytes();
-		if ((p->budget -= (int64_t)r.pages) <= 0)
-			break;
 	}
 }
 
@@ -256,7 +258,7 @@ static void period(unsigned period_ms)
 	    tm_source_blind(&mg.partner_watch, collect(mg.partner, period_ms), ran))
 		found_blind(mg.partner);
 	tm_residency res;
-	tm_mover_locate(&mg.mover, hm, LOCATE_NEW_PAGES, LOCATE_PAGES, &res);
+	tm_mover_locate(&mg.mover, hm, TM_MIGRATOR_LOCATE_NEW, TM_MIGRATOR_LOCATE_AGAIN, &res);
 	tm_plan_params p;
 	capacities(&p, &res);
 	if (p.tiers > 1)

@@ -13,8 +13,15 @@
 #define TM_MIGRATOR_H
 
 #include "policy/heatmap.h"
+#include "policy/planner.h"
 #include "policy/policy.h"
 #include "policy/source.h"
+
+/* A period's bounds, shared with bench/policy_scale.c, which runs the
+ * steps of a period on a heat map of its own. */
+#define TM_MIGRATOR_ROUND 1024          /* moves planned and made at once */
+#define TM_MIGRATOR_LOCATE_NEW 65536    /* new pages located a period (~20 ms) */
+#define TM_MIGRATOR_LOCATE_AGAIN 4096   /* others located again (~1.2 ms) */
 
 typedef struct {
 	tm_heatmap *hm;            /* one span per tier, span t = tier t */
@@ -23,6 +30,11 @@ typedef struct {
 	int forced;                /* TM_HEAT_* or -1 for the best */
 	const char *sysfs_root;
 } tm_migrator_config;
+
+/* The plan's settings that do not come from the machine (hysteresis,
+ * margins, DRAM's headroom from its capacity in p->cap[0]); margins
+ * shrink with the credit as tm_heatmap's credit_shift halves it. */
+void tm_migrator_plan_settings(tm_plan_params *p, unsigned credit_shift);
 
 /* Start the thread (once; again after a fork). 0 or -errno. */
 int tm_migrator_start(const tm_migrator_config *cfg);

@@ -5,8 +5,8 @@
 
 /* Pages are ranked, coldest first: 0 is a TM_COLD hint, 1..256 measured heat
  * 0..255, and the top rank a TM_HOT hint. Counting pages per rank makes the
- * plan two linear passes over the cells, without sorting them. */
-#define RANKS (TM_HEAT_MAX + 3)
+ * plan linear passes over the cells, without sorting them. */
+#define RANKS TM_PLAN_RANKS
 #define RANK_HOT (RANKS - 1)
 
 typedef struct {
@@ -15,11 +15,6 @@ typedef struct {
 	int64_t all[RANKS];          /* every present page */
 	int64_t resident[TM_TIER_MAX];
 } census;
-
-typedef struct {
-	int64_t down[RANKS], up[RANKS]; /* pages to move, per rank */
-	int64_t room[TM_TIER_MAX];      /* pages the slower tiers can take */
-} picks;
 
 static int64_t min64(int64_t a, int64_t b)
 {
@@ -54,10 +49,18 @@ typedef struct {
 	bool movable;  /* every page is */
 } unit;
 
+/* A page alone is the common case, and the passes over the cells run it
+ * for every page: it is taken without the block's loop. */
 static unit unit_at(const tm_heatmap *hm, const tm_span *sp, size_t i,
 		    unsigned min_age)
 {
-	unit u = {tm_heatmap_unit(hm, sp, i), 0, sp->cells[i].tier, true};
+	const tm_cell *first = &sp->cells[i];
+	unit u = {tm_heatmap_unit(hm, sp, i), 0, first->tier, true};
+	if (u.pages == 1) {
+		u.rank = rank_of(first);
+		u.movable = movable(first, min_age);
+		return u;
+	}
 	size_t sum = 0;
 	for (size_t k = i; k < i + u.pages; k++) {
 		const tm_cell *c = &sp->cells[k];
@@ -91,13 +94,13 @@ static void take_census(const tm_heatmap *hm, const tm_plan_params *p,
 }
 
 /* Take up to n of the coldest pages left in fast[] for demotion. */
-static int64_t take_coldest(int64_t *fast, picks *pk, int64_t n)
+static int64_t take_coldest(int64_t *fast, int64_t *down, int64_t n)
 {
 	int64_t taken = 0;
 	for (int r = 0; r < RANKS && taken < n; r++) {
 		int64_t k = min64(fast[r], n - taken);
 		fast[r] -= k;
-		pk->down[r] += k;
+		down[r] += k;
 		taken += k;
 	}
 	return taken;
@@ -105,47 +108,49 @@ static int64_t take_coldest(int64_t *fast, picks *pk, int64_t n)
 
 /* Step 1: DRAM over capacity, and TM_COLD pages in DRAM. */
 static int64_t capacity_demotions(const census *cs, const tm_plan_params *p,
-				  int64_t *fast, picks *pk, int64_t budget)
+				  int64_t *fast, tm_plan_state *st, int64_t budget)
 {
 	int64_t room = 0;
 	for (int t = 1; t < p->tiers; t++)
-		room += pk->room[t];
+		room += st->room[t];
 	int64_t need = cs->resident[0] - p->cap[0];
 	if (need < fast[0])
 		need = fast[0];
-	return take_coldest(fast, pk, min64(min64(need, budget), room));
+	return take_coldest(fast, st->down, min64(min64(need, budget), room));
 }
 
 /* Steps 2 and 3: the hottest slow pages come up into free room, then by
  * swapping with the coldest DRAM pages while they win by the margin. Only
- * the promotions are counted here: which pages a swap demotes is chosen
- * once the promotions are known (take_units), as the coldest left. */
-static void promotions(const tm_plan_params *p, const census *cs,
-		       int64_t *fast, picks *pk, int64_t budget, int64_t room)
+ * the promotions are counted here (their pages are returned): which pages
+ * a swap demotes is chosen once they are known, as the coldest left. */
+static int64_t promotions(const tm_plan_params *p, const census *cs,
+			  int64_t *fast, int64_t *up, int64_t budget, int64_t room)
 {
+	int64_t counted = 0;
 	int rd = 0;
 	for (int rp = RANK_HOT; rp > (int)p->min_heat && budget > 0; rp--) {
 		int64_t avail = cs->slow[rp];
 		while (avail > 0 && budget > 0) {
+			int64_t n;
 			if (room > 0) {
-				int64_t n = min64(min64(avail, room), budget);
-				pk->up[rp] += n;
-				avail -= n;
+				n = min64(min64(avail, room), budget);
 				room -= n;
 				budget -= n;
-				continue;
+			} else {
+				while (rd < RANKS && fast[rd] == 0)
+					rd++;
+				if (rd == RANKS || rp <= rd + (int)p->margin || budget < 2)
+					return counted;
+				n = min64(min64(avail, fast[rd]), budget / 2);
+				fast[rd] -= n;
+				budget -= 2 * n;
 			}
-			while (rd < RANKS && fast[rd] == 0)
-				rd++;
-			if (rd == RANKS || rp <= rd + (int)p->margin || budget < 2)
-				return;
-			int64_t n = min64(min64(avail, fast[rd]), budget / 2);
-			pk->up[rp] += n;
-			fast[rd] -= n;
+			up[rp] += n;
 			avail -= n;
-			budget -= 2 * n;
+			counted += n;
 		}
 	}
+	return counted;
 }
 
 /* Heat of the coldest page that would fit DRAM if every page were free to
@@ -175,47 +180,94 @@ static void boundary(const census *cs, const tm_plan_params *p,
 /* Slower tier for a demoted unit: TM_COLD ones to the slowest with room,
  * others to the next one with room. Without room (a swap frees its own),
  * the next slower tier. */
-static int8_t demotion_target(const tm_plan_params *p, picks *pk, bool cold,
-			      size_t pages)
+static int8_t demotion_target(tm_plan_state *st, bool cold, size_t pages)
 {
-	for (int i = 1; i < p->tiers; i++) {
-		int t = cold ? p->tiers - i : i;
-		if (pk->room[t] > 0) {
-			pk->room[t] -= (int64_t)pages;
+	int tiers = st->p.tiers;
+	for (int i = 1; i < tiers; i++) {
+		int t = cold ? tiers - i : i;
+		if (st->room[t] > 0) {
+			st->room[t] -= (int64_t)pages;
 			return (int8_t)t;
 		}
 	}
-	return (int8_t)(cold ? p->tiers - 1 : 1);
+	return (int8_t)(cold ? tiers - 1 : 1);
 }
 
-/* Take the units the counts ask for, promotions (up) or demotions, into
- * out; *pages adds up their pages. A huge block comes up only when it fits
- * the count whole (the count is the free room or what swaps free), but
- * goes down when any of the count is left: that frees more, never less. */
-static size_t take_units(const tm_heatmap *hm, const tm_plan_params *p,
-			 picks *pk, bool up, tm_move *out, size_t max,
-			 int64_t *pages)
+void tm_plan_start(tm_plan_state *st, const tm_heatmap *hm,
+		   const tm_plan_params *p, tm_plan_summary *sum)
 {
-	size_t k = 0;
-	for (int s = 0; s < hm->nspans; s++) {
-		const tm_span *sp = &hm->span[s];
+	census cs;
+	take_census(hm, p, &cs);
+	memset(st, 0, sizeof(*st));
+	st->p = *p;
+	memset(sum, 0, sizeof(*sum));
+	memcpy(sum->resident, cs.resident, sizeof(sum->resident));
+	boundary(&cs, p, sum);
+	if (p->tiers < 2)
+		return;
+	for (int t = 1; t < p->tiers; t++)
+		st->room[t] = p->cap[t] > cs.resident[t] ? p->cap[t] - cs.resident[t] : 0;
+	int64_t fast[RANKS];
+	memcpy(fast, cs.fast, sizeof(fast));
+	int64_t down = capacity_demotions(&cs, p, fast, st, p->budget);
+	int64_t room = p->cap[0] - p->headroom - (cs.resident[0] - down);
+	int64_t up = promotions(p, &cs, fast, st->up, p->budget - down, room);
+	/* Promotions beyond the free room are swaps: as many of the coldest
+	 * DRAM pages go down, with those over capacity. */
+	int64_t swaps = up - (room > 0 ? room : 0);
+	memset(st->down, 0, sizeof(st->down));
+	memcpy(fast, cs.fast, sizeof(fast));
+	st->down_left = take_coldest(fast, st->down, down + (swaps > 0 ? swaps : 0));
+	st->up_left = up;
+	st->must_down = down;
+	st->level = cs.resident[0];
+	st->top = cs.resident[0] - down;
+	if (st->top < p->cap[0] - p->headroom)
+		st->top = p->cap[0] - p->headroom;
+	sum->promotions = up;
+	sum->demotions = st->down_left;
+}
+
+/* The next unit from cursor c that the counts ask for, the cursor left on
+ * it: for promotions (up) one on a slower tier that fits the count of its
+ * rank whole (the count is the free room or what swaps free), for
+ * demotions one on DRAM while any of the count of its rank is left (a huge
+ * block then frees more, never less). False at the end of the heap. */
+static bool find(const tm_heatmap *hm, const tm_plan_state *st, bool up,
+		 tm_plan_cursor *c, unit *u)
+{
+	const int64_t *want = up ? st->up : st->down;
+	if ((up ? st->up_left : st->down_left) <= 0)
+		return false;
+	for (; c->span < hm->nspans; c->span++, c->at = 0) {
+		const tm_span *sp = &hm->span[c->span];
 		size_t n = tm_span_pages(hm, sp);
-		unit u;
-		for (size_t i = 0; i < n && k < max; i += u.pages) {
-			u = unit_at(hm, sp, i, p->min_age);
-			if (u.tier >= p->tiers || !u.movable || (u.tier == 0) == up)
-				continue;
-			int64_t *want = up ? &pk->up[u.rank] : &pk->down[u.rank];
-			if (*want < (up ? (int64_t)u.pages : 1))
-				continue;
-			*want -= (int64_t)u.pages;
-			*pages += (int64_t)u.pages;
-			out[k++] = (tm_move){sp->base + (i << hm->shift), (int8_t)u.tier,
-				up ? 0 : demotion_target(p, pk, u.rank == 0, u.pages),
-				(uint16_t)u.pages};
+		for (; c->at < n; c->at += u->pages) {
+			*u = unit_at(hm, sp, c->at, st->p.min_age);
+			if (u->tier < st->p.tiers && u->movable && (u->tier != 0) == up &&
+			    want[u->rank] >= (up ? (int64_t)u->pages : 1))
+				return true;
 		}
 	}
-	return k;
+	return false;
+}
+
+/* Take the unit find() left the cursor on. */
+static tm_move take(const tm_heatmap *hm, tm_plan_state *st, bool up,
+		    tm_plan_cursor *c, const unit *u)
+{
+	int64_t pages = (int64_t)u->pages;
+	int64_t *want = &(up ? st->up : st->down)[u->rank];
+	*(up ? &st->up_left : &st->down_left) -= min64(*want, pages);
+	*want -= pages;
+	st->level += up ? pages : -pages;
+	if (!up)
+		st->must_down -= pages;
+	tm_move m = {hm->span[c->span].base + (c->at << hm->shift), (int8_t)u->tier,
+		     up ? 0 : demotion_target(st, u->rank == 0, u->pages),
+		     (uint16_t)u->pages};
+	c->at += u->pages;
+	return m;
 }
 
 static void reverse(tm_move *m, size_t n)
@@ -227,44 +279,40 @@ static void reverse(tm_move *m, size_t n)
 	}
 }
 
-/* Demotions first (they make the room), then promotions: [up][down] turned
- * into [down][up], each in its own order. */
-static void demotions_first(tm_move *out, size_t np, size_t nd)
+/* Demotions are owed while capacity demotions are left or DRAM is above
+ * what promotions may fill it to; a promotion comes only when the plan
+ * still counts the demotions it will owe (failed ones may have used them
+ * up) and the round has slots for them (a unit a page, at most).
+ * Demotions fill out from the front, promotions from the back. */
+size_t tm_plan_next(tm_plan_state *st, const tm_heatmap *hm, tm_move *out,
+		    size_t max_out)
 {
-	reverse(out, np);
-	reverse(out + np, nd);
-	reverse(out, np + nd);
+	size_t nd = 0, np = 0;
+	int64_t level = st->level;
+	unit u;
+	while (nd + np < max_out) {
+		if (st->must_down > 0 || st->level > st->top) {
+			if (!find(hm, st, false, &st->down_at, &u))
+				break;
+			out[nd++] = take(hm, st, false, &st->down_at, &u);
+			continue;
+		}
+		if (!find(hm, st, true, &st->up_at, &u))
+			break;
+		int64_t owed = st->level + (int64_t)u.pages - st->top;
+		if (owed > st->down_left ||
+		    nd + np + 1 + (size_t)(owed > 0 ? owed : 0) > max_out)
+			break;
+		out[max_out - 1 - np++] = take(hm, st, true, &st->up_at, &u);
+	}
+	st->round_gain = st->level - level;
+	memmove(out + nd, out + max_out - np, np * sizeof(*out));
+	reverse(out + nd, np);
+	return nd + np;
 }
 
-size_t tm_plan(const tm_heatmap *hm, const tm_plan_params *p, tm_move *out,
-	       size_t max_out, tm_plan_summary *sum)
+void tm_plan_settle(tm_plan_state *st, int64_t dram_gained)
 {
-	census cs;
-	picks pk;
-	take_census(hm, p, &cs);
-	memset(&pk, 0, sizeof(pk));
-	memset(sum, 0, sizeof(*sum));
-	memcpy(sum->resident, cs.resident, sizeof(sum->resident));
-	boundary(&cs, p, sum);
-	if (p->tiers < 2)
-		return 0;
-	for (int t = 1; t < p->tiers; t++)
-		pk.room[t] = p->cap[t] > cs.resident[t] ? p->cap[t] - cs.resident[t] : 0;
-	int64_t fast[RANKS];
-	memcpy(fast, cs.fast, sizeof(fast));
-	int64_t budget = min64(p->budget, (int64_t)max_out);
-	int64_t down = capacity_demotions(&cs, p, fast, &pk, budget);
-	int64_t room = p->cap[0] - p->headroom - (cs.resident[0] - down);
-	promotions(p, &cs, fast, &pk, budget - down, room);
-	size_t np = take_units(hm, p, &pk, true, out, max_out, &sum->promotions);
-	/* Promotions beyond the free room are swaps: as many of the coldest
-	 * DRAM pages go down, with those over capacity. */
-	int64_t swaps = sum->promotions - (room > 0 ? room : 0);
-	memset(pk.down, 0, sizeof(pk.down));
-	memcpy(fast, cs.fast, sizeof(fast));
-	take_coldest(fast, &pk, down + (swaps > 0 ? swaps : 0));
-	size_t nd = take_units(hm, p, &pk, false, out + np, max_out - np,
-			       &sum->demotions);
-	demotions_first(out, np, nd);
-	return np + nd;
+	st->level += dram_gained - st->round_gain;
+	st->round_gain = 0;
 }

@@ -139,13 +139,12 @@ static int heat_of(const void *p)
 	return c ? (int)tm_cell_heat(c) : -1;
 }
 
-/* Cells are touched only as far as the heap reaches; the tables are fixed. */
+/* Cells are committed only as far as the heap reaches; the tables are
+ * fixed. */
 static uint64_t metadata_bytes(void)
 {
-	uint64_t bytes = sizeof(pol);
-	for (int s = 0; s < pol.hm.nspans; s++)
-		bytes += tm_span_pages(&pol.hm, &pol.hm.span[s]) * sizeof(tm_cell);
-	return bytes + tm_sites_table_bytes() + tm_migrator_table_bytes();
+	return sizeof(pol) + tm_heatmap_bytes(&pol.hm) + tm_sites_table_bytes() +
+	       tm_migrator_table_bytes();
 }
 
 void tm_policy_snapshot_get(tm_policy_snapshot *out)

@@ -63,7 +63,8 @@ typedef struct {
 	uint64_t samples, sites, sites_dropped;
 	int ntop;
 	tm_site_info top[TM_TOP_SITES];
-	uint64_t metadata_bytes; /* heat map cells in use (4 B a page), plus
+	uint64_t metadata_bytes; /* heat map cells committed (4 B a page of
+				  * the heap) and huge-block bitmaps, plus
 				  * the fixed tables */
 } tm_policy_snapshot;
 

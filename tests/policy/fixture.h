@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "policy/heatmap.h"
+#include "policy/planner.h"
 
 #define FX_SHIFT 12
 #define FX_PAGE (1UL << FX_SHIFT)
@@ -60,6 +61,15 @@ static inline void fx_heat(int span, size_t first, size_t n, unsigned heat)
 {
 	for (size_t i = first; i < first + n; i++)
 		atomic_store(&fx_cells[span][i].heat, (uint8_t)heat);
+}
+
+/* A period's plan in one round of at most max_out moves. */
+static inline size_t fx_plan(const tm_heatmap *hm, const tm_plan_params *p,
+			     tm_move *out, size_t max_out, tm_plan_summary *sum)
+{
+	tm_plan_state st;
+	tm_plan_start(&st, hm, p, sum);
+	return tm_plan_next(&st, hm, out, max_out);
 }
 
 /* ---- fake sysfs trees ------------------------------------------------ */

@@ -107,6 +107,12 @@ static void test_cover(void)
 	CHECK_EQ(tm_heatmap_cover(&hm, 0, (1UL << 40) + 5 * FX_PAGE), 0, "cover");
 	CHECK(tm_heatmap_cell(&hm, (1UL << 40) + 4 * FX_PAGE) != NULL, "usable now");
 	CHECK_EQ(grown_to, 64 << 10, "grown in steps");
+	CHECK_EQ(tm_heatmap_bytes(&hm), 64 << 10, "the memory kept: cells committed");
+	uint64_t huge[4];
+	hm.span[0].huge = huge;
+	CHECK_EQ(tm_heatmap_bytes(&hm), (64 << 10) + tm_heatmap_huge_bytes(span),
+		 "and the huge-block bitmap");
+	hm.span[0].huge = NULL;
 	grown_to = 0;
 	tm_heatmap_cover(&hm, 0, (1UL << 40) + 6 * FX_PAGE);
 	CHECK_EQ(grown_to, 0, "no system call within a step");

@@ -211,11 +211,11 @@ static void test_apply(void)
 			    .min_age = 4, .margin = 32, .min_heat = 16};
 	tm_plan_summary sum;
 	tm_move out[16];
-	size_t n = tm_plan(&hm, &p, out, 16, &sum);
+	size_t n = fx_plan(&hm, &p, out, 16, &sum);
 	for (size_t i = 0; i < n; i++)
 		CHECK(out[i].addr != fx_addr(0, 1), "not at once");
 	fx_cell(0, 1)->age = 4;
-	n = tm_plan(&hm, &p, out, 16, &sum);
+	n = fx_plan(&hm, &p, out, 16, &sum);
 	int again = 0;
 	for (size_t i = 0; i < n; i++)
 		again += out[i].addr == fx_addr(0, 1);

@@ -58,7 +58,7 @@ static void test_swap(void)
 	fx_map(&hm, 2, (size_t[]){100, 100});
 	fx_heat(1, 10, 20, 200);
 	tm_plan_params p = params(2, 100);
-	size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	size_t n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(n, 40, "20 swaps");
 	CHECK_EQ(count(moves, n, 0), 20, "20 promotions");
 	CHECK_EQ(sum.promotions, 20, "summary promotions");
@@ -74,7 +74,7 @@ static void test_swap(void)
 	CHECK(sum.pressure, "200 pages for 100: pressure");
 	apply(&hm, moves, n);
 	age_all(2, (size_t[]){100, 100});
-	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(n, 0, "settled right after (hysteresis)");
 }
 
@@ -88,19 +88,19 @@ static void test_room(void)
 	fx_heat(1, 60, 10, 10); /* below min_heat: not worth promoting */
 	tm_plan_params p = params(2, 150);
 	p.headroom = 10;
-	size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	size_t n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(count(moves, n, 0), 60, "40 into the room (less the headroom), "
 		 "20 by swapping");
 	CHECK_EQ(count(moves, n, 1), 20, "demotions only for the swaps");
 	p.budget = 40;
-	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(count(moves, n, 1), 0, "room first: no demotion needed for 40");
 	p.budget = 1 << 20;
 	p.cap[0] = 1000;
 	fx_map(&hm, 2, (size_t[]){100, 100});
 	fx_heat(1, 0, 60, 150);
 	fx_heat(1, 60, 10, 10);
-	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(n, 60, "every page worth it comes up, not the lukewarm ones");
 	CHECK(!sum.pressure && sum.boundary == 0, "everything fits: no pressure");
 }
@@ -115,7 +115,7 @@ static void test_quota_change(void)
 	for (size_t i = 0; i < 100; i++)
 		fx_heat(0, i, 1, (unsigned)(i + 100));
 	tm_plan_params p = params(2, 60);
-	size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	size_t n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(n, 40, "40 over the quota");
 	for (size_t i = 0; i < n; i++) {
 		tm_cell *c = tm_heatmap_cell(&hm, moves[i].addr);
@@ -126,7 +126,7 @@ static void test_quota_change(void)
 	for (int i = 0; i < 5; i++)
 		age_all(2, (size_t[]){100, 50});
 	p.cap[0] = 100;
-	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(count(moves, n, 0), 40, "room again: they come back");
 }
 
@@ -140,16 +140,16 @@ static void test_hysteresis(void)
 	fx_heat(1, 0, 5, 40);  /* 20 hotter than DRAM's pages: not enough */
 	fx_heat(1, 5, 5, 60);  /* 40 hotter: swaps */
 	tm_plan_params p = params(2, 10);
-	size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	size_t n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(count(moves, n, 0), 5, "only the pages that win by the margin");
 	fx_map(&hm, 2, (size_t[]){10, 10});
 	fx_heat(1, 0, 10, 200);
 	for (size_t i = 0; i < 10; i++)
 		fx_cell(1, i)->age = 3; /* moved 3 periods ago */
-	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(n, 0, "recently moved pages wait out min_age");
 	atomic_store(&fx_cell(1, 0)->hint, TM_HOT);
-	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(count(moves, n, 0), 1, "a hint skips the wait");
 }
 
@@ -170,7 +170,7 @@ static void test_no_ping_pong(void)
 			for (int s = 0; s < 2; s++)
 				fx_heat(s, i, 1, (i < 100 ? 150 : 40) + rand() % 21);
 		}
-		size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+		size_t n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 		apply(&hm, moves, n);
 		age_all(2, pages);
 		total += n;
@@ -190,15 +190,15 @@ static void test_rate_limit(void)
 	fx_heat(1, 0, 50, 200);
 	tm_plan_params p = params(2, 100);
 	p.budget = 13;
-	size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	size_t n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(count(moves, n, 1), 8 + 2, "8 over capacity, then 2 swaps");
 	CHECK_EQ(count(moves, n, 0), 2, "2 promotions");
 	CHECK(n <= 13, "within the budget");
 	p.budget = 0;
-	CHECK_EQ(tm_plan(&hm, &p, moves, MAX_MOVES, &sum), 0, "no budget, no moves");
+	CHECK_EQ(fx_plan(&hm, &p, moves, MAX_MOVES, &sum), 0, "no budget, no moves");
 	CHECK(sum.pressure, "the summary is still made");
 	p.budget = 1 << 20;
-	CHECK_EQ(tm_plan(&hm, &p, moves, 6, &sum), 6, "the output array bounds it");
+	CHECK_EQ(fx_plan(&hm, &p, moves, 6, &sum), 6, "the output array bounds it");
 }
 
 /* Hints: cold pages go to the slowest tier even with room in DRAM; hot
@@ -212,7 +212,7 @@ static void test_hints_and_tiers(void)
 	atomic_store(&fx_cell(1, 0)->hint, TM_COLD);
 	atomic_store(&fx_cell(2, 3)->hint, TM_HOT);
 	tm_plan_params p = params(3, 100);
-	size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	size_t n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(n, 2, "the cold DRAM page down, the hot one up");
 	CHECK(moves[0].addr == fx_addr(0, 0) && moves[0].to == 2, "cold to the slowest");
 	CHECK(moves[1].addr == fx_addr(2, 3) && moves[1].to == 0, "hot up");
@@ -221,7 +221,7 @@ static void test_hints_and_tiers(void)
 	fx_heat(2, 0, 4, 200);
 	p = params(3, 10);
 	p.cap[1] = 12;  /* room for 2 more */
-	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(count(moves, n, 1), 2, "two demotions fit tier 1");
 	CHECK_EQ(count(moves, n, 2), 2, "the others go to tier 2");
 }
@@ -234,10 +234,10 @@ static void test_lower_full(void)
 	fx_map(&hm, 2, (size_t[]){20, 10});
 	tm_plan_params p = params(2, 10);
 	p.cap[1] = 10;
-	size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	size_t n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(n, 0, "nowhere to go");
 	p.cap[1] = 15;
-	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(n, 5, "as many as fit");
 }
 
@@ -251,18 +251,18 @@ static void test_boundary(void)
 	fx_heat(1, 0, 5, 200);
 	fx_heat(0, 5, 5, 50);
 	tm_plan_params p = params(2, 12);
-	tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK(sum.pressure, "pressure");
 	CHECK_EQ(sum.boundary, 100, "the 5 at 200 and 5 at 100 fit, the 50s not all");
 	p.cap[0] = 3;
-	tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(sum.boundary, 200, "not even the hottest all fit");
 	p.cap[0] = 20;
-	tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK(!sum.pressure && sum.boundary == 0, "all fit");
 	fx_map(&hm, 1, (size_t[]){10});
 	p = params(1, 5);
-	CHECK_EQ(tm_plan(&hm, &p, moves, MAX_MOVES, &sum), 0, "one tier: no moves");
+	CHECK_EQ(fx_plan(&hm, &p, moves, MAX_MOVES, &sum), 0, "one tier: no moves");
 	CHECK_EQ(sum.resident[0], 10, "but a census");
 }
 
@@ -288,14 +288,14 @@ static void test_huge_block(void)
 	fx_heat(1, FX_BLOCK, FX_BLOCK, 200);
 	fx_heat(1, 2 * FX_BLOCK, 8, 200); /* 8 hot 4 KiB pages, no block */
 	tm_plan_params p = params(2, 2000);
-	size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	size_t n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(n, 9, "the hot block in one move, and the 8 small pages");
 	CHECK(moves[0].addr == fx_addr(1, FX_BLOCK) && moves[0].pages == FX_BLOCK,
 	      "the block moves from its first page, with its 512 pages");
 	CHECK_EQ(sum.promotions, FX_BLOCK + 8, "promotions counted in pages");
 	CHECK_EQ(sum.resident[1], 3 * FX_BLOCK, "residency in pages");
 	fx_cell(1, FX_BLOCK + 7)->age = 0; /* one page of the block moved lately */
-	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(pages_to(moves, n, 0), 8, "a block waits for its youngest page");
 }
 
@@ -310,17 +310,17 @@ static void test_huge_quota(void)
 	fx_heat(1, 0, FX_BLOCK, 200);
 	fx_heat(1, FX_BLOCK, 100, 200);
 	tm_plan_params p = params(2, 400);
-	size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	size_t n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(pages_to(moves, n, 0), 100, "room for 400 pages: the small ones only");
 	p.cap[0] = 700;
-	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(pages_to(moves, n, 0), FX_BLOCK + 100, "room for 700: the block too");
 	fx_map(&hm, 2, (size_t[]){2 * FX_BLOCK, 0});
 	fx_huge_block(&hm, 0, 0);
 	fx_huge_block(&hm, 0, 1);
 	fx_heat(0, FX_BLOCK, FX_BLOCK, 100);
 	p.cap[0] = 2 * FX_BLOCK - 10;
-	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK(n == 1 && moves[0].pages == FX_BLOCK && moves[0].addr == fx_addr(0, 0),
 	      "10 pages over: the colder block goes, whole");
 	CHECK_EQ(sum.resident[0], 2 * FX_BLOCK, "both blocks counted whole");
@@ -341,13 +341,91 @@ static void test_huge_swap(void)
 	fx_heat(1, 0, FX_BLOCK, 200);
 	fx_heat(1, FX_BLOCK, FX_BLOCK, 20);
 	tm_plan_params p = params(2, 2 * FX_BLOCK);
-	size_t n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	size_t n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK(n == 2 && moves[0].to == 1 && moves[0].addr == fx_addr(0, 0) &&
 	      moves[1].to == 0 && moves[1].addr == fx_addr(1, 0),
 	      "the coldest DRAM block for the hottest slow one, demotion first");
 	p.budget = 2 * FX_BLOCK - 1;
-	n = tm_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	n = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
 	CHECK_EQ(n, 0, "no room in the budget for a swap of blocks: no move");
+}
+
+/* Pages on DRAM after moves, as the cells say. */
+static int64_t on_dram(const tm_heatmap *hm)
+{
+	int64_t n = 0;
+	for (int s = 0; s < hm->nspans; s++)
+		for (size_t i = 0; i < tm_span_pages(hm, &hm->span[s]); i++)
+			n += hm->span[s].cells[i].tier == 0;
+	return n;
+}
+
+/* A period's plan taken in rounds: the moves of one big round, each round
+ * with its demotions first and DRAM never above its capacity between
+ * rounds. */
+static void test_rounds(void)
+{
+	tm_heatmap hm;
+	tm_plan_summary sum;
+	tm_plan_state st;
+	fx_map(&hm, 2, (size_t[]){100, 100});
+	fx_heat(1, 0, 50, 200);
+	tm_plan_params p = params(2, 100);
+	size_t whole = fx_plan(&hm, &p, moves, MAX_MOVES, &sum);
+	tm_move round[16];
+	size_t n, total = 0, rounds = 0, same = 0;
+	tm_plan_start(&st, &hm, &p, &sum);
+	while ((n = tm_plan_next(&st, &hm, round, 16))) {
+		size_t down = count(round, n, 1);
+		for (size_t i = 0; i < n; i++) {
+			CHECK((round[i].to == 1) == (i < down), "demotions first (%zu)", i);
+			for (size_t k = 0; k < whole; k++)
+				same += moves[k].addr == round[i].addr && moves[k].to == round[i].to;
+		}
+		apply(&hm, round, n);
+		tm_plan_settle(&st, (int64_t)(n - down) - (int64_t)down);
+		CHECK(on_dram(&hm) <= 100, "DRAM within its capacity after round %zu", rounds);
+		total += n;
+		rounds++;
+	}
+	CHECK_EQ(total, whole, "the rounds make the plan of one round");
+	CHECK_EQ(same, whole, "move for move");
+	CHECK_EQ(rounds, 7, "100 moves in rounds of 16");
+}
+
+/* Demotions that fail are owed by the rounds after: they are paid from
+ * the plan's swap demotions first, and promotions stop when none are left,
+ * so DRAM ends the period within its capacity. */
+static void test_failed_demotions(void)
+{
+	tm_heatmap hm;
+	tm_plan_summary sum;
+	tm_plan_state st;
+	fx_map(&hm, 2, (size_t[]){100, 100});
+	fx_heat(1, 0, 50, 200);
+	tm_plan_params p = params(2, 100);
+	tm_move round[16];
+	tm_plan_start(&st, &hm, &p, &sum);
+	size_t n = tm_plan_next(&st, &hm, round, 16);
+	CHECK_EQ(count(round, n, 0), 8, "8 swaps");
+	for (size_t i = 0; i < n; i++) { /* the demotions fail: busy */
+		tm_cell *c = tm_heatmap_cell(&hm, round[i].addr);
+		c->tier = round[i].to == 0 ? 0 : c->tier;
+		c->age = 0;
+	}
+	tm_plan_settle(&st, 8);
+	CHECK_EQ(on_dram(&hm), 108, "8 over");
+	n = tm_plan_next(&st, &hm, round, 16);
+	CHECK_EQ(count(round, n, 1), 8 + 4, "the 8 owed go down, then 4 swaps");
+	int64_t up = 8;
+	for (; n; n = tm_plan_next(&st, &hm, round, 16)) {
+		size_t down = count(round, n, 1);
+		up += (int64_t)(n - down);
+		apply(&hm, round, n);
+		tm_plan_settle(&st, (int64_t)(n - down) - (int64_t)down);
+	}
+	CHECK_EQ(on_dram(&hm), 100, "DRAM back within its capacity");
+	CHECK_EQ(up, 42, "promotions stopped when the swap demotions ran out");
 }
 
 int main(void)
@@ -364,5 +442,7 @@ int main(void)
 	test_huge_block();
 	test_huge_quota();
 	test_huge_swap();
+	test_rounds();
+	test_failed_demotions();
 	return check_summary();
 }
