@@ -16,18 +16,18 @@ B       := build
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter
 TM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread $(WARN) \
-             -Iinclude -Iallocator -Ipolicy -MMD -MP
+             -I. -MMD -MP
 # -fno-exceptions: the C++ operators (cxx.cc) neither throw nor catch
 # themselves; libstdc++, found at run time, does (see cxx.cc).
 TM_CXXFLAGS := -std=gnu++17 -fPIC -fvisibility=hidden -fno-exceptions -pthread \
-               -Wall -Wextra -Iinclude -Iallocator -MMD -MP
+               -Wall -Wextra -I. -MMD -MP
 TM_JEMALLOC := $(B)/jemalloc/libjemalloc_tm.a
 TM_LIBS := $(TM_JEMALLOC) -lm -lpthread -ldl
 
-# Library objects: every .c under allocator/ and policy/, and the C++
+# Library objects: every .c under allocator/, policy/ and stats/, and the C++
 # operators (cxx.cc). malloc.o and cxx.o hold the interposed entry points, so
 # unit tests link everything but them.
-LIB_SRC   := $(sort $(wildcard allocator/*.c allocator/prim/*.c policy/*.c)) \
+LIB_SRC   := $(sort $(wildcard allocator/*.c allocator/prim/*.c policy/*.c stats/*.c)) \
              allocator/cxx.cc
 LIB_OBJ   := $(patsubst %.cc,$(B)/obj/%.o,$(LIB_SRC:%.c=$(B)/obj/%.o))
 CORE_OBJ  := $(filter-out $(B)/obj/allocator/malloc.o $(B)/obj/allocator/cxx.o,$(LIB_OBJ))

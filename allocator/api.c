@@ -1,11 +1,11 @@
 /* The public API of include/tiermalloc.h. */
 #include <errno.h>
 
-#include "arena.h"
-#include "policy.h"
-#include "prim/os.h"
-#include "runtime.h"
-#include "tiermalloc.h"
+#include "allocator/arena.h"
+#include "allocator/plugin.h"
+#include "allocator/prim/os.h"
+#include "allocator/runtime.h"
+#include "include/tiermalloc.h"
 
 TM_EXPORT int tm_tier_count(void)
 {
@@ -48,10 +48,10 @@ TM_EXPORT int tm_advise(void *ptr, size_t len, int heat)
 		errno = EINVAL;
 		return -1;
 	}
-	return tm_policy_advise(ptr, len, heat);
+	return tm_heat->advise(ptr, len, heat);
 }
 
 TM_EXPORT int tm_heat_of(const void *ptr)
 {
-	return tm_rt.tiered && ptr ? tm_policy_heat_of(ptr) : -1;
+	return tm_rt.tiered && ptr ? tm_heat->heat_of(ptr) : -1;
 }

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tiers.h"
+#include "allocator/tiers.h"
 
 typedef struct {
 	uintptr_t base, size;        /* the tier's part of the reservation */
@@ -91,8 +91,5 @@ uint64_t tm_arena_tcache_refusals(void);
 /* Extent allocations refused because a reservation was exhausted. */
 uint64_t tm_arena_exhausted(int tier);
 
-/* The part of a tier's reservation its heap extents have used so far
- * (jemalloc's metadata, kept apart, is not in it). */
-void tm_arena_committed_range(int tier, uintptr_t *start, uintptr_t *end);
 
 #endif

@@ -1,4 +1,4 @@
-#include "config.h"
+#include "allocator/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "allocator/log.h"
 
 static const char *const policy_names[] = {"dram-first", "ratio", "threshold",
 					   "heat", NULL};

@@ -15,8 +15,8 @@
 #include <new>
 
 extern "C" {
-#include "log.h"
-#include "malloc.h"
+#include "allocator/log.h"
+#include "allocator/malloc.h"
 }
 
 #include <jemalloc/jemalloc.h>

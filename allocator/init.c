@@ -1,7 +1,7 @@
-/* Start-up: options, tiers, arenas; fork; the lazy start of background
- * threads. Until tm_init has run, the entry points use jemalloc's own arenas
- * (malloc.c), which is also what any allocation made by the discovery itself
- * (hwloc, dlopen) gets. */
+/* Start-up: options, tiers, arenas, the plugins' init; then the background
+ * threads are armed (services.c). Until tm_init has run, the entry points
+ * use jemalloc's own arenas (malloc.c), which is also what any allocation
+ * made by the discovery itself (hwloc, dlopen) gets. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,70 +12,29 @@
 
 #include <jemalloc/jemalloc.h>
 
-#include "arena.h"
-#include "config.h"
-#include "log.h"
-#include "malloc.h"
-#include "placement.h"
-#include "policy.h"
-#include "runtime.h"
-#include "services.h"
+#include "allocator/arena.h"
+#include "allocator/config.h"
+#include "allocator/log.h"
+#include "allocator/malloc.h"
+#include "allocator/placement.h"
+#include "allocator/prim/os.h"
+#include "allocator/plugin.h"
+#include "allocator/runtime.h"
+#include "allocator/services.h"
 
-#define SERVICES_AFTER_ALLOCS 256
-#define SERVICES_AFTER_NS (20 * 1000 * 1000ULL)
-/* A large allocation counts as one per this many bytes: a program whose
- * heap is a few large blocks (GUPS, HPC codes) must get its services too. */
-#define SERVICES_BYTES_PER_ALLOC (64 << 10)
 #define ARENAS_PER_TIER_MAX 8
 
 extern char **environ;
 
 tm_runtime tm_rt;
-_Atomic int tm_services_pending;
-static _Atomic int services_countdown;
-/* Held by the one thread starting the services, and over fork. */
-static pthread_mutex_t services_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void tm_services_arm(void)
-{
-	atomic_store(&services_countdown, SERVICES_AFTER_ALLOCS);
-	atomic_store(&tm_services_pending, tm_opt_num(TM_OPT_STATS) || tm_rt.tiered);
-}
-
-/* Called by malloc while services are pending. The count is updated without
- * a locked instruction: threads racing here only lose a few counts. Once
- * enough has been allocated, the first allocation after the delay starts
- * them (a program may allocate its whole heap within the delay, then
- * rarely); the lock makes one thread do it. */
-void tm_services_tick(size_t size)
-{
-	size_t ticks = 1 + size / SERVICES_BYTES_PER_ALLOC;
-	int left = atomic_load_explicit(&services_countdown, memory_order_relaxed);
-	if (left > 0) {
-		left -= ticks < SERVICES_AFTER_ALLOCS ? (int)ticks : SERVICES_AFTER_ALLOCS;
-		atomic_store_explicit(&services_countdown, left, memory_order_relaxed);
-		if (left > 0)
-			return;
-	}
-	if (tm_now_ns() - tm_rt.start_ns < SERVICES_AFTER_NS ||
-	    pthread_mutex_trylock(&services_lock) != 0)
-		return;
-	if (atomic_exchange(&tm_services_pending, 0)) {
-		if (tm_opt_num(TM_OPT_STATS))
-			tm_statsd_start();
-		if (tm_rt.tiered)
-			tm_policy_start();
-	}
-	pthread_mutex_unlock(&services_lock);
-}
 
 static unsigned arenas_per_tier(void)
 {
 	long n = tm_opt_num(TM_OPT_ARENAS);
 	if (n > 0)
 		return (unsigned)n;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > ARENAS_PER_TIER_MAX ? ARENAS_PER_TIER_MAX : (unsigned)n;
+	unsigned cpus = tm_os_cpu_count();
+	return cpus > ARENAS_PER_TIER_MAX ? ARENAS_PER_TIER_MAX : cpus;
 }
 
 static void on_option_change(tm_opt_id id)
@@ -112,7 +71,7 @@ static void choose_mode(void)
 	/* One tier is plain jemalloc, unless TIERMALLOC_HEAT names a heat
 	 * source: then its heap gets tier arenas too, so that its heat can be
 	 * tracked and read (stats, tm_heat_of); nothing moves. */
-	if (s->count < 2 && !tm_policy_wants_one_tier()) {
+	if (s->count < 2 && !tm_plugins_want_one_tier()) {
 		snprintf(tm_rt.single_reason, sizeof(tm_rt.single_reason),
 			 "one tier (%s): plain jemalloc", s->source);
 		return;
@@ -125,59 +84,15 @@ static void choose_mode(void)
 			 "tier arenas could not be created: plain jemalloc");
 }
 
-/* A fork while another thread starts the services waits until it is done:
- * the child must not inherit the lock held by a thread it does not have. */
-static void before_fork(void)
-{
-	pthread_mutex_lock(&services_lock);
-}
-
-static void after_fork_parent(void)
-{
-	pthread_mutex_unlock(&services_lock);
-}
-
-static void after_fork_child(void)
-{
-	pthread_mutex_unlock(&services_lock);
-	tm_statsd_after_fork_child();
-	if (tm_rt.tiered)
-		tm_policy_after_fork_child();
-	tm_rt.start_ns = tm_now_ns();
-	tm_services_arm();
-}
-
-/* Fork takes the services lock before jemalloc's locks, in the order
- * tm_services_tick takes them: prepare handlers run last-registered first,
- * and jemalloc registers its own when it starts, so it is started first. */
-static void register_fork_handlers(void)
-{
-	const char *version;
-	size_t len = sizeof(version);
-	mallctl("version", &version, &len, NULL, 0);
-	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-}
-
-static void tm_fini(void)
-{
-	if (tm_rt.tiered)
-		tm_policy_stop();
-	tm_statsd_stop();
-}
-
 __attribute__((constructor)) static void tm_init(void)
 {
-	tm_rt.start_ns = tm_now_ns();
 	tm_config_load(environ, getauxval(AT_SECURE) != 0);
 	choose_mode();
 	tm_placement_configure(&tm_place_state, tm_rt.tiered ? tm_rt.tiers.count : 1,
 			       tm_rt.tiers.tier[0].capacity);
 	tm_config_on_change(on_option_change);
-	if (tm_rt.tiered)
-		tm_policy_init(&tm_rt.tiers);
+	tm_plugins_init(&tm_rt.tiers, tm_rt.tiered);
 	tm_malloc_bind(tm_rt.tiered);
 	describe_tiers();
-	register_fork_handlers();
-	atexit(tm_fini);
-	tm_services_arm();
+	tm_services_arm(tm_rt.tiered);
 }

@@ -1,11 +1,11 @@
-#include "log.h"
+#include "allocator/log.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
-#include "prim/fd.h"
+#include "allocator/prim/fd.h"
 
 #define TM_WARN_CAP 32
 

@@ -6,18 +6,20 @@
  * pointer, realloc(p, 0) frees, overflow and huge sizes give NULL + ENOMEM,
  * bad alignments EINVAL. jemalloc's *allocx calls take no size 0 and set no
  * errno, so those two are handled here. */
-#include "malloc.h"
+#include "allocator/malloc.h"
 
 #include <errno.h>
 #include <jemalloc/jemalloc.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "config.h"
-#include "placement.h"
-#include "policy.h"
-#include "runtime.h"
+#include "allocator/arena.h"
+#include "allocator/config.h"
+#include "allocator/placement.h"
+#include "allocator/plugin.h"
+#include "allocator/prim/os.h"
+#include "allocator/runtime.h"
+#include "allocator/services.h"
 
 #define SITE() ((uintptr_t)__builtin_return_address(0))
 
@@ -98,7 +100,7 @@ static inline int choose_tier(size_t size, uintptr_t site)
 	int kind = tm_place_quick(&tm_place_state, size);
 	int site_tier = kind == TM_QUICK_HEAT ||
 			(kind < 0 && tm_place_state.cfg.policy == TM_POLICY_HEAT)
-				? tm_policy_site_tier(site, size) : -1;
+				? tm_heat->site_tier(site) : -1;
 	if (TM_LIKELY(kind > 0 && site_tier < 0))
 		return 0;
 	return tm_place(&tm_place_state, size, site_tier);
@@ -128,7 +130,7 @@ static __attribute__((noinline)) void *alloc_slow(size_t size, int flags,
 	unsampled = tm_self.rec ? TM_SAMPLE_BYTES : unsampled + usable;
 	if (unsampled >= TM_SAMPLE_BYTES) {
 		unsampled = 0;
-		tm_policy_sample(p, usable, site, t);
+		tm_heat->sample(p, usable, site);
 	}
 	return p;
 }
@@ -343,7 +345,7 @@ TM_EXPORT void *memalign(size_t align, size_t size)
 
 TM_EXPORT void *valloc(size_t size)
 {
-	return aligned((size_t)getpagesize(), size, SITE());
+	return aligned(tm_os_page_size(), size, SITE());
 }
 
 /* glibc declares pvalloc only in <malloc.h>, which clashes with jemalloc's. */
@@ -351,7 +353,7 @@ void *pvalloc(size_t size);
 
 TM_EXPORT void *pvalloc(size_t size)
 {
-	size_t page = (size_t)getpagesize();
+	size_t page = tm_os_page_size();
 	if (size > SIZE_MAX - page)
 		return nomem();
 	return aligned(page, (size + page - 1) & ~(page - 1), SITE());

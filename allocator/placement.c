@@ -1,8 +1,9 @@
-#include "placement.h"
+#include "allocator/placement.h"
 
 #include <pthread.h>
 
-#include "config.h"
+#include "allocator/config.h"
+#include "allocator/heap.h"
 
 tm_placement tm_place_state;
 
@@ -18,12 +19,12 @@ int tm_place_ratio(tm_placement *pl, const tm_place_config *c)
 
 static void store_config(tm_placement *pl, const tm_place_config *c)
 {
-	__atomic_store(&pl->cfg.tiers, &c->tiers, __ATOMIC_RELAXED);
-	__atomic_store(&pl->cfg.policy, &c->policy, __ATOMIC_RELAXED);
-	__atomic_store(&pl->cfg.quota, &c->quota, __ATOMIC_RELAXED);
-	__atomic_store(&pl->cfg.ratio_fast, &c->ratio_fast, __ATOMIC_RELAXED);
-	__atomic_store(&pl->cfg.ratio_slow, &c->ratio_slow, __ATOMIC_RELAXED);
-	__atomic_store(&pl->cfg.threshold, &c->threshold, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->cfg.tiers, c->tiers, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->cfg.policy, c->policy, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->cfg.quota, c->quota, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->cfg.ratio_fast, c->ratio_fast, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->cfg.ratio_slow, c->ratio_slow, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->cfg.threshold, c->threshold, __ATOMIC_RELAXED);
 }
 
 static int64_t quick_word(const tm_place_config *c)
@@ -64,4 +65,19 @@ void tm_place_fold(tm_placement *pl)
 	atomic_fetch_add_explicit(&pl->site_choices, tm_place_counts.site_choices,
 				  memory_order_relaxed);
 	tm_place_counts.quota_fallbacks = tm_place_counts.site_choices = 0;
+}
+
+/* ---- the policy's view (heap.h) ---------------------------------------------- */
+
+void tm_heap_account(int tier, int64_t bytes)
+{
+	atomic_fetch_add_explicit(&tm_place_state.used[tier], bytes,
+				  memory_order_relaxed);
+}
+
+int64_t tm_heap_quota(void)
+{
+	tm_place_config c;
+	tm_place_config_read(&tm_place_state, &c);
+	return c.quota;
 }

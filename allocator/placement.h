@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "tiermalloc.h"
+#include "allocator/config.h"
+#include "include/tiermalloc.h"
 
 /* What tm_placement_configure sets; malloc reads it as one consistent
  * snapshot (tm_place_config_read), never half old and half new. */

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "prim/os.h"
-#include "tiers.h"
+#include "allocator/prim/os.h"
+#include "allocator/tiers.h"
 
 #define TM_EXPORT __attribute__((visibility("default")))
 #define TM_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -20,22 +20,9 @@ typedef struct {
 				   * or one tracked for heat) */
 	tm_tierset tiers;
 	char single_reason[96];   /* why there is one tier, for the stats */
-	uint64_t start_ns;        /* CLOCK_MONOTONIC at start-up */
 } tm_runtime;
 
 extern tm_runtime tm_rt;
-
-/* Set while background threads (stats server, migrator) are not started:
- * malloc counts down and starts them once start-up is over. */
-extern _Atomic int tm_services_pending;
-void tm_services_tick(size_t size);
-
-static inline void tm_services_poll(size_t size)
-{
-	if (TM_UNLIKELY(atomic_load_explicit(&tm_services_pending,
-					     memory_order_relaxed)))
-		tm_services_tick(size);
-}
 
 
 #endif

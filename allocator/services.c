@@ -1,18 +1,26 @@
-/* What the background threads share: how they start, and knowing when the
- * program has gone. The program's last thread may end with pthread_exit
- * while ours run on: without us the process would then exit with status 0,
- * running its atexit handlers, so the first service thread to see it does
- * exactly that. */
+/* The background threads' life: armed at start-up, started by malloc once
+ * start-up is over (the plugins' start hooks: the stats server, the
+ * migrator), stopped at exit, forgotten and re-armed in a forked child, and
+ * the process ended when they are all that is left. The program's last
+ * thread may end with pthread_exit while ours run on: without us the
+ * process would then exit with status 0, running its atexit handlers, so
+ * the first service thread to see it does exactly that. */
 #define _GNU_SOURCE
+#include "allocator/services.h"
+
+#include <jemalloc/jemalloc.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#include "prim/file.h"
-#include "prim/os.h"
-#include "services.h"
+#include "allocator/plugin.h"
+#include "allocator/prim/os.h"
 
+#define SERVICES_AFTER_ALLOCS 256
+#define SERVICES_AFTER_NS (20 * 1000 * 1000ULL)
+/* A large allocation counts as one per this many bytes: a program whose
+ * heap is a few large blocks (GUPS, HPC codes) must get its services too. */
+#define SERVICES_BYTES_PER_ALLOC (64 << 10)
 #define MAX_SERVICES 4
 #define MAX_TASKS 256 /* more threads than this: the program is not gone */
 
@@ -69,17 +77,6 @@ static bool ours(pid_t tid)
 	return false;
 }
 
-/* Whether the thread has ended: the main thread stays listed, as a zombie,
- * after it calls pthread_exit. A stat that cannot be read says nothing. */
-static bool ended(pid_t tid)
-{
-	char st[256];
-	if (tm_read_textf(st, sizeof(st), "/proc/self/task", "%d/stat", tid) < 0)
-		return false;
-	const char *end = strrchr(st, ')');
-	return end && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
-}
-
 bool tm_services_alone(void)
 {
 	pid_t tids[MAX_TASKS];
@@ -87,7 +84,7 @@ bool tm_services_alone(void)
 	if (n <= 0 || n > MAX_TASKS)
 		return false;
 	for (int i = 0; i < n; i++)
-		if (!ours(tids[i]) && !ended(tids[i]))
+		if (!ours(tids[i]) && !tm_os_thread_ended(tids[i]))
 			return false;
 	return true;
 }
@@ -97,4 +94,100 @@ void tm_services_exit_if_alone(void)
 	static atomic_bool exiting;
 	if (tm_services_alone() && !atomic_exchange(&exiting, true))
 		exit(0);
+}
+
+/* ---- start, stop, fork ------------------------------------------------------ */
+
+_Atomic int tm_services_pending;
+static _Atomic int countdown;
+static bool tiered;             /* passed to the plugins' hooks */
+static uint64_t armed_ns;       /* start-up, or the fork of this child */
+/* Held by the one thread starting the services, and over fork. */
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void arm(void)
+{
+	armed_ns = tm_now_ns();
+	atomic_store(&countdown, SERVICES_AFTER_ALLOCS);
+	atomic_store(&tm_services_pending, 1);
+}
+
+static void start_all(void)
+{
+	const tm_plugin *p, *end;
+	for (tm_plugins(&p, &end); p < end; p++)
+		if (p->start)
+			p->start(tiered);
+}
+
+/* Called by malloc while services are pending. The count is updated without
+ * a locked instruction: threads racing here only lose a few counts. Once
+ * enough has been allocated, the first allocation after the delay starts
+ * them (a program may allocate its whole heap within the delay, then
+ * rarely); the lock makes one thread do it. */
+void tm_services_tick(size_t size)
+{
+	size_t ticks = 1 + size / SERVICES_BYTES_PER_ALLOC;
+	int left = atomic_load_explicit(&countdown, memory_order_relaxed);
+	if (left > 0) {
+		left -= ticks < SERVICES_AFTER_ALLOCS ? (int)ticks : SERVICES_AFTER_ALLOCS;
+		atomic_store_explicit(&countdown, left, memory_order_relaxed);
+		if (left > 0)
+			return;
+	}
+	if (tm_now_ns() - armed_ns < SERVICES_AFTER_NS ||
+	    pthread_mutex_trylock(&start_lock) != 0)
+		return;
+	if (atomic_exchange(&tm_services_pending, 0))
+		start_all();
+	pthread_mutex_unlock(&start_lock);
+}
+
+static void stop_all(void)
+{
+	const tm_plugin *p, *end;
+	for (tm_plugins(&p, &end); p < end; p++)
+		if (p->stop)
+			p->stop(tiered);
+}
+
+/* A fork while another thread starts the services waits until it is done:
+ * the child must not inherit the lock held by a thread it does not have. */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&start_lock);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&start_lock);
+}
+
+static void after_fork_child(void)
+{
+	pthread_mutex_unlock(&start_lock);
+	const tm_plugin *p, *end;
+	for (tm_plugins(&p, &end); p < end; p++)
+		if (p->after_fork_child)
+			p->after_fork_child(tiered);
+	arm();
+}
+
+/* Fork takes the start lock before jemalloc's locks, in the order
+ * tm_services_tick takes them: prepare handlers run last-registered first,
+ * and jemalloc registers its own when it starts, so it is started first. */
+void tm_services_arm(bool tiered_mode)
+{
+	tiered = tiered_mode;
+	const char *version;
+	size_t len = sizeof(version);
+	mallctl("version", &version, &len, NULL, 0);
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	atexit(stop_all);
+	arm();
+}
+
+uint64_t tm_services_armed_ns(void)
+{
+	return armed_ns;
 }

@@ -1,4 +1,4 @@
-/* The background threads: the stats server and the policy's migrator. They
+/* The background threads (the plugins' stats server and migrator). They
  * start after start-up (first allocations seen and a few milliseconds
  * passed), so that short-lived programs such as `true` never pay for them and
  * a program may still, early on, do things only single-threaded processes
@@ -10,9 +10,28 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-void tm_services_arm(void);
+/* At the end of start-up: fork and exit handlers, and the countdown;
+ * tiered is passed on to the plugins' hooks. */
+void tm_services_arm(bool tiered);
+
+/* When start-up (or, in a forked child, the fork) armed the services:
+ * CLOCK_MONOTONIC, ns. */
+uint64_t tm_services_armed_ns(void);
+
+/* Set until the services are started: malloc counts down and starts them
+ * once start-up is over. */
+extern _Atomic int tm_services_pending;
+void tm_services_tick(size_t size);
+
+static inline void tm_services_poll(size_t size)
+{
+	if (__builtin_expect(atomic_load_explicit(&tm_services_pending,
+						  memory_order_relaxed), 0))
+		tm_services_tick(size);
+}
 
 /* A background thread of ours. Its owner keeps the struct (static) and
  * fills name and main; the rest belongs to tm_service_start. */
@@ -37,10 +56,5 @@ bool tm_services_alone(void);
 /* If so, exit(0) as the process would have without us; one caller does,
  * the others return. Service threads call it now and then. */
 void tm_services_exit_if_alone(void);
-
-/* The stats server (statsd.c) and the policy (policy/) entry points. */
-void tm_statsd_start(void);
-void tm_statsd_after_fork_child(void);
-void tm_statsd_stop(void);
 
 #endif

@@ -1,4 +1,4 @@
-#include "tiers.h"
+#include "allocator/tiers.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "prim/file.h"
+#include "allocator/log.h"
+#include "allocator/prim/file.h"
 
 #define NODE_DIR "devices/system/node"
 #define TIERING_DIR "devices/virtual/memory_tiering"
@@ -88,7 +88,8 @@ static uint64_t meminfo_field(const char *text, const char *field)
 	return strtoull(p, NULL, 10) * 1024;
 }
 
-uint64_t tm_nodes_free(const char *root, uint64_t nodes)
+/* A meminfo field summed over nodes (bytes). */
+static uint64_t nodes_meminfo(const char *root, uint64_t nodes, const char *field)
 {
 	uint64_t bytes = 0;
 	for (int n = 0; n < TM_MAX_NODES; n++) {
@@ -96,9 +97,14 @@ uint64_t tm_nodes_free(const char *root, uint64_t nodes)
 		if ((nodes & (1ULL << n)) &&
 		    tm_read_textf(info, sizeof(info), root, NODE_DIR "/node%d/meminfo",
 				  n) >= 0)
-			bytes += meminfo_field(info, "MemFree");
+			bytes += meminfo_field(info, field);
 	}
 	return bytes;
+}
+
+uint64_t tm_nodes_free(const char *root, uint64_t nodes)
+{
+	return nodes_meminfo(root, nodes, "MemFree");
 }
 
 static uint32_t read_node_u32(const char *root, int node, const char *attr)
@@ -110,19 +116,14 @@ static uint32_t read_node_u32(const char *root, int node, const char *attr)
 	return (uint32_t)strtoul(buf, NULL, 10);
 }
 
-/* Fill capacity, free memory, HMAT numbers and CPU-lessness of a tier. */
+/* Fill capacity, HMAT numbers and CPU-lessness of a tier. */
 static void describe_tier(const char *root, uint64_t cpu_nodes, tm_tier *t)
 {
 	t->cpuless = (t->nodes & cpu_nodes) == 0;
+	t->capacity = nodes_meminfo(root, t->nodes, "MemTotal");
 	for (int n = 0; n < TM_MAX_NODES; n++) {
 		if (!(t->nodes & (1ULL << n)))
 			continue;
-		char info[4096];
-		if (tm_read_textf(info, sizeof(info), root, NODE_DIR "/node%d/meminfo",
-				  n) >= 0) {
-			t->capacity += meminfo_field(info, "MemTotal");
-			t->free_at_start += meminfo_field(info, "MemFree");
-		}
 		uint32_t lat = read_node_u32(root, n, "read_latency");
 		uint32_t bw = read_node_u32(root, n, "read_bandwidth");
 		if (lat > t->latency_ns)
@@ -239,7 +240,6 @@ void tm_tiers_discover(const char *root, const char *override, tm_tierset *set)
 		cpus = 1;
 		snprintf(set->source, sizeof(set->source), "no NUMA information");
 	}
-	set->memory_nodes = mem;
 	bool overridden = override && *override &&
 			  tiers_from_override(override, mem, set) == 0;
 	if (overridden) {

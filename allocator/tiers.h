@@ -11,14 +11,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "tiermalloc.h"
+#include "include/tiermalloc.h"
 
 #define TM_MAX_NODES 64
 
 typedef struct {
 	uint64_t nodes;        /* bit n set: NUMA node n belongs to the tier */
 	uint64_t capacity;     /* bytes, MemTotal of its nodes */
-	uint64_t free_at_start;
 	int kernel_tier;       /* memory_tierN of the kernel, -1 if unknown */
 	uint32_t latency_ns;   /* read latency from the CPUs, 0 if unknown */
 	uint32_t bandwidth_mbs;/* read bandwidth, MB/s, 0 if unknown */
@@ -29,7 +28,6 @@ typedef struct {
 typedef struct {
 	int count;
 	tm_tier tier[TM_TIER_MAX];
-	uint64_t memory_nodes; /* every node with memory */
 	char source[48];       /* how the tiers were found, for the stats */
 } tm_tierset;
 

@@ -69,7 +69,7 @@ BENCH_POLICY_ARGS ?=
 $(BENCH_POLICY): bench/policy_scale.c $(B)/libtmcore.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -std=gnu11 $(BENCH_WARN) -Wno-unused-parameter -pthread \
-	      -Iinclude -Iallocator -Ipolicy $< $(B)/libtmcore.a \
+	      -I. $< $(B)/libtmcore.a \
 	      -ljemalloc -lhwloc -lpthread -ldl -o $@
 
 .PHONY: bench-policy

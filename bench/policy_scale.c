@@ -31,13 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "heat_uffd.h"
-#include "heatmap.h"
-#include "migrator.h"
-#include "mover.h"
-#include "planner.h"
-#include "prim/os.h"
-#include "sites.h"
+#include "allocator/prim/os.h"
+#include "policy/heat_uffd.h"
+#include "policy/heatmap.h"
+#include "policy/migrator.h"
+#include "policy/mover.h"
+#include "policy/planner.h"
+#include "policy/sites.h"
 
 #define SHIFT 12
 #define GIB (1UL << 30)

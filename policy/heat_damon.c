@@ -1,14 +1,15 @@
-#include "heat_damon.h"
+#include "policy/heat_damon.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "os.h"
-#include "prim/file.h"
+#include "allocator/prim/fd.h"
+#include "allocator/prim/file.h"
+#include "allocator/prim/os.h"
+#include "allocator/prim/track.h"
 
 #define KD "kernel/mm/damon/admin/kdamonds"
 #define CTX KD "/0/contexts/0"
@@ -132,7 +133,7 @@ static bool stale(tm_damon_src *d, const char *state, pid_t *owner)
 	    read_u64(d, CTX "/targets/0/pid_target", &pid) < 0)
 		return false;
 	*owner = (pid_t)pid;
-	return pid == 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH);
+	return pid == 0 || !tm_os_pid_alive((pid_t)pid);
 }
 
 /* Why the kdamonds there are not ours to use. */
@@ -203,7 +204,7 @@ static void release(tm_damon_src *d)
 	if (d->created)
 		tm_write_textf("0", d->root, KD "/nr_kdamonds");
 	if (d->lock >= 0)
-		close(d->lock);
+		tm_fd_close_own(d->lock);
 	d->on = d->created = false;
 	d->lock = -1;
 }

@@ -12,14 +12,14 @@
  * makes the source unavailable, except one with our set-up whose target is
  * gone and whose lock is free: a tiermalloc process died holding it (the
  * kernel stops a kdamond whose target exits, but leaves it configured).
- * That one is taken over. At close (tm_policy_stop at exit) the kdamond is
+ * That one is taken over. At close (the policy's stop hook, at exit) the kdamond is
  * turned off and nr_kdamonds put back to 0. */
 #ifndef TM_HEAT_DAMON_H
 #define TM_HEAT_DAMON_H
 
 #include <stdbool.h>
 
-#include "source.h"
+#include "policy/source.h"
 
 typedef struct {
 	tm_heat_src base;

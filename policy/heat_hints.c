@@ -2,7 +2,7 @@
  * as tm_advise says (the hints live in the heat map's cells, where every
  * source's planner input already honours them). It always opens, so it is
  * the last resort of the automatic choice. */
-#include "source.h"
+#include "policy/source.h"
 
 static int hints_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 		      char *why, size_t len)

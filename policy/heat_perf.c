@@ -1,4 +1,4 @@
-#include "heat_perf.h"
+#include "policy/heat_perf.h"
 
 #include <errno.h>
 #include <linux/perf_event.h>
@@ -7,7 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "prim/file.h"
+#include "allocator/prim/file.h"
+#include "allocator/prim/os.h"
 
 #define PMU_DIR "bus/event_source/devices"
 #define SAMPLE_FREQ 4000         /* per event and CPU */
@@ -285,7 +286,7 @@ static int perf_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 	for (int cpu = 0; cpu < cpus; cpu++)
 		p->ring_fd[cpu] = -1;
 	p->pid = getpid();
-	p->ring_len = (size_t)(TM_PERF_RING_PAGES + 1) * (size_t)sysconf(_SC_PAGESIZE);
+	p->ring_len = (size_t)(TM_PERF_RING_PAGES + 1) * tm_os_page_size();
 	int rc = ntids > 0 ? 0 : -ESRCH;
 	int budget = rc == 0 ? fd_budget(p, nev * cpus * ntids, why, len) : 0;
 	if (rc == 0 && budget == 0)

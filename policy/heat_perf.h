@@ -18,8 +18,8 @@
 
 #include <sys/types.h>
 
-#include "os.h"
-#include "source.h"
+#include "allocator/prim/track.h"
+#include "policy/source.h"
 
 #define TM_PERF_EVENTS 2        /* loads and stores */
 #define TM_PERF_CPUS 256

@@ -1,4 +1,4 @@
-#include "heat_uffd.h"
+#include "policy/heat_uffd.h"
 
 #include <errno.h>
 #include <stdio.h>

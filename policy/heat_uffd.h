@@ -23,8 +23,8 @@
 #ifndef TM_HEAT_UFFD_H
 #define TM_HEAT_UFFD_H
 
-#include "os.h"
-#include "source.h"
+#include "allocator/prim/track.h"
+#include "policy/source.h"
 
 #define TM_UFFD_RUNS 256
 

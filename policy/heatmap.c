@@ -1,4 +1,4 @@
-#include "heatmap.h"
+#include "policy/heatmap.h"
 
 #include <string.h>
 

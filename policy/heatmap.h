@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "policy.h"
-#include "tiermalloc.h"
+#include "include/tiermalloc.h"
+#include "policy/policy.h"
 
 #define TM_HEAT_MAX 255
 #define TM_HEAT_FULL 64         /* settles at 4 x 64: the top */

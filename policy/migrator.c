@@ -1,4 +1,4 @@
-#include "migrator.h"
+#include "policy/migrator.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -6,16 +6,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "arena.h"
-#include "config.h"
-#include "log.h"
-#include "mover.h"
-#include "placement.h"
-#include "planner.h"
-#include "prim/os.h"
-#include "runtime.h"
-#include "services.h"
-#include "sites.h"
+#include "allocator/config.h"
+#include "allocator/heap.h"
+#include "allocator/log.h"
+#include "allocator/prim/os.h"
+#include "allocator/services.h"
+#include "policy/mover.h"
+#include "policy/planner.h"
+#include "policy/sites.h"
 
 #define MIN_AGE 4                       /* periods a moved page stays put */
 #define SWAP_MARGIN (TM_HEAT_FULL / 2)  /* heat a swap must win by */
@@ -62,7 +60,7 @@ static void follow_heap(void)
 	tm_heatmap *hm = mg.cfg.hm;
 	for (int s = 0; s < hm->nspans; s++) {
 		uintptr_t start, end;
-		tm_arena_committed_range(hm->span[s].home, &start, &end);
+		tm_heap_committed(hm->span[s].home, &start, &end);
 		tm_heatmap_extend(hm, s, end);
 	}
 }
@@ -72,8 +70,7 @@ static void follow_heap(void)
  * counts to the tier it is on, so the DRAM quota sees real DRAM use. */
 static void account(int tier, int64_t bytes)
 {
-	atomic_fetch_add_explicit(&tm_place_state.used[tier], bytes,
-				  memory_order_relaxed);
+	tm_heap_account(tier, bytes);
 	mg.applied[tier] += bytes;
 }
 
@@ -108,7 +105,7 @@ static void capacities(tm_plan_params *p, const tm_residency *r)
 		int64_t spare = free - (int64_t)(set->tier[t].capacity >> RESERVE_SHIFT);
 		p->cap[t] = resident(r, t) + (spare > 0 ? spare / page_bytes() : 0);
 	}
-	int64_t quota = tm_place_state.cfg.quota / page_bytes();
+	int64_t quota = tm_heap_quota() / page_bytes();
 	if (quota < p->cap[0])
 		p->cap[0] = quota;
 	tm_migrator_plan_settings(p, mg.cfg.hm->credit_shift);

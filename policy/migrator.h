@@ -12,10 +12,10 @@
 #ifndef TM_MIGRATOR_H
 #define TM_MIGRATOR_H
 
-#include "heatmap.h"
-#include "planner.h"
-#include "policy.h"
-#include "source.h"
+#include "policy/heatmap.h"
+#include "policy/planner.h"
+#include "policy/policy.h"
+#include "policy/source.h"
 
 /* A period's bounds, shared with bench/policy_scale.c, which runs the
  * steps of a period on a heat map of its own. */

@@ -1,4 +1,4 @@
-#include "mover.h"
+#include "policy/mover.h"
 
 #include <errno.h>
 #include <string.h>
@@ -102,7 +102,7 @@ static void locate_rotating(tm_mover *m, const tm_heatmap *hm, size_t budget,
 	}
 }
 
-/* Opened by the migrator's thread, for its own view (see os_uffd.c). */
+/* Opened by the migrator's thread, for its own view (see allocator/prim/uffd.c). */
 void tm_mover_find_huge(tm_mover *m, tm_heatmap *hm)
 {
 	if (m->pagemap == 0)

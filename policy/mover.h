@@ -14,11 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "heatmap.h"
-#include "os.h"
-#include "planner.h"
-#include "policy.h"
-#include "tiers.h"
+#include "allocator/prim/track.h"
+#include "allocator/tiers.h"
+#include "policy/heatmap.h"
+#include "policy/planner.h"
+#include "policy/policy.h"
 
 #define TM_MOVE_BATCH 512
 #define TM_HUGE_RUNS 64

@@ -1,4 +1,4 @@
-#include "planner.h"
+#include "policy/planner.h"
 
 #include <stdbool.h>
 #include <string.h>

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "heatmap.h"
+#include "policy/heatmap.h"
 
 /* A page, or a huge block of pages (from addr) that moves as one. */
 typedef struct {

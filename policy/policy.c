@@ -1,21 +1,23 @@
-/* The policy's entry points: the heat map over the tiers' reservations, the
- * heat sources, and the migrator's life cycle, put together for the
- * allocator (policy.h). */
-#include "policy.h"
+/* The heat policy as a plugin of the allocator (allocator/plugin.h): the
+ * heat map over the tiers' reservations, the heat sources, and the
+ * migrator's life cycle, put together; and its numbers for the stats
+ * (policy.h). */
+#include "policy/policy.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "arena.h"
-#include "config.h"
-#include "heat_damon.h"
-#include "heat_perf.h"
-#include "heat_uffd.h"
-#include "heatmap.h"
-#include "log.h"
-#include "migrator.h"
-#include "prim/os.h"
-#include "sites.h"
+#include "allocator/config.h"
+#include "allocator/heap.h"
+#include "allocator/log.h"
+#include "allocator/plugin.h"
+#include "allocator/prim/os.h"
+#include "policy/heat_damon.h"
+#include "policy/heat_perf.h"
+#include "policy/heat_uffd.h"
+#include "policy/heatmap.h"
+#include "policy/migrator.h"
+#include "policy/sites.h"
 
 /* TIERMALLOC_HEAT's choices: auto, the sources in TM_HEAT_* order, none. */
 #define HEAT_AUTO 0
@@ -41,32 +43,34 @@ static int grow_cells(void *cells, size_t old_bytes, size_t new_bytes)
  * its pages are touched only where the heap has huge pages). */
 static int add_span(int tier)
 {
-	const tm_tier_heap *heap = &tm_heaps[tier];
-	size_t bytes = (heap->size >> pol.hm.shift) * sizeof(tm_cell);
-	size_t huge = tm_heatmap_huge_bytes(heap->size), got;
+	uintptr_t base, size;
+	tm_heap_range(tier, &base, &size);
+	size_t bytes = (size >> pol.hm.shift) * sizeof(tm_cell);
+	size_t huge = tm_heatmap_huge_bytes(size), got;
 	char *cells = tm_os_reserve(bytes + huge, bytes + huge, &got);
 	if (!cells || tm_os_commit(cells + bytes, huge) < 0)
 		return -1;
-	int s = tm_heatmap_add_span(&pol.hm, heap->base, heap->size,
-				    (tm_cell *)cells, tier);
+	int s = tm_heatmap_add_span(&pol.hm, base, size, (tm_cell *)cells, tier);
 	if (s >= 0)
 		pol.hm.span[s].huge = (uint64_t *)(cells + bytes);
 	return s;
 }
 
-bool tm_policy_wants_one_tier(void)
+static bool wants_one_tier(void)
 {
 	int64_t heat = tm_opt_num(TM_OPT_HEAT);
 	return heat != HEAT_AUTO && heat != HEAT_NONE;
 }
 
-void tm_policy_init(const tm_tierset *tiers)
+static void init(const tm_tierset *tiers, bool tiered)
 {
+	if (!tiered)
+		return;
 	pol.tiers = *tiers;
-	pol.tiers.count = tm_heap_count; /* the tiers that have arenas */
+	pol.tiers.count = tm_heap_tiers(); /* the tiers that have arenas */
 	tm_heatmap_init(&pol.hm, (unsigned)__builtin_ctzl(tm_os_page_size()),
 			grow_cells);
-	for (int t = 0; t < tm_heap_count; t++)
+	for (int t = 0; t < pol.tiers.count; t++)
 		if (add_span(t) < 0) {
 			tm_warn("no room for the heat map: no heat tracking");
 			return;
@@ -82,7 +86,7 @@ void tm_policy_init(const tm_tierset *tiers)
 	pol.ready = true;
 }
 
-void tm_policy_start(void)
+static void start(bool tiered)
 {
 	int64_t heat = tm_opt_num(TM_OPT_HEAT);
 	if (!pol.ready || heat == HEAT_NONE)
@@ -99,27 +103,24 @@ void tm_policy_start(void)
 		tm_warn("cannot start the migrator thread: %s", strerror(-rc));
 }
 
-void tm_policy_after_fork_child(void)
+static void after_fork_child(bool tiered)
 {
-	tm_migrator_after_fork_child();
+	if (tiered)
+		tm_migrator_after_fork_child();
 }
 
-void tm_policy_stop(void)
+static void stop(bool tiered)
 {
-	tm_migrator_stop();
+	if (tiered)
+		tm_migrator_stop();
 }
 
-int tm_policy_site_tier(uintptr_t site, size_t size)
-{
-	return tm_sites_tier(site);
-}
-
-void tm_policy_sample(void *p, size_t size, uintptr_t site, int tier)
+static void sample(void *p, size_t size, uintptr_t site)
 {
 	tm_sites_sample((uintptr_t)p, size, site);
 }
 
-int tm_policy_advise(void *p, size_t len, int heat)
+static int advise(void *p, size_t len, int heat)
 {
 	if (!pol.ready) {
 		errno = ENOSYS;
@@ -130,7 +131,7 @@ int tm_policy_advise(void *p, size_t len, int heat)
 	return 0;
 }
 
-int tm_policy_heat_of(const void *p)
+static int heat_of(const void *p)
 {
 	if (!pol.ready || !tm_migrator_running())
 		return -1;
@@ -153,3 +154,16 @@ void tm_policy_snapshot_get(tm_policy_snapshot *out)
 	out->ntop = tm_sites_top(out->top, TM_TOP_SITES);
 	out->metadata_bytes = metadata_bytes();
 }
+
+TM_PLUGIN(tm_heat_policy) = {
+	.name = "heat policy",
+	.wants_one_tier = wants_one_tier,
+	.init = init,
+	.start = start,
+	.after_fork_child = after_fork_child,
+	.stop = stop,
+	.site_tier = tm_sites_tier,
+	.sample = sample,
+	.advise = advise,
+	.heat_of = heat_of,
+};

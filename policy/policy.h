@@ -1,7 +1,7 @@
-/* The policy side, as the allocator sees it: one question ("which tier for an
- * allocation from this site?"), sampled allocations, hints, the heat of a
- * page, the life cycle of the background migrator, and its statistics.
- * Everything else of heat, planning and migration stays inside policy/. */
+/* The heat policy's numbers, as the stats server reads them: a snapshot.
+ * The allocator reaches the policy through its plugin hooks only
+ * (allocator/plugin.h, policy.c); everything else of heat, planning and
+ * migration stays inside policy/. */
 #ifndef TM_POLICY_H
 #define TM_POLICY_H
 
@@ -9,41 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tiers.h"
-
-/* One allocation in this many bytes is reported to tm_policy_sample. */
-#define TM_SAMPLE_BYTES (256 << 10)
-
-/* At start-up, before any thread of ours exists. Cheap: no threads, no I/O
- * beyond what choosing a heat source needs. */
-void tm_policy_init(const tm_tierset *tiers);
-
-/* After start-up, from the services thread start: may start the migrator. */
-void tm_policy_start(void);
-
-/* In a forked child: the parent's migrator does not exist here. */
-void tm_policy_after_fork_child(void);
-
-/* At exit: stop the migrator and release kernel resources (kdamond...). */
-void tm_policy_stop(void);
-
-/* Whether TIERMALLOC_HEAT asks for heat tracking even on one tier (it names
- * a source): the heap is then tracked for the statistics and tm_heat_of,
- * and nothing moves. */
-bool tm_policy_wants_one_tier(void);
-
-/* Heat policy's tier for a new allocation from site, -1 for no opinion.
- * Called inside malloc: lock-free, allocation-free. */
-int tm_policy_site_tier(uintptr_t site, size_t size);
-
-/* A sampled allocation: p of size bytes from site, placed on tier. */
-void tm_policy_sample(void *p, size_t size, uintptr_t site, int tier);
-
-/* tm_advise(); same contract. */
-int tm_policy_advise(void *p, size_t len, int heat);
-
-/* tm_heat_of(): heat 0..255 of the page holding p, -1 if untracked. */
-int tm_policy_heat_of(const void *p);
+#include "allocator/tiers.h"
 
 /* ---- statistics ----------------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-#include "sites.h"
+#include "policy/sites.h"
 
 #include <string.h>
 

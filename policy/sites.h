@@ -17,9 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "heatmap.h"
-#include "planner.h"
-#include "policy.h"
+#include "allocator/plugin.h"
+#include "policy/heatmap.h"
+#include "policy/planner.h"
+#include "policy/policy.h"
 
 #define TM_SITES 1024           /* slots, a power of two */
 #define TM_SITE_SAMPLES 1024    /* ring of recent samples */

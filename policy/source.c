@@ -1,4 +1,4 @@
-#include "source.h"
+#include "policy/source.h"
 
 #include <stdio.h>
 #include <string.h>

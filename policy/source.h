@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "heatmap.h"
-#include "policy.h"
+#include "policy/heatmap.h"
+#include "policy/policy.h"
 
 typedef struct tm_heat_src tm_heat_src;
 struct tm_heat_src {

@@ -7,6 +7,12 @@ HOST_SUITES :=
 -include tests/policy/policy.mk
 -include tests/install/install.mk
 
+# Includes go the way the layout allows (README, "How the code is laid out").
+.PHONY: check-layers
+check-layers:
+	@tools/check-layers.sh
+HOST_SUITES := check-layers $(HOST_SUITES)
+
 .PHONY: test-host
 test-host: all
 	@failed=; for s in $(HOST_SUITES); do \

@@ -16,11 +16,12 @@ LDCONFIG   ?= ldconfig
 # The launcher links the options table and its parsers (config.o, and the
 # log and OS layer under it) to check values exactly as the library will.
 LAUNCHER_SRC := tools/launcher/launcher.c tools/launcher/flags.c
-LAUNCHER_OBJ := $(addprefix $(B)/obj/allocator/,config.o log.o prim/fd.o prim/os.o)
+LAUNCHER_OBJ := $(addprefix $(B)/obj/allocator/,config.o log.o prim/fd.o prim/file.o \
+                prim/os.o)
 LAUNCHER_DEP := $(LAUNCHER_SRC) tools/launcher/flags.h include/tiermalloc.h \
                 $(LAUNCHER_OBJ)
-LAUNCHER_CC   = $(CC) $(CFLAGS) $(CPPFLAGS) -std=gnu11 $(WARN) -Iinclude \
-                -Iallocator -Itools/launcher $(LAUNCHER_SRC) $(LAUNCHER_OBJ) \
+LAUNCHER_CC   = $(CC) $(CFLAGS) $(CPPFLAGS) -std=gnu11 $(WARN) -I. \
+                $(LAUNCHER_SRC) $(LAUNCHER_OBJ) \
                 $(LDFLAGS)
 
 # In the tree, build/tiermalloc preloads build/libtiermalloc.so.

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "flags.h"
+#include "allocator/config.h"
+#include "tools/launcher/flags.h"
 
 static const char *type_name(tm_opt_type t)
 {

@@ -1,4 +1,4 @@
-#include "prim/fd.h"
+#include "allocator/prim/fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "prim/os.h"
+#include "allocator/prim/os.h"
 
 tm_fd_id tm_fd_id_of(int fd)
 {
@@ -68,4 +68,9 @@ int tm_fd_room(void)
 		return -1;
 	long room = soft_limit() - open;
 	return room > INT_MAX ? INT_MAX : room < 0 ? 0 : (int)room;
+}
+
+void tm_fd_close_own(int fd)
+{
+	close(fd);
 }

@@ -27,6 +27,9 @@ bool tm_fd_still(int fd, tm_fd_id id);
 /* Close fd if it still refers to id. */
 void tm_fd_close(int fd, tm_fd_id id);
 
+/* Close a descriptor only we have used since we made it (no check). */
+void tm_fd_close_own(int fd);
+
 /* Move fd, one of n descriptors we hold for the program's life, out of the
  * program's way: just above select()'s FD_SETSIZE when the soft
  * RLIMIT_NOFILE leaves room there, else into the top n numbers below the

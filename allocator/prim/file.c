@@ -1,5 +1,5 @@
 #define _GNU_SOURCE /* O_PATH */
-#include "prim/file.h"
+#include "allocator/prim/file.h"
 
 #include <errno.h>
 #include <fcntl.h>

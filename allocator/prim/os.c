@@ -1,14 +1,20 @@
 #define _GNU_SOURCE /* struct dirent64 */
-#include "prim/os.h"
+#include "allocator/prim/os.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "allocator/prim/fd.h"
+#include "allocator/prim/file.h"
 
 #define MPOL_PREFERRED 1
 #define MPOL_PREFERRED_MANY 5
@@ -133,4 +139,47 @@ int tm_os_proc_ids(const char *dir, pid_t *ids, int max)
 	int err = got < 0 ? -errno : 0;
 	close(fd);
 	return err ? err : n;
+}
+
+bool tm_os_thread_ended(pid_t tid)
+{
+	char st[256];
+	if (tm_read_textf(st, sizeof(st), "/proc/self/task", "%d/stat", tid) < 0)
+		return false;
+	const char *end = strrchr(st, ')');
+	return end && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
+
+unsigned tm_os_cpu_count(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : (unsigned)n;
+}
+
+bool tm_os_pid_alive(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+void tm_os_lower_priority(int inc)
+{
+	int unused = nice(inc); /* Linux: the calling thread only */
+	(void)unused;
+}
+
+int tm_os_event_open(void)
+{
+	return tm_fd_keep(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), 1);
+}
+
+void tm_os_event_signal(int fd)
+{
+	uint64_t one = 1;
+	ssize_t unused = write(fd, &one, sizeof(one));
+	(void)unused;
+}
+
+void tm_os_remove(const char *path)
+{
+	unlink(path);
 }

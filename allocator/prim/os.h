@@ -44,6 +44,28 @@ int tm_os_node_of(const void *addr);
 
 size_t tm_os_page_size(void);
 
+/* CPUs online, at least 1. */
+unsigned tm_os_cpu_count(void);
+
+/* Whether process pid exists (it may belong to another user). */
+bool tm_os_pid_alive(pid_t pid);
+
+/* Lower the calling thread's scheduling priority by inc (nice). */
+void tm_os_lower_priority(int inc);
+
+/* A descriptor that becomes readable once tm_os_event_signal is called on
+ * it (eventfd, non-blocking, kept off 0-2). -1 if none. */
+int tm_os_event_open(void);
+void tm_os_event_signal(int fd);
+
+/* Remove a file; errors are ignored (it may be gone already). */
+void tm_os_remove(const char *path);
+
+/* Whether thread tid of this process has ended: the main thread stays
+ * listed, as a zombie, after it calls pthread_exit. A stat that cannot be
+ * read says no. */
+bool tm_os_thread_ended(pid_t tid);
+
 /* CLOCK_MONOTONIC, in ns. */
 uint64_t tm_now_ns(void);
 

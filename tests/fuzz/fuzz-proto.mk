@@ -3,12 +3,12 @@
 # for FUZZ_PROTO_S seconds (CI: 20); for a long run, see fuzz_proto.c.
 FUZZ_PROTO     := $(B)/fuzz/fuzz_proto
 FUZZ_PROTO_S   ?= 20
-FUZZ_PROTO_SRC := tests/fuzz/fuzz_proto.c allocator/json.c allocator/proto.c
+FUZZ_PROTO_SRC := tests/fuzz/fuzz_proto.c stats/json.c stats/proto.c
 FUZZ_PROTO_LOG := $(B)/fuzz/fuzz-proto.log
 
-$(FUZZ_PROTO): $(FUZZ_PROTO_SRC) allocator/json.h allocator/proto.h
+$(FUZZ_PROTO): $(FUZZ_PROTO_SRC) stats/json.h stats/proto.h
 	@mkdir -p $(@D)
-	clang -g -O1 -std=gnu11 -Wall -Iallocator \
+	clang -g -O1 -std=gnu11 -Wall -I. \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	      $(FUZZ_PROTO_SRC) -o $@
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "proto.h"
+#include "stats/json.h"
+#include "stats/proto.h"
 
 /* One line, ending in "}\n", no other control character: what a client
  * reading replies line by line needs. */

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "heatmap.h"
-#include "planner.h"
+#include "policy/heatmap.h"
+#include "policy/planner.h"
 
 #define FX_SHIFT 12
 #define FX_PAGE (1UL << FX_SHIFT)

@@ -19,7 +19,7 @@ VM_TEST_BINS += $(POL_PROGS)
 $(POL_UNIT): $(POL_B)/%: $(POL_SRC)/%.c $(POL_SRC)/fixture.h $(B)/libtmcore.a tests/check.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -pthread \
-	      -Iinclude -Iallocator -Ipolicy $< $(B)/libtmcore.a \
+	      -I. $< $(B)/libtmcore.a \
 	      -ljemalloc -lhwloc -lpthread -ldl -o $@
 
 # Programs run under LD_PRELOAD: they find the library's API with dlsym.

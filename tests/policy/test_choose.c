@@ -3,9 +3,9 @@
  * source that credits regions, and the reasons recorded for every source. */
 #include <stdio.h>
 
-#include "../check.h"
-#include "fixture.h"
-#include "source.h"
+#include "policy/source.h"
+#include "tests/check.h"
+#include "tests/policy/fixture.h"
 
 typedef struct {
 	tm_heat_src base;

@@ -7,9 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../check.h"
-#include "fixture.h"
-#include "heat_damon.h"
+#include "policy/heat_damon.h"
+#include "tests/check.h"
+#include "tests/policy/fixture.h"
 
 #define KD "kernel/mm/damon/admin/kdamonds"
 #define CTX KD "/0/contexts/0"

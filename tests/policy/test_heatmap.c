@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "../check.h"
-#include "fixture.h"
+#include "tests/check.h"
+#include "tests/policy/fixture.h"
 
 static void test_credit_and_cooling(void)
 {

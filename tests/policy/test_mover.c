@@ -3,9 +3,9 @@
  * age has passed. */
 #include <errno.h>
 
-#include "../check.h"
-#include "fixture.h"
-#include "mover.h"
+#include "policy/mover.h"
+#include "tests/check.h"
+#include "tests/policy/fixture.h"
 
 /* The fake kernel: the node of every page of span s, page i, what the
  * next move of a page answers (0: success), and which blocks are huge

@@ -11,9 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../check.h"
-#include "fixture.h"
-#include "heat_perf.h"
+#include "allocator/prim/fd.h"
+#include "policy/heat_perf.h"
+#include "tests/check.h"
+#include "tests/policy/fixture.h"
 
 #define PMUS "bus/event_source/devices"
 

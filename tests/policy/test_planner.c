@@ -2,9 +2,9 @@
  * hysteresis, the rate limit, quota changes, hints, and no ping-pong. */
 #include <stdlib.h>
 
-#include "../check.h"
-#include "fixture.h"
-#include "planner.h"
+#include "policy/planner.h"
+#include "tests/check.h"
+#include "tests/policy/fixture.h"
 
 #define MAX_MOVES 4096
 static tm_move moves[MAX_MOVES];

@@ -3,9 +3,9 @@
  * a full table. */
 #include <pthread.h>
 
-#include "../check.h"
-#include "fixture.h"
-#include "sites.h"
+#include "policy/sites.h"
+#include "tests/check.h"
+#include "tests/policy/fixture.h"
 
 #define SITE_HOT 0x401000
 #define SITE_COLD 0x402000

@@ -7,9 +7,9 @@
 #include <stdatomic.h>
 #include <sys/mman.h>
 
-#include "../check.h"
-#include "fixture.h"
-#include "heat_uffd.h"
+#include "policy/heat_uffd.h"
+#include "tests/check.h"
+#include "tests/policy/fixture.h"
 
 /* ---- the fake kernel ------------------------------------------------------
  * Pages of span 0 (at 1 GiB): write-protected or not, present or not. A

@@ -4,7 +4,7 @@
  * a new option is tested the day it is added. */
 #include <stdio.h>
 
-#include "config.h"
+#include "allocator/config.h"
 
 int main(void)
 {

@@ -92,7 +92,7 @@ $(PL_B)/vg_canary: $(PL_SRC)/vg_canary.c
 # the option table itself, from the library's own config.c
 $(PL_B)/optlist: $(PL_SRC)/optlist.c $(B)/libtmcore.a allocator/config.h
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 $(PL_CFLAGS) -Iallocator -Iinclude $< $(B)/libtmcore.a \
+	$(CC) -std=gnu11 $(PL_CFLAGS) -I. -Iinclude $< $(B)/libtmcore.a \
 	      -o $@
 
 $(addprefix $(PL_B)/asan/,$(PL_ASAN_C)): $(PL_B)/asan/%: $(PL_SRC)/%.c $(PL_HDR)

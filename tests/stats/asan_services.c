@@ -2,41 +2,52 @@
  * exclude each other, so the server's objects, built with ASan, are linked
  * into the test program itself (victim.c), and this file stands in for the
  * library's start-up (init.c): it reads the options, finds the tiers (one
- * tier: no tier arenas without our malloc), starts the server at load time,
- * stops it at exit, and restarts it in a forked child. */
+ * tier: no tier arenas without our malloc), arms the services (stop at
+ * exit, fork handling) and starts the plugins (the stats server, linked in
+ * here) at load time and in a forked child. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <pthread.h>
 #include <sys/auxv.h>
 
-#include "config.h"
-#include "placement.h"
-#include "runtime.h"
-#include "services.h"
+#include "allocator/config.h"
+#include "allocator/placement.h"
+#include "allocator/plugin.h"
+#include "allocator/runtime.h"
+#include "allocator/services.h"
+#include "policy/policy.h"
 
 extern char **environ;
 
 tm_runtime tm_rt;
 
-static void restart_in_child(void)
+/* policy/ is not in this build (one tier: the replies say so before they
+ * would ask it). */
+void tm_policy_snapshot_get(tm_policy_snapshot *out)
 {
-	tm_statsd_after_fork_child();
-	tm_rt.start_ns = tm_now_ns();
-	if (tm_opt_num(TM_OPT_STATS))
-		tm_statsd_start();
+	memset(out, 0, sizeof(*out));
+}
+
+/* The services' own start is driven by our malloc, which this build does
+ * not have: start the plugins at load time and in a forked child here. */
+static void start_plugins(void)
+{
+	const tm_plugin *p, *end;
+	for (tm_plugins(&p, &end); p < end; p++)
+		if (p->start)
+			p->start(false);
 }
 
 __attribute__((constructor)) static void start(void)
 {
-	tm_rt.start_ns = tm_now_ns();
 	tm_config_load(environ, getauxval(AT_SECURE) != 0);
 	tm_tiers_discover(tm_opt_str(TM_OPT_SYSFS), tm_opt_str(TM_OPT_TIERS),
 			  &tm_rt.tiers);
 	snprintf(tm_rt.single_reason, sizeof(tm_rt.single_reason),
 		 "one tier (%s): ASan test build", tm_rt.tiers.source);
 	tm_placement_configure(&tm_place_state, 1, tm_rt.tiers.tier[0].capacity);
-	pthread_atfork(NULL, NULL, restart_in_child);
-	atexit(tm_statsd_stop);
-	if (tm_opt_num(TM_OPT_STATS))
-		tm_statsd_start();
+	tm_services_arm(false); /* stop at exit; forget, in a forked child */
+	pthread_atfork(NULL, NULL, start_plugins);
+	start_plugins();
 }

@@ -8,22 +8,27 @@ STATS_PY    := PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3
 STATS_BIN   := $(B)/tests/stats
 STATS_UNITS := $(STATS_BIN)/unit_json_proto $(STATS_BIN)/unit_policy_view
 STATS_LIVE  := protocol security hostile tierstat
-STATS_OBJ   := $(addprefix $(B)/obj/allocator/,json.o proto.o stats_policy.o \
-               stats_sites.o config.o log.o prim/fd.o prim/os.o)
+STATS_OBJ   := $(addprefix $(B)/obj/,stats/json.o stats/proto.o allocator/config.o \
+               allocator/log.o allocator/prim/fd.o allocator/prim/file.o \
+               allocator/prim/os.o)
+# The policy's view asks the policy for its snapshot: unit_policy_view
+# provides one of made-up numbers.
+STATS_POLICY_OBJ := $(addprefix $(B)/obj/stats/,policy.o sites.o)
 STATS_ENV   := TM_LIB=$(B)/libtiermalloc.so TM_VICTIM=$(STATS_BIN)/victim \
                TM_TIERSTAT=$(B)/tierstat
 # The server and what it calls, for the ASan build (asan_services.c).
-STATS_ASAN_SRC := $(addprefix allocator/,json.c proto.c stats_mem.c \
-                  stats_os.c stats_policy.c stats_report.c stats_server.c \
-                  stats_sites.c statsd.c services.c config.c log.c tiers.c \
-                  placement.c \
-                  arena.c prim/fd.c prim/file.c prim/os.c)
+STATS_ASAN_SRC := $(addprefix stats/,json.c proto.c heap.c policy.c report.c \
+                  server.c sites.c statsd.c) \
+                  $(addprefix allocator/,services.c plugin.c snapshot.c config.c log.c tiers.c \
+                  placement.c arena.c prim/sock.c prim/fd.c prim/file.c prim/os.c)
 HOST_SUITES += test-stats
 
-$(STATS_BIN)/unit_%: tests/stats/unit_%.c $(STATS_OBJ) tests/check.h
+$(STATS_BIN)/unit_json_proto: STATS_UNIT_OBJ := $(STATS_OBJ)
+$(STATS_BIN)/unit_policy_view: STATS_UNIT_OBJ := $(STATS_OBJ) $(STATS_POLICY_OBJ)
+$(STATS_BIN)/unit_%: tests/stats/unit_%.c $(STATS_OBJ) $(STATS_POLICY_OBJ) tests/check.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Iinclude -Iallocator -Ipolicy \
-	      -Itests $< $(STATS_OBJ) -ldl -lm -o $@
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -I. \
+	      -Itests $< $(STATS_UNIT_OBJ) -ldl -lm -o $@
 
 $(STATS_BIN)/victim: tests/stats/victim.c
 	@mkdir -p $(@D)
@@ -33,8 +38,8 @@ $(STATS_BIN)/asan/victim: tests/stats/victim.c tests/stats/asan_services.c \
                          $(STATS_ASAN_SRC)
 	@mkdir -p $(@D)
 	clang -g -O1 -std=gnu11 -fsanitize=address,undefined \
-	      -fno-sanitize-recover=all -fno-omit-frame-pointer -Iinclude \
-	      -Iallocator -Ipolicy $^ -ljemalloc -ldl -lpthread -o $@
+	      -fno-sanitize-recover=all -fno-omit-frame-pointer -I. \
+	      $^ -ljemalloc -ldl -lpthread -o $@
 
 .PHONY: test-stats test-stats-unit test-stats-live test-stats-asan
 test-stats: test-stats-unit test-stats-live test-stats-asan fuzz-proto

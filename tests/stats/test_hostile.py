@@ -17,7 +17,7 @@ C = Checks("hostile")
 ROUNDS = 150000      # the victim's work: a few seconds
 FLOOD = 1000
 HUGE = 100 << 20
-CLIENT_TIMEOUT = 5   # the server's, in allocator/stats_server.c
+CLIENT_TIMEOUT = 5   # the server's, in stats/server.c
 
 
 def reference_sum():

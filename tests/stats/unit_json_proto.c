@@ -1,14 +1,12 @@
 /* Unit tests of the stats protocol's pure parts: the JSON writer, the line
- * framing and the request parser, and how the policy's parts read when
- * policy/ provides none of its stats hooks (this program defines none). */
+ * framing and the request parser. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "json.h"
-#include "proto.h"
-#include "stats_policy.h"
+#include "stats/json.h"
+#include "stats/proto.h"
 
 /* The finished text of j without its newline, in a static buffer. */
 static const char *text_of(tm_json *j)
@@ -188,28 +186,6 @@ static void test_help_lists_every_request(void)
 	tm_json_free(&j);
 }
 
-static void test_policy_parts_missing(void)
-{
-	tm_json j;
-	tm_json_init(&j, 1 << 16);
-	tm_json_object_begin(&j, NULL);
-	tm_stats_policy_summary(&j, NULL);
-	tm_stats_policy_heat(&j, NULL, 2);
-	tm_json_object_end(&j);
-	const char *t = text_of(&j);
-	CHECK(strstr(t, "\"heat_source\":{\"unavailable\":\"not reported by this "
-			"build") != NULL, "heat source unavailable: %s", t);
-	CHECK(strstr(t, "\"migration\":{\"unavailable\":") != NULL,
-	      "migration unavailable");
-	tm_json_reset(&j);
-	tm_json_object_begin(&j, NULL);
-	tm_stats_policy_sites(&j, "one tier: off", 5);
-	tm_json_object_end(&j);
-	CHECK(strcmp(text_of(&j), "{\"unavailable\":\"one tier: off\"}") == 0,
-	      "the off reason wins: %s", text_of(&j));
-	tm_json_free(&j);
-}
-
 int main(void)
 {
 	test_json_structure();
@@ -219,6 +195,5 @@ int main(void)
 	test_parse_good();
 	test_parse_bad();
 	test_help_lists_every_request();
-	test_policy_parts_missing();
 	return check_summary();
 }

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "json.h"
-#include "policy.h"
-#include "stats_policy.h"
+#include "policy/policy.h"
+#include "stats/json.h"
+#include "stats/policy.h"
 
 static int migrator_running = 1;
 static uint64_t periods_run = 7;
@@ -127,8 +127,8 @@ static void test_heat(void)
 {
 	const char *t = reply(heat);
 	CHECK(strstr(t, "\"upper\":[31,63,95,127,159,191,223,255],\"tiers\":"
-			"[{\"tier\":0,\"regions\":[0,0,0,0,0,0,0,5]},{\"tier\":1,"
-			"\"regions\":[9,0,0,0,0,0,0,0]}]") != NULL, "heat: %s", t);
+			"[{\"tier\":0,\"pages\":[0,0,0,0,0,0,0,5]},{\"tier\":1,"
+			"\"pages\":[9,0,0,0,0,0,0,0]}]") != NULL, "heat: %s", t);
 }
 
 static void test_sites(void)

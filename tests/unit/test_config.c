@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../check.h"
-#include "config.h"
-#include "log.h"
+#include "allocator/config.h"
+#include "allocator/log.h"
+#include "tests/check.h"
 
 static int parse(tm_opt_id id, const char *text, tm_opt_value *v)
 {

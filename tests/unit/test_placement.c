@@ -3,9 +3,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "../check.h"
-#include "config.h"
-#include "placement.h"
+#include "allocator/config.h"
+#include "allocator/placement.h"
+#include "tests/check.h"
 
 static tm_placement fresh(int policy, int64_t quota)
 {

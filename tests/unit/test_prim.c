@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../check.h"
-#include "log.h"
-#include "prim/fd.h"
-#include "prim/file.h"
+#include "allocator/log.h"
+#include "allocator/prim/fd.h"
+#include "allocator/prim/file.h"
+#include "tests/check.h"
 
 static char tree[64];
 

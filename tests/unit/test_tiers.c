@@ -2,8 +2,8 @@
  * KMEM DAX modes, three tiers, kernels without memory tiers, overrides. */
 #include <string.h>
 
-#include "../check.h"
-#include "tiers.h"
+#include "allocator/tiers.h"
+#include "tests/check.h"
 
 #define TREES "tests/unit/sysfs/"
 

@@ -5,7 +5,7 @@ HOST_SUITES += test-unit
 
 $(B)/tests/unit/%: tests/unit/%.c $(B)/libtmcore.a tests/check.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=gnu11 -Wall -Iinclude -Iallocator -Ipolicy $< \
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -I. $< \
 	      $(B)/libtmcore.a -ljemalloc -lpthread -ldl -o $@
 
 # The OS layer's helpers and the log, from their sources under ASan and
@@ -15,8 +15,8 @@ UNIT_PRIM_SRC := allocator/prim/file.c allocator/prim/fd.c allocator/prim/os.c \
 $(B)/tests/unit/test_prim: tests/unit/test_prim.c $(UNIT_PRIM_SRC) tests/check.h
 	@mkdir -p $(@D)
 	$(CC) -O1 -g -std=gnu11 -Wall -fsanitize=address,undefined \
-	      -fno-sanitize-recover=all -fno-omit-frame-pointer -Iinclude \
-	      -Iallocator $< $(UNIT_PRIM_SRC) -o $@
+	      -fno-sanitize-recover=all -fno-omit-frame-pointer -I. \
+	      $< $(UNIT_PRIM_SRC) -o $@
 
 .PHONY: test-unit
 test-unit: $(UNIT_TESTS)
@@ -26,7 +26,7 @@ test-unit: $(UNIT_TESTS)
 # README's options table is generated from the options table in config.c.
 $(B)/tools/options_doc: tools/options_doc.c tools/launcher/flags.c $(B)/libtmcore.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=gnu11 -Wall -Iinclude -Iallocator -Itools/launcher \
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -I. \
 	      $< tools/launcher/flags.c $(B)/libtmcore.a \
 	      -ljemalloc -lpthread -ldl -o $@
 

@@ -1,4 +1,4 @@
-#include "flags.h"
+#include "tools/launcher/flags.h"
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
 #ifndef TM_LAUNCHER_FLAGS_H
 #define TM_LAUNCHER_FLAGS_H
 
-#include "config.h"
+#include "allocator/config.h"
 
 typedef struct {
 	const char *name; /* the long option, without "--" */

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "flags.h"
-#include "tiermalloc.h"
+#include "include/tiermalloc.h"
+#include "tools/launcher/flags.h"
 
 #ifndef TM_PRELOAD_PATH
 #error "TM_PRELOAD_PATH: the library's installed path, set by the build"

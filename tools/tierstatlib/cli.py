@@ -10,7 +10,7 @@ USAGE = """\
 tierstat                              list processes serving stats
 tierstat PID [--json]                 stats of a process
 tierstat -w PID [-i SECS]             refresh every SECS seconds, like top
-tierstat heat PID [--json]            regions by heat, per tier
+tierstat heat PID [--json]            pages by heat, per tier
 tierstat sites PID [-n N] [--json]    top allocation sites
 tierstat config PID [--json]          TIERMALLOC_* variables
 tierstat set PID NAME VALUE           change a live variable

@@ -152,9 +152,9 @@ def heat_text(reply):
     upper = reply["upper"]
     header = ["TIER"] + [f"<={u:g}" if u is not None else "more"
                          for u in upper]
-    rows = [[t["tier"]] + [number(n) for n in t["regions"]]
+    rows = [[t["tier"]] + [number(n) for n in t["pages"]]
             for t in reply["tiers"]]
-    return (f"regions by heat ({reply['unit']}):\n" + table(header, rows))
+    return (f"pages by heat ({reply['unit']}):\n" + table(header, rows))
 
 
 def site_rows(sites):

@@ -9,7 +9,7 @@
 #ifndef TM_STATS_POLICY_H
 #define TM_STATS_POLICY_H
 
-#include "json.h"
+#include "stats/json.h"
 
 /* "heat_source" and "migration" members of the stats reply. */
 void tm_stats_policy_summary(tm_json *j, const char *off);

@@ -1,4 +1,4 @@
-#include "json.h"
+#include "stats/json.h"
 
 #include <math.h>
 #include <stdio.h>

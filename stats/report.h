@@ -4,8 +4,8 @@
 
 #include <stdint.h>
 
-#include "json.h"
-#include "proto.h"
+#include "stats/json.h"
+#include "stats/proto.h"
 
 /* The server's own numbers, shown in the stats reply. */
 typedef struct {

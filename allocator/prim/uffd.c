@@ -2,10 +2,9 @@
  * The installed headers predate both, so the ABI pieces they lack are
  * defined here from the kernel's documentation (userfaultfd(2),
  * PAGEMAP_SCAN(2const)). */
-#include "os.h"
-#include "prim/fd.h"
-#include "prim/os.h"
-#include "prim/os.h"
+#include "allocator/prim/fd.h"
+#include "allocator/prim/os.h"
+#include "allocator/prim/track.h"
 
 #include <errno.h>
 #include <fcntl.h>

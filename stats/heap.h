@@ -1,15 +1,16 @@
-/* The memory numbers of the stats reply: jemalloc's per-tier heap counters
- * and, in tiered mode, where the pages of each tier's reservation are, by
- * asking the kernel about a bounded sample of them (move_pages). Runs in the
- * stats server thread only. */
-#ifndef TM_STATS_MEM_H
-#define TM_STATS_MEM_H
+/* The memory numbers of the stats reply: the allocator's snapshot, jemalloc's
+ * per-tier heap counters and, in tiered mode, where the pages of each tier's
+ * reservation are, by asking the kernel about a bounded sample of them
+ * (move_pages). Runs in the stats server thread only. */
+#ifndef TM_STATS_HEAP_H
+#define TM_STATS_HEAP_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "tiers.h"
+#include "allocator/snapshot.h"
+#include "allocator/tiers.h"
 
 typedef struct {
 	bool known;                /* jemalloc answered */
@@ -31,6 +32,7 @@ typedef struct {
 typedef struct {
 	pid_t pid;                      /* of the process that took it */
 	uint64_t taken_ns;
+	tm_alloc_snapshot alloc;        /* the allocator's own numbers */
 	tm_heap_bytes total;            /* all of jemalloc */
 	tm_heap_bytes tier[TM_TIER_MAX];/* tiered mode: each tier's arenas */
 	tm_node_sample nodes[TM_TIER_MAX];

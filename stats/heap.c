@@ -1,14 +1,12 @@
-#include "stats_mem.h"
+#include "stats/heap.h"
 
 #include <jemalloc/jemalloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "config.h"
-#include "prim/os.h"
-#include "runtime.h"
+#include "allocator/config.h"
+#include "allocator/prim/os.h"
 
 /* jemalloc's epoch refresh takes its arenas' stats locks and move_pages the
  * process's mm lock, both of which the application's threads take too: a
@@ -68,25 +66,24 @@ static void read_total(tm_heap_bytes *h)
 		      arena_u64(ALL_ARENAS, "large.nrequests");
 }
 
-static void read_tier(int t, uint64_t page, tm_heap_bytes *h)
+static void read_tier(const tm_tier_snapshot *tier, uint64_t page,
+		      tm_heap_bytes *h)
 {
-	const tm_tier_heap *heap = &tm_heaps[t];
 	memset(h, 0, sizeof(*h));
-	for (unsigned a = 0; a < heap->narenas; a++)
-		add_arena(h, heap->first_arena + a, page);
+	for (unsigned a = 0; a < tier->narenas; a++)
+		add_arena(h, tier->first_arena + a, page);
 	h->known = page != 0;
 }
 
 /* Where the pages of a tier's reservation are: SAMPLE_PAGES of them, evenly
  * spaced, so the cost does not grow with the heap. */
-static void sample_nodes(int t, tm_node_sample *s)
+static void sample_nodes(const tm_tier_snapshot *tier, tm_node_sample *s)
 {
-	uintptr_t start, end;
+	uintptr_t start = tier->start, end = tier->end;
 	void *pages[SAMPLE_PAGES];
 	int status[SAMPLE_PAGES];
 	size_t page = tm_os_page_size();
 	memset(s, 0, sizeof(*s));
-	tm_arena_committed_range(t, &start, &end);
 	s->committed = end - start;
 	size_t total = (end - start) / page;
 	size_t n = total < SAMPLE_PAGES ? total : SAMPLE_PAGES;
@@ -109,14 +106,15 @@ static void refresh(void)
 	size_t len = sizeof(epoch);
 	mallctl("epoch", &epoch, &len, &epoch, len);
 	uint64_t page = ctl_size("arenas.page");
+	tm_alloc_snapshot_get(&snap.alloc);
 	read_total(&snap.total);
-	for (int t = 0; t < tm_rt.tiers.count; t++) {
+	for (int t = 0; t < snap.alloc.tiers->count; t++) {
 		snap.free[t] = tm_nodes_free(tm_opt_str(TM_OPT_SYSFS),
-					     tm_rt.tiers.tier[t].nodes);
-		if (!tm_rt.tiered)
+					     snap.alloc.tiers->tier[t].nodes);
+		if (!snap.alloc.tiered)
 			continue;
-		read_tier(t, page, &snap.tier[t]);
-		sample_nodes(t, &snap.nodes[t]);
+		read_tier(&snap.alloc.tier[t], page, &snap.tier[t]);
+		sample_nodes(&snap.alloc.tier[t], &snap.nodes[t]);
 	}
 }
 

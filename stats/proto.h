@@ -3,14 +3,14 @@
  * This file knows the requests and the shape of every reply's envelope
  * ("version", "request", "error"); it touches no process state, so the
  * parser is fuzzed on its own (tests/fuzz/). What the replies contain is
- * stats_report.c's business. */
+ * report.c's business. */
 #ifndef TM_PROTO_H
 #define TM_PROTO_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "json.h"
+#include "stats/json.h"
 
 /* Bumped when a reply changes incompatibly; added fields do not bump it. */
 #define TM_PROTO_VERSION 1

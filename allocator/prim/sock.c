@@ -1,5 +1,5 @@
 #define _GNU_SOURCE /* struct ucred, accept4 */
-#include "stats_os.h"
+#include "allocator/prim/sock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,9 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
-#include "prim/fd.h"
+#include "allocator/log.h"
+#include "allocator/prim/fd.h"
 
 #define BACKLOG 128
 
@@ -23,12 +22,11 @@ static int default_dir(char *dir, size_t len)
 
 /* Create the directory if missing, then hold it to our rules: checked
  * through an O_NOFOLLOW handle, so what is checked is what is there. */
-static int check_dir(const char *dir)
+static int check_dir(const char *dir, bool dir_from_env)
 {
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		tm_warn("%s%s: cannot create it: %s; no stats socket",
-			tm_opt_src(TM_OPT_STATS_DIR) == TM_SRC_ENV
-				? "TIERMALLOC_STATS_DIR=" : "stats directory ",
+			dir_from_env ? "TIERMALLOC_STATS_DIR=" : "stats directory ",
 			dir, strerror(errno));
 		return -1;
 	}
@@ -94,10 +92,10 @@ static int bind_socket(const struct sockaddr_un *addr)
 	return fd;
 }
 
-int tm_stats_sock_listen(char path[TM_SOCK_PATH_MAX])
+int tm_sock_listen(const char *opt, bool dir_from_env,
+		   char path[TM_SOCK_PATH_MAX])
 {
 	char dir[TM_SOCK_PATH_MAX];
-	const char *opt = tm_opt_str(TM_OPT_STATS_DIR);
 	int n = opt[0] ? snprintf(dir, sizeof(dir), "%s", opt)
 		       : default_dir(dir, sizeof(dir));
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -109,7 +107,7 @@ int tm_stats_sock_listen(char path[TM_SOCK_PATH_MAX])
 			"socket", dir);
 		return -1;
 	}
-	if (check_dir(dir) < 0)
+	if (check_dir(dir, dir_from_env) < 0)
 		return -1;
 	if (clear_leftover(&addr) < 0) {
 		tm_warn("stats: %s exists and is not a dead socket; no stats "
@@ -126,7 +124,7 @@ int tm_stats_sock_listen(char path[TM_SOCK_PATH_MAX])
 	return fd;
 }
 
-int tm_stats_sock_accept(int listen_fd, bool *same_user)
+int tm_sock_accept(int listen_fd, bool *same_user)
 {
 	int fd = tm_fd_keep(
 		accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), 1);
@@ -137,4 +135,19 @@ int tm_stats_sock_accept(int listen_fd, bool *same_user)
 	*same_user = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
 		     cred.uid == geteuid();
 	return fd;
+}
+
+ssize_t tm_sock_send(int fd, const void *buf, size_t len)
+{
+	return send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+ssize_t tm_sock_recv(int fd, void *buf, size_t len)
+{
+	return recv(fd, buf, len, MSG_DONTWAIT);
+}
+
+int tm_sock_wait(struct pollfd *fds, unsigned n, int timeout_ms)
+{
+	return poll(fds, (nfds_t)n, timeout_ms);
 }

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE /* dladdr */
-#include "stats_sites.h"
+#include "stats/sites.h"
 
 #include <dlfcn.h>
 #include <stdio.h>

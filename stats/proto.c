@@ -1,4 +1,4 @@
-#include "proto.h"
+#include "stats/proto.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* perf_event_open and its ring buffers. */
-#include "os.h"
-#include "prim/fd.h"
-#include "prim/os.h"
+#include "allocator/prim/fd.h"
+#include "allocator/prim/os.h"
+#include "allocator/prim/track.h"
 
 #include <errno.h>
 #include <linux/perf_event.h>

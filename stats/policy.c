@@ -1,19 +1,12 @@
-#include "stats_policy.h"
+#include "stats/policy.h"
 
 #include <stdbool.h>
 #include <string.h>
 
-#include "config.h"
-#include "policy.h"
-#include "stats_sites.h"
+#include "allocator/config.h"
+#include "policy/policy.h"
+#include "stats/sites.h"
 
-/* Refer to the policy's statistics weakly: a build whose policy/ does not
- * provide them still links, and the address is NULL. Only this file's
- * reference is weak, so nobody else's link changes. */
-#pragma weak tm_policy_snapshot_get
-
-#define NOT_PROVIDED "not reported by this build: policy/ has no " \
-		     "tm_policy_snapshot_get"
 #define NOT_RUNNING "the migrator is not running (TIERMALLOC_HEAT=none, or " \
 		    "it has not started yet)"
 #define NOT_MEASURED "no heat measured yet: the migrator has run no period " \
@@ -35,8 +28,6 @@ static const char *read_policy(const char *off, tm_policy_snapshot *ps)
 	memset(ps, 0, sizeof(*ps));
 	if (off)
 		return off;
-	if (!tm_policy_snapshot_get)
-		return NOT_PROVIDED;
 	tm_policy_snapshot_get(ps);
 	return ps->running ? NULL : NOT_RUNNING;
 }
@@ -159,7 +150,7 @@ void tm_stats_policy_heat(tm_json *j, const char *off, int tiers)
 	for (int t = 0; t < tiers && t < TM_TIER_MAX; t++) {
 		tm_json_object_begin(j, NULL);
 		tm_json_i64(j, "tier", t);
-		tm_json_array_begin(j, "regions");
+		tm_json_array_begin(j, "pages");
 		for (int b = 0; b < TM_HEAT_HIST; b++)
 			tm_json_u64(j, NULL, ps.heat_hist[t][b]);
 		tm_json_array_end(j);

@@ -1,4 +1,4 @@
-#include "stats_server.h"
+#include "stats/server.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -6,16 +6,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "json.h"
-#include "prim/fd.h"
-#include "proto.h"
-#include "runtime.h"
-#include "services.h"
-#include "stats_os.h"
-#include "stats_report.h"
+#include "allocator/prim/fd.h"
+#include "allocator/prim/os.h"
+#include "allocator/prim/sock.h"
+#include "allocator/services.h"
+#include "stats/json.h"
+#include "stats/proto.h"
+#include "stats/report.h"
 
 #define MAX_CLIENTS 16
 #define ACCEPTS_PER_ROUND 64
@@ -75,7 +73,7 @@ static void say_goodbye(int fd, const char *why)
 	tm_proto_error(&j, TM_REQ_UNKNOWN, why);
 	const char *text = tm_json_finish(&j, &len);
 	if (text) {
-		ssize_t unused = send(fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t unused = tm_sock_send(fd, text, len);
 		(void)unused;
 	}
 	tm_json_free(&j);
@@ -84,7 +82,7 @@ static void say_goodbye(int fd, const char *why)
 static void turn_away(int fd, const char *why)
 {
 	say_goodbye(fd, why);
-	close(fd);
+	tm_fd_close_own(fd);
 }
 
 static void admit(int fd, bool same_user, uint64_t now)
@@ -114,7 +112,7 @@ static uint64_t accept_clients(int listen_fd, uint64_t now)
 {
 	for (int i = 0; i < ACCEPTS_PER_ROUND; i++) {
 		bool same_user;
-		int fd = tm_stats_sock_accept(listen_fd, &same_user);
+		int fd = tm_sock_accept(listen_fd, &same_user);
 		if (fd < 0)
 			return errno == EMFILE || errno == ENFILE ||
 				       errno == ENOBUFS || errno == ENOMEM
@@ -129,8 +127,8 @@ static uint64_t accept_clients(int listen_fd, uint64_t now)
 static void flush(client *c, uint64_t now)
 {
 	while (c->out_sent < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = tm_sock_send(c->fd, c->out + c->out_sent,
+					 c->out_len - c->out_sent);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
@@ -208,7 +206,7 @@ static void receive(client *c)
 	size_t room = sizeof(c->in) - c->in_len;
 	if (room == 0)
 		return; /* serve_one will call the line too long */
-	ssize_t n = recv(c->fd, c->in + c->in_len, room, MSG_DONTWAIT);
+	ssize_t n = tm_sock_recv(c->fd, c->in + c->in_len, room);
 	if (n > 0)
 		c->in_len += (size_t)n;
 	else if (n == 0)
@@ -299,7 +297,7 @@ bool tm_stats_serve(int listen_fd, int wake_fd)
 		uint64_t wake = census;
 		if (accept_after && accept_after < wake)
 			wake = accept_after;
-		if (poll(fds, (nfds_t)n + 2, poll_timeout(now, wake)) < 0 &&
+		if (tm_sock_wait(fds, (unsigned)n + 2, poll_timeout(now, wake)) < 0 &&
 		    errno != EINTR)
 			break;
 		if (fds[0].revents)

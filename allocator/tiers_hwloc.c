@@ -10,8 +10,8 @@
 #include <hwloc.h>
 #include <string.h>
 
-#include "log.h"
-#include "tiers.h"
+#include "allocator/log.h"
+#include "allocator/tiers.h"
 
 #define HWLOC_SONAME "libhwloc.so.15"
 

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE /* program_invocation_short_name */
-#include "stats_report.h"
+#include "stats/report.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,20 +7,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "config.h"
-#include "placement.h"
-#include "runtime.h"
-#include "stats_mem.h"
-#include "stats_policy.h"
+#include "allocator/config.h"
+#include "allocator/prim/os.h"
+#include "allocator/snapshot.h"
+#include "stats/heap.h"
+#include "stats/policy.h"
 
 #define OPTION_PREFIX "TIERMALLOC_"
 
 /* Why the policy does not run at all, or NULL (it runs whenever tier
  * arenas are in use, even over one tier when heat is tracked). */
-static const char *policy_off(void)
+static const char *policy_off(const tm_alloc_snapshot *a)
 {
-	return tm_rt.tiered ? NULL
+	return a->tiered ? NULL
 			    : "one tier: no heat tracking or migration (a "
 			      "TIERMALLOC_HEAT source turns tracking on)";
 }
@@ -30,23 +29,23 @@ static double seconds(uint64_t ns)
 	return (double)ns / 1e9;
 }
 
-static void process_section(tm_json *j)
+static void process_section(tm_json *j, const tm_alloc_snapshot *a)
 {
 	tm_json_object_begin(j, "process");
 	tm_json_i64(j, "pid", getpid());
 	tm_json_string(j, "command", program_invocation_short_name);
 	tm_json_u64(j, "uid", geteuid());
-	tm_json_double(j, "uptime_s", seconds(tm_now_ns() - tm_rt.start_ns));
+	tm_json_double(j, "uptime_s", seconds(tm_now_ns() - a->start_ns));
 	tm_json_object_end(j);
 }
 
-static void mode_section(tm_json *j)
+static void mode_section(tm_json *j, const tm_alloc_snapshot *a)
 {
 	tm_json_object_begin(j, "mode");
-	tm_json_bool(j, "tiered", tm_rt.tiered);
-	if (!tm_rt.tiered)
-		tm_json_string(j, "why", tm_rt.single_reason);
-	tm_json_string(j, "tiers_from", tm_rt.tiers.source);
+	tm_json_bool(j, "tiered", a->tiered);
+	if (!a->tiered)
+		tm_json_string(j, "why", a->single_reason);
+	tm_json_string(j, "tiers_from", a->tiers->source);
 	tm_json_object_end(j);
 }
 
@@ -123,13 +122,13 @@ static const char *tier_name(int t, int count, char *buf, size_t len)
 	return buf;
 }
 
-static void tier_description(tm_json *j, int t)
+static void tier_description(tm_json *j, const tm_tierset *tiers, int t)
 {
-	const tm_tier *tier = &tm_rt.tiers.tier[t];
+	const tm_tier *tier = &tiers->tier[t];
 	char nodes[64], name[16];
 	tm_nodelist_format(tier->nodes, nodes, sizeof(nodes));
 	tm_json_u64(j, "tier", (uint64_t)t);
-	tm_json_string(j, "name", tier_name(t, tm_rt.tiers.count, name, sizeof(name)));
+	tm_json_string(j, "name", tier_name(t, tiers->count, name, sizeof(name)));
 	if (tier->kind[0])
 		tm_json_string_n(j, "kind", tier->kind, strnlen(tier->kind, sizeof(tier->kind)));
 	else
@@ -141,13 +140,14 @@ static void tier_description(tm_json *j, int t)
 	tm_json_u64_or_null(j, "bandwidth_mbs", tier->bandwidth_mbs);
 }
 
-static void tier_entry(tm_json *j, int t, const tm_mem_snapshot *m)
+static void tier_entry(tm_json *j, int t, const tm_alloc_snapshot *a,
+		       const tm_mem_snapshot *m)
 {
 	tm_json_object_begin(j, NULL);
-	tier_description(j, t);
+	tier_description(j, a->tiers, t);
 	tm_json_u64_or_null(j, "free", m->free[t]);
-	if (tm_rt.tiered) {
-		tm_json_string(j, "mempolicy", tm_heaps[t].mempolicy);
+	if (a->tiered) {
+		tm_json_string(j, "mempolicy", a->tier[t].mempolicy);
 		heap_numbers(j, "heap", &m->tier[t], "the tier's jemalloc arenas");
 		tm_json_u64(j, "allocations", m->tier[t].requests);
 		tm_json_string(j, "allocations_counted_by",
@@ -158,46 +158,47 @@ static void tier_entry(tm_json *j, int t, const tm_mem_snapshot *m)
 		tm_json_u64(j, "allocations", m->total.requests);
 		tm_json_string(j, "allocations_counted_by",
 			       "jemalloc, as its thread caches report them");
-		single_node(j, &tm_rt.tiers.tier[0], &m->total);
+		single_node(j, &a->tiers->tier[0], &m->total);
 	}
 	tm_json_object_end(j);
 }
 
-static void tiers_section(tm_json *j, const tm_mem_snapshot *m)
+static void tiers_section(tm_json *j, const tm_alloc_snapshot *a,
+			  const tm_mem_snapshot *m)
 {
 	tm_json_array_begin(j, "tiers");
-	for (int t = 0; t < tm_rt.tiers.count; t++)
-		tier_entry(j, t, m);
+	for (int t = 0; t < a->tiers->count; t++)
+		tier_entry(j, t, a, m);
 	tm_json_array_end(j);
 }
 
-static void quota_section(tm_json *j, const tm_mem_snapshot *m)
+static void quota_section(tm_json *j, const tm_alloc_snapshot *a,
+			  const tm_mem_snapshot *m)
 {
 	char limit[64];
 	tm_opt_format(TM_OPT_DRAM_LIMIT, limit, sizeof(limit));
 	tm_json_object_begin(j, "dram_quota");
 	tm_json_string(j, "limit", limit);
-	tm_json_i64(j, "bytes", tm_place_state.cfg.quota);
-	tm_json_bool(j, "enforced", tm_rt.tiered);
-	if (tm_rt.tiered)
-		tm_json_i64(j, "used", tm_arena_used(0));
+	tm_json_i64(j, "bytes", a->quota);
+	tm_json_bool(j, "enforced", a->tiered);
+	if (a->tiered)
+		tm_json_i64(j, "used", a->tier[0].used);
 	else
 		tm_json_u64(j, "used", m->total.allocated);
 	tm_json_object_end(j);
 }
 
-static void fallbacks_section(tm_json *j)
+static void fallbacks_section(tm_json *j, const tm_alloc_snapshot *a)
 {
 	tm_json_object_begin(j, "fallbacks");
-	if (!tm_rt.tiered)
-		tm_json_string(j, "one_tier", tm_rt.single_reason);
-	tm_json_u64(j, "dram_quota",
-		    atomic_load_explicit(&tm_place_state.quota_fallbacks,
-					 memory_order_relaxed));
+	if (!a->tiered)
+		tm_json_string(j, "one_tier", a->single_reason);
+	tm_json_u64(j, "dram_quota", a->quota_fallbacks);
 	tm_json_array_begin(j, "tier_full");
-	for (int t = 0; tm_rt.tiered && t < tm_rt.tiers.count; t++)
-		tm_json_u64(j, NULL, tm_arena_exhausted(t));
+	for (int t = 0; a->tiered && t < a->tiers->count; t++)
+		tm_json_u64(j, NULL, a->tier[t].exhausted);
 	tm_json_array_end(j);
+	tm_json_u64(j, "tcaches_refused", a->tcache_refusals);
 	tm_json_object_end(j);
 }
 
@@ -220,14 +221,16 @@ static void server_section(tm_json *j, const tm_server_counters *srv)
 static void stats_reply(tm_json *j, const tm_server_counters *srv)
 {
 	const tm_mem_snapshot *m = tm_mem_snapshot_get();
+	tm_alloc_snapshot a; /* fresh: exact bytes per tier now */
+	tm_alloc_snapshot_get(&a);
 	tm_proto_reply_begin(j, TM_REQ_STATS);
-	process_section(j);
-	mode_section(j);
-	tiers_section(j, m);
+	process_section(j, &a);
+	mode_section(j, &a);
+	tiers_section(j, &a, m);
 	heap_numbers(j, "heap_total", &m->total, "jemalloc totals");
-	quota_section(j, m);
-	fallbacks_section(j);
-	tm_stats_policy_summary(j, policy_off());
+	quota_section(j, &a, m);
+	fallbacks_section(j, &a);
+	tm_stats_policy_summary(j, policy_off(&a));
 	server_section(j, srv);
 	tm_proto_reply_end(j);
 }
@@ -279,15 +282,19 @@ static void set_reply(tm_json *j, const tm_request *req)
 
 static void heat_reply(tm_json *j)
 {
+	tm_alloc_snapshot a;
+	tm_alloc_snapshot_get(&a);
 	tm_proto_reply_begin(j, TM_REQ_HEAT);
-	tm_stats_policy_heat(j, policy_off(), tm_rt.tiers.count);
+	tm_stats_policy_heat(j, policy_off(&a), a.tiers->count);
 	tm_proto_reply_end(j);
 }
 
 static void sites_reply(tm_json *j, unsigned n)
 {
+	tm_alloc_snapshot a;
+	tm_alloc_snapshot_get(&a);
 	tm_proto_reply_begin(j, TM_REQ_SITES);
-	tm_stats_policy_sites(j, policy_off(), n);
+	tm_stats_policy_sites(j, policy_off(&a), n);
 	tm_proto_reply_end(j);
 }
 

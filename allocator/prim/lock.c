@@ -1,7 +1,7 @@
 /* Descriptors the policy holds for the program's life: placed where the
  * program does not look for its own, and counted against its limit. */
-#include "os.h"
-#include "prim/fd.h"
+#include "allocator/prim/fd.h"
+#include "allocator/prim/track.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,8 +3,8 @@
 #ifndef TM_STATS_SITES_H
 #define TM_STATS_SITES_H
 
-#include "json.h"
-#include "policy.h"
+#include "policy/policy.h"
+#include "stats/json.h"
 
 /* Members "by_bytes" and "by_heat", n entries at most each. Reorders
  * sites. */

@@ -1,12 +1,12 @@
-/* The policy's system calls, kept apart so the logic around them is
- * unit-tested with fakes: userfaultfd and PAGEMAP_SCAN (os_uffd.c),
- * perf_event_open and its ring buffers (os_perf.c), descriptors held for
- * the program's life (os_fd.c). Page moves,
+/* The system calls of heat tracking, in tables so the policy's logic around
+ * them is unit-tested with fakes: userfaultfd and PAGEMAP_SCAN (uffd.c),
+ * perf_event_open and its ring buffers (perf.c), descriptors locked for
+ * the program's life (lock.c). Page moves,
  * address-space reservations and sysfs reads and writes are the
  * allocator's (prim/os.h, prim/file.h). Each table's real instance is
  * tm_*_os_real. */
-#ifndef TM_POLICY_OS_H
-#define TM_POLICY_OS_H
+#ifndef TM_PRIM_TRACK_H
+#define TM_PRIM_TRACK_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,7 @@
-/* The stats server's life: started by the services once start-up is over,
- * in a thread of its own with every signal blocked; stopped at exit; gone
- * in a forked child, whose services start their own for the child's pid.
+/* The stats server as a plugin of the allocator (allocator/plugin.h): started
+ * by the services once start-up is over, in a thread of its own with every
+ * signal blocked; stopped at exit; gone in a forked child, whose services
+ * start their own for the child's pid.
  *
  * Starting happens inside malloc (tm_services_tick), so it only creates the
  * thread: the directory checks, the socket and everything else are done by
@@ -10,15 +11,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "log.h"
-#include "prim/fd.h"
-#include "services.h"
-#include "stats_os.h"
-#include "stats_server.h"
+#include "allocator/config.h"
+#include "allocator/log.h"
+#include "allocator/plugin.h"
+#include "allocator/prim/fd.h"
+#include "allocator/prim/os.h"
+#include "allocator/prim/sock.h"
+#include "allocator/services.h"
+#include "stats/server.h"
 
 #define STACK_SIZE (256 << 10)
 #define STOP_WAIT_NS (100 * 1000 * 1000L)
@@ -37,16 +39,16 @@ static struct {
 
 static void *server_main(void)
 {
-	int unused = nice(NICE_INCREMENT); /* Linux: this thread only */
-	(void)unused;
-	int fd = tm_stats_sock_listen(sd.path);
+	tm_os_lower_priority(NICE_INCREMENT);
+	int fd = tm_sock_listen(tm_opt_str(TM_OPT_STATS_DIR),
+				tm_opt_src(TM_OPT_STATS_DIR) == TM_SRC_ENV, sd.path);
 	if (fd < 0)
 		return NULL;
 	sd.listen_id = tm_fd_id_of(fd);
 	sd.listen_fd = fd;
 	tm_info("stats: serving on %s", sd.path);
 	bool application_gone = tm_stats_serve(fd, sd.wake_fd);
-	unlink(sd.path);
+	tm_os_remove(sd.path);
 	sd.listen_fd = -1;
 	tm_fd_close(fd, sd.listen_id);
 	if (application_gone)
@@ -58,7 +60,7 @@ static tm_service server = {.name = "tm-stats", .main = server_main};
 
 static int spawn(void)
 {
-	sd.wake_fd = tm_fd_keep(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), 1);
+	sd.wake_fd = tm_os_event_open();
 	if (sd.wake_fd < 0) {
 		tm_warn("stats: no eventfd; no stats socket");
 		return -1;
@@ -73,8 +75,10 @@ static int spawn(void)
 	return 0;
 }
 
-void tm_statsd_start(void)
+static void start(bool tiered)
 {
+	if (!tm_opt_num(TM_OPT_STATS))
+		return;
 	pthread_mutex_lock(&sd.lock);
 	if (!sd.running)
 		sd.running = spawn() == 0;
@@ -83,11 +87,8 @@ void tm_statsd_start(void)
 
 static void wake_server(void)
 {
-	uint64_t one = 1;
-	if (tm_fd_still(sd.wake_fd, sd.wake_id)) {
-		ssize_t unused = write(sd.wake_fd, &one, sizeof(one));
-		(void)unused;
-	}
+	if (tm_fd_still(sd.wake_fd, sd.wake_id))
+		tm_os_event_signal(sd.wake_fd);
 }
 
 /* Whether the thread ended within STOP_WAIT_NS. */
@@ -107,11 +108,11 @@ static bool join_briefly(pthread_t thread)
  * socket. A thread that does not finish in time (the application closed
  * our wake-up descriptor, or it is slow) ends with the process; its socket
  * is removed here. */
-void tm_statsd_stop(void)
+static void stop(bool tiered)
 {
 	pthread_mutex_lock(&sd.lock);
 	/* The server's own thread exits the process when it is the last one
-	 * (see stats_os.h); it has cleaned up already. */
+	 * (services.c); it has cleaned up already. */
 	if (sd.running && !pthread_equal(pthread_self(), server.thread)) {
 		wake_server();
 		if (join_briefly(server.thread)) {
@@ -119,13 +120,13 @@ void tm_statsd_stop(void)
 			sd.wake_fd = -1;
 			sd.running = false;
 		} else if (sd.listen_fd >= 0) {
-			unlink(sd.path);
+			tm_os_remove(sd.path);
 		}
 	}
 	pthread_mutex_unlock(&sd.lock);
 }
 
-void tm_statsd_after_fork_child(void)
+static void after_fork_child(bool tiered)
 {
 	/* The parent's server thread does not exist here; its descriptors do. */
 	tm_stats_server_forget();
@@ -136,3 +137,10 @@ void tm_statsd_after_fork_child(void)
 	sd.wake_fd = -1;
 	sd.listen_fd = -1; /* the parent's path is not ours to remove */
 }
+
+TM_PLUGIN(tm_stats_server) = {
+	.name = "stats server",
+	.start = start,
+	.after_fork_child = after_fork_child,
+	.stop = stop,
+};
