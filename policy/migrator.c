@@ -163,8 +163,7 @@ static void migrate(const tm_plan_params *p, tm_plan_summary *sum,
 static void publish(const tm_plan_summary *sum, const tm_move_result *mv,
 		    const tm_residency *r)
 {
-	struct timespec cpu;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+	uint64_t cpu = tm_os_thread_cpu_ns();
 	pthread_mutex_lock(&mg.stats_lock);
 	tm_policy_snapshot *s = &mg.pub;
 	s->periods++;
@@ -174,7 +173,7 @@ static void publish(const tm_plan_summary *sum, const tm_move_result *mv,
 	s->demoted_bytes += mv->demoted * (uint64_t)page_bytes();
 	for (int k = 0; k < TM_FAIL_KINDS; k++)
 		s->failed[k] += mv->failed[k];
-	s->cpu_ns = (uint64_t)cpu.tv_sec * 1000000000ULL + (uint64_t)cpu.tv_nsec;
+	s->cpu_ns = cpu;
 	s->wall_ns = tm_now_ns() - mg.start_ns;
 	for (int t = 0; t < TM_TIER_MAX; t++)
 		s->resident_pages[t] = (uint64_t)resident(r, t);
@@ -193,19 +192,12 @@ static uint64_t collect(tm_heat_src *src, unsigned period_ms)
 	return atomic_load(&mg.cfg.hm->credited) - before;
 }
 
-static uint64_t cpu_ns(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* The program's CPU time (the process's, less this thread's) since the
  * last period, as a share of the wall time into the heat map; whether it
  * used a tenth of a period's CPU. */
 static bool program_ran(unsigned period_ms)
 {
-	uint64_t cpu = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t cpu = tm_os_program_cpu_ns();
 	uint64_t wall = tm_now_ns();
 	uint64_t used = cpu > mg.program_cpu_ns ? cpu - mg.program_cpu_ns : 0;
 	uint64_t share = wall > mg.program_wall_ns
@@ -285,11 +277,8 @@ static unsigned period_ms(void)
 /* Sleep one period; false when asked to stop. */
 static bool wait_period(void)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	uint64_t ns = (uint64_t)until.tv_nsec + (uint64_t)period_ms() * 1000000ULL;
-	until.tv_sec += (time_t)(ns / 1000000000ULL);
-	until.tv_nsec = (long)(ns % 1000000000ULL);
+	struct timespec until = tm_os_deadline(CLOCK_MONOTONIC,
+					       (uint64_t)period_ms() * 1000000ULL);
 	pthread_mutex_lock(&mg.lock);
 	while (!atomic_load(&mg.stopping) &&
 	       pthread_cond_timedwait(&mg.wake, &mg.lock, &until) != ETIMEDOUT)

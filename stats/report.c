@@ -204,8 +204,7 @@ static void fallbacks_section(tm_json *j, const tm_alloc_snapshot *a)
 
 static void server_section(tm_json *j, const tm_server_counters *srv)
 {
-	struct timespec cpu = {0, 0};
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu); /* we are the server */
+	uint64_t cpu = tm_os_thread_cpu_ns(); /* we are the server */
 	tm_json_object_begin(j, "server");
 	tm_json_u64(j, "clients", srv->clients);
 	tm_json_u64(j, "accepted", srv->accepted);
@@ -214,7 +213,7 @@ static void server_section(tm_json *j, const tm_server_counters *srv)
 	tm_json_u64(j, "requests", srv->requests);
 	tm_json_u64(j, "bad_requests", srv->errors);
 	tm_json_u64(j, "timeouts", srv->timeouts);
-	tm_json_double(j, "cpu_s", (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9);
+	tm_json_double(j, "cpu_s", (double)cpu / 1e9);
 	tm_json_object_end(j);
 }
 

@@ -94,13 +94,7 @@ static void wake_server(void)
 /* Whether the thread ended within STOP_WAIT_NS. */
 static bool join_briefly(pthread_t thread)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += STOP_WAIT_NS;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = tm_os_deadline(CLOCK_REALTIME, STOP_WAIT_NS);
 	return pthread_timedjoin_np(thread, NULL, &until) == 0;
 }
 

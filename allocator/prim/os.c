@@ -39,6 +39,21 @@ uint64_t tm_os_program_cpu_ns(void)
 	return clock_ns(CLOCK_PROCESS_CPUTIME_ID) - clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
+uint64_t tm_os_thread_cpu_ns(void)
+{
+	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+struct timespec tm_os_deadline(clockid_t clock, uint64_t ns)
+{
+	struct timespec t;
+	clock_gettime(clock, &t);
+	ns += (uint64_t)t.tv_nsec;
+	t.tv_sec += (time_t)(ns / 1000000000ULL);
+	t.tv_nsec = (long)(ns % 1000000000ULL);
+	return t;
+}
+
 size_t tm_os_page_size(void)
 {
 	static size_t page;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Reserve address space (inaccessible, not charged). Tries len, halving down
  * to min_len. Returns the base and its size in *got, or NULL. */
@@ -73,6 +74,12 @@ uint64_t tm_now_ns(void);
  * (one of ours). Two clocks read one after the other, so it may step back
  * a little between calls. */
 uint64_t tm_os_program_cpu_ns(void);
+
+/* CPU time of the calling thread, in ns. */
+uint64_t tm_os_thread_cpu_ns(void);
+
+/* The time ns from now on clock, for the timed waits of pthreads. */
+struct timespec tm_os_deadline(clockid_t clock, uint64_t ns);
 
 /* The numeric entries of a /proc directory (/proc/self/task: thread ids;
  * /proc/self/fd: descriptors), the first max of them stored in ids. Their
