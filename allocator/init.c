@@ -10,8 +10,6 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
-#include <jemalloc/jemalloc.h>
-
 #include "arena.h"
 #include "config.h"
 #include "log.h"
@@ -147,15 +145,21 @@ static void after_fork_child(void)
 	tm_services_arm();
 }
 
-/* Fork takes the services lock before jemalloc's locks, in the order
- * tm_services_tick takes them: prepare handlers run last-registered first,
- * and jemalloc registers its own when it starts, so it is started first. */
-static void register_fork_handlers(void)
+/* jemalloc registers its fork handlers when it starts, which is at the
+ * first allocation (or mallctl), not at exec: its constructor is taken out
+ * (TM_JEMALLOC in the Makefile), so that a program that never allocates
+ * pays nothing for it. Its call lands here (renamed in the archive), and
+ * ours go in right after its own: prepare handlers run last-registered
+ * first, so a fork takes the services lock before jemalloc's locks, in the
+ * order tm_services_tick takes them. A fork before then has no services to
+ * restart: the child goes on counting towards them where the parent was. */
+int tm_je_pthread_atfork(void (*prepare)(void), void (*parent)(void),
+			 void (*child)(void));
+int tm_je_pthread_atfork(void (*prepare)(void), void (*parent)(void),
+			 void (*child)(void))
 {
-	const char *version;
-	size_t len = sizeof(version);
-	mallctl("version", &version, &len, NULL, 0);
-	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	int rc = pthread_atfork(prepare, parent, child);
+	return rc ? rc : pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
 static void tm_fini(void)
@@ -177,7 +181,6 @@ __attribute__((constructor)) static void tm_init(void)
 		tm_policy_init(&tm_rt.tiers);
 	tm_malloc_bind(tm_rt.tiered);
 	describe_tiers();
-	register_fork_handlers();
 	atexit(tm_fini);
 	tm_services_arm();
 }
