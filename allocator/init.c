@@ -40,6 +40,24 @@ void tm_services_arm(void)
 	atomic_store(&tm_services_pending, tm_opt_num(TM_OPT_STATS) || tm_rt.tiered);
 }
 
+static void configure_placement(void)
+{
+	tm_placement_configure(&tm_place_state, tm_rt.tiered ? tm_rt.tiers.count : 1,
+			       tm_rt.tiers.tier[0].capacity);
+}
+
+/* The tiers' capacity, HMAT numbers and CPU-lessness, and the DRAM quota,
+ * which can be a share of capacity. Tiered allocation needs them from the
+ * start; a one-tier process reads them only when asked about
+ * (TIERMALLOC_VERBOSE, the stats), not at every exec. */
+static void describe_tiers(void)
+{
+	if (tm_rt.tiers.described)
+		return;
+	tm_tiers_describe(tm_opt_str(TM_OPT_SYSFS), &tm_rt.tiers);
+	configure_placement();
+}
+
 /* Called by malloc while services are pending. The count is updated without
  * a locked instruction: threads racing here only lose a few counts. Once
  * enough has been allocated, the first allocation after the delay starts
@@ -59,6 +77,7 @@ void tm_services_tick(size_t size)
 	    pthread_mutex_trylock(&services_lock) != 0)
 		return;
 	if (atomic_exchange(&tm_services_pending, 0)) {
+		describe_tiers(); /* for the stats */
 		if (tm_opt_num(TM_OPT_STATS))
 			tm_statsd_start();
 		if (tm_rt.tiered)
@@ -78,11 +97,10 @@ static unsigned arenas_per_tier(void)
 
 static void on_option_change(tm_opt_id id)
 {
-	tm_placement_configure(&tm_place_state, tm_rt.tiered ? tm_rt.tiers.count : 1,
-			       tm_rt.tiers.tier[0].capacity);
+	configure_placement();
 }
 
-static void describe_tiers(void)
+static void report_tiers(void)
 {
 	const tm_tierset *s = &tm_rt.tiers;
 	for (int t = 0; t < s->count; t++) {
@@ -115,6 +133,7 @@ static void choose_mode(void)
 			 "one tier (%s): plain jemalloc", s->source);
 		return;
 	}
+	describe_tiers();
 	tm_tiers_add_hwloc(s);
 	if (tm_arenas_create(s, arenas_per_tier()) == 0)
 		tm_rt.tiered = true;
@@ -174,13 +193,14 @@ __attribute__((constructor)) static void tm_init(void)
 	tm_rt.start_ns = tm_now_ns();
 	tm_config_load(environ, getauxval(AT_SECURE) != 0);
 	choose_mode();
-	tm_placement_configure(&tm_place_state, tm_rt.tiered ? tm_rt.tiers.count : 1,
-			       tm_rt.tiers.tier[0].capacity);
+	if (tm_opt_num(TM_OPT_VERBOSE))
+		describe_tiers();
+	configure_placement();
 	tm_config_on_change(on_option_change);
 	if (tm_rt.tiered)
 		tm_policy_init(&tm_rt.tiers);
 	tm_malloc_bind(tm_rt.tiered);
-	describe_tiers();
+	report_tiers();
 	atexit(tm_fini);
 	tm_services_arm();
 }
