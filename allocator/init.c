@@ -52,8 +52,6 @@ static void configure_placement(void)
  * (TIERMALLOC_VERBOSE, the stats), not at every exec. */
 static void describe_tiers(void)
 {
-	if (tm_rt.tiers.described)
-		return;
 	tm_tiers_describe(tm_opt_str(TM_OPT_SYSFS), &tm_rt.tiers);
 	configure_placement();
 }

@@ -3,8 +3,8 @@
  * prof_data.c unbiases sampled sizes with exp and round, and only under
  * MALLOC_CONF=prof:true. The archive's calls are renamed to these
  * (TM_JE_RENAME in the Makefile), so the library does not need libm: loading
- * it costs every exec about 10 page faults, a quarter of a millisecond in
- * these VMs, for three functions almost no process calls. */
+ * it costs every exec about 10 page faults, some 0.1-0.3 ms in these VMs,
+ * for three functions almost no process calls. */
 #ifndef TM_JE_MATH_H
 #define TM_JE_MATH_H
 
