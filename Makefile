@@ -22,7 +22,11 @@ TM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread $(WARN) \
 TM_CXXFLAGS := -std=gnu++17 -fPIC -fvisibility=hidden -fno-exceptions -pthread \
                -Wall -Wextra -I. -MMD -MP
 TM_JEMALLOC := $(B)/jemalloc/libjemalloc_tm.a
-TM_LIBS := $(TM_JEMALLOC) -lm -lpthread -ldl
+# Nothing but libc at run time: -static-libgcc links in the unwinder that
+# jemalloc's heap profiler walks stacks with (prof_sys.c), instead of loading
+# libgcc_s.so.1 at every exec; its log, exp and round are ours (je_math.c),
+# not libm's.
+TM_LIBS := $(TM_JEMALLOC) -lpthread -ldl -static-libgcc
 
 # Library objects: every .c under allocator/, policy/ and stats/, and the C++
 # operators (cxx.cc). malloc.o and cxx.o hold the interposed entry points, so
@@ -67,14 +71,22 @@ TM_VERSION   := $(TM_SOVERSION).$(shell sed -n 's/^\#define TM_VERSION_MINOR //p
 # malloc.c) or made local, as ours is the one exported; its own API
 # (mallctl, mallocx, ...) is exported (exports.map), so a program that calls
 # mallctl itself (redis) reaches the jemalloc that allocates.
-TM_JE_RENAME := malloc free calloc realloc
+#
+# jemalloc starts at the first allocation, not at exec: its constructor (the
+# .init_array of jemalloc.pic.o, its only one) is taken out, and its
+# pthread_atfork goes through tm_je_pthread_atfork (init.c), which puts our
+# fork handlers after its own whenever it starts. Its profiler's log, exp and
+# round are ours (je_math.c).
+TM_JE_RENAME := malloc free calloc realloc pthread_atfork log exp round
 TM_JE_LOCAL  := aligned_alloc memalign posix_memalign valloc malloc_usable_size
-$(TM_JEMALLOC): | $(B)/.build-deps
+$(TM_JEMALLOC): Makefile | $(B)/.build-deps
 	@mkdir -p $(@D)
 	cp "$$($(CC) -print-file-name=libjemalloc_pic.a)" $@.tmp
 	ar d $@.tmp jemalloc_cpp.pic.o
 	objcopy $(foreach f,$(TM_JE_RENAME),--redefine-sym $(f)=tm_je_$(f)) \
-	        $(TM_JE_LOCAL:%=--localize-symbol=%) $@.tmp $@
+	        $(TM_JE_LOCAL:%=--localize-symbol=%) \
+	        --remove-section=.init_array --remove-section=.rela.init_array \
+	        $@.tmp $@
 	rm $@.tmp
 
 $(B)/libtiermalloc.so: $(LIB_OBJ) $(TM_JEMALLOC) allocator/exports.map Makefile

@@ -10,8 +10,6 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
-#include <jemalloc/jemalloc.h>
-
 #include "allocator/arena.h"
 #include "allocator/config.h"
 #include "allocator/log.h"
@@ -37,13 +35,27 @@ static unsigned arenas_per_tier(void)
 	return cpus > ARENAS_PER_TIER_MAX ? ARENAS_PER_TIER_MAX : cpus;
 }
 
-static void on_option_change(tm_opt_id id)
+static void configure_placement(void)
 {
 	tm_placement_configure(&tm_place_state, tm_rt.tiered ? tm_rt.tiers.count : 1,
 			       tm_rt.tiers.tier[0].capacity);
 }
 
-static void describe_tiers(void)
+static void on_option_change(tm_opt_id id)
+{
+	configure_placement();
+}
+
+/* Tiered allocation needs them from the start; a one-tier process reads
+ * them only when asked about (TIERMALLOC_VERBOSE, the stats), not at every
+ * exec. */
+void tm_runtime_describe(void)
+{
+	tm_tiers_describe(tm_opt_str(TM_OPT_SYSFS), &tm_rt.tiers);
+	configure_placement();
+}
+
+static void report_tiers(void)
 {
 	const tm_tierset *s = &tm_rt.tiers;
 	for (int t = 0; t < s->count; t++) {
@@ -76,6 +88,7 @@ static void choose_mode(void)
 			 "one tier (%s): plain jemalloc", s->source);
 		return;
 	}
+	tm_runtime_describe();
 	tm_tiers_add_hwloc(s);
 	if (tm_arenas_create(s, arenas_per_tier()) == 0)
 		tm_rt.tiered = true;
@@ -88,11 +101,12 @@ __attribute__((constructor)) static void tm_init(void)
 {
 	tm_config_load(environ, getauxval(AT_SECURE) != 0);
 	choose_mode();
-	tm_placement_configure(&tm_place_state, tm_rt.tiered ? tm_rt.tiers.count : 1,
-			       tm_rt.tiers.tier[0].capacity);
+	if (tm_opt_num(TM_OPT_VERBOSE))
+		tm_runtime_describe();
+	configure_placement();
 	tm_config_on_change(on_option_change);
 	tm_plugins_init(&tm_rt.tiers, tm_rt.tiered);
 	tm_malloc_bind(tm_rt.tiered);
-	describe_tiers();
+	report_tiers();
 	tm_services_arm(tm_rt.tiered);
 }

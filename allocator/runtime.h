@@ -24,5 +24,10 @@ typedef struct {
 
 extern tm_runtime tm_rt;
 
+/* The tiers' capacity, HMAT numbers and CPU-lessness, and the DRAM quota
+ * (which can be a share of capacity), read once: at start-up when tiered
+ * or verbose, else before the services start (init.c). */
+void tm_runtime_describe(void);
+
 
 #endif

@@ -8,13 +8,13 @@
 #define _GNU_SOURCE
 #include "allocator/services.h"
 
-#include <jemalloc/jemalloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "allocator/plugin.h"
 #include "allocator/prim/os.h"
+#include "allocator/runtime.h"
 
 #define SERVICES_AFTER_ALLOCS 256
 #define SERVICES_AFTER_NS (20 * 1000 * 1000ULL)
@@ -146,8 +146,10 @@ void tm_services_tick(size_t size)
 	}
 	if (pthread_mutex_trylock(&start_lock) != 0)
 		return;
-	if (atomic_exchange(&tm_services_pending, 0))
+	if (atomic_exchange(&tm_services_pending, 0)) {
+		tm_runtime_describe(); /* for the stats */
 		start_all();
+	}
 	pthread_mutex_unlock(&start_lock);
 }
 
@@ -181,16 +183,24 @@ static void after_fork_child(void)
 	arm();
 }
 
-/* Fork takes the start lock before jemalloc's locks, in the order
- * tm_services_tick takes them: prepare handlers run last-registered first,
- * and jemalloc registers its own when it starts, so it is started first. */
+/* jemalloc registers its fork handlers when it starts, which is at the
+ * first allocation (or mallctl), not at exec: its constructor is taken out
+ * (TM_JEMALLOC in the Makefile), so that a program that never allocates
+ * pays nothing for it. Its call lands here (renamed in the archive), and
+ * ours go in right after its own: prepare handlers run last-registered
+ * first, so a fork takes the start lock before jemalloc's locks, in the
+ * order tm_services_tick takes them. A fork before then has no services to
+ * restart: the child goes on counting towards them where the parent was. */
+int tm_je_pthread_atfork(void (*prepare)(void), void (*parent)(void),
+			 void (*child)(void))
+{
+	int rc = pthread_atfork(prepare, parent, child);
+	return rc ? rc : pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
 void tm_services_arm(bool tiered_mode)
 {
 	tiered = tiered_mode;
-	const char *version;
-	size_t len = sizeof(version);
-	mallctl("version", &version, &len, NULL, 0);
-	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	atexit(stop_all);
 	arm();
 }

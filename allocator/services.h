@@ -13,9 +13,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* At the end of start-up: fork and exit handlers, and the countdown;
- * tiered is passed on to the plugins' hooks. */
+/* At the end of start-up: the exit handler and the countdown; tiered is
+ * passed on to the plugins' hooks. */
 void tm_services_arm(bool tiered);
+
+/* jemalloc's pthread_atfork (renamed in its archive): registers its
+ * handlers, then the services' own. */
+int tm_je_pthread_atfork(void (*prepare)(void), void (*parent)(void),
+			 void (*child)(void));
 
 /* When start-up (or, in a forked child, the fork) armed the services:
  * CLOCK_MONOTONIC, ns. */

@@ -116,6 +116,13 @@ static uint32_t read_node_u32(const char *root, int node, const char *attr)
 	return (uint32_t)strtoul(buf, NULL, 10);
 }
 
+/* Nodes with CPUs; where sysfs has no such list, every memory node. */
+static uint64_t cpu_nodes(const char *root, uint64_t mem)
+{
+	uint64_t cpus = read_nodelist(root, "has_cpu");
+	return cpus ? cpus : mem;
+}
+
 /* Fill capacity, HMAT numbers and CPU-lessness of a tier. */
 static void describe_tier(const char *root, uint64_t cpu_nodes, tm_tier *t)
 {
@@ -234,23 +241,30 @@ void tm_tiers_discover(const char *root, const char *override, tm_tierset *set)
 	uint64_t mem = read_nodelist(root, "has_memory");
 	if (!mem)
 		mem = read_nodelist(root, "online");
-	uint64_t cpus = read_nodelist(root, "has_cpu");
 	if (!mem) { /* no NUMA in sysfs at all: one node 0 */
 		mem = 1;
-		cpus = 1;
 		snprintf(set->source, sizeof(set->source), "no NUMA information");
 	}
+	set->memory_nodes = mem;
 	bool overridden = override && *override &&
 			  tiers_from_override(override, mem, set) == 0;
 	if (overridden) {
 		/* the user's tiers stand as given */
-	} else if (__builtin_popcountll(mem) == 1) {
+	} else if ((mem & (mem - 1)) == 0) { /* one node */
 		add_tier(set, mem, -1);
 		if (!set->source[0])
 			snprintf(set->source, sizeof(set->source), "single node");
 	} else if (tiers_from_kernel(root, mem, set) < 0) {
-		tiers_from_cpus(mem, cpus ? cpus : mem, set);
+		tiers_from_cpus(mem, cpu_nodes(root, mem), set);
 	}
+}
+
+void tm_tiers_describe(const char *root, tm_tierset *set)
+{
+	if (set->described)
+		return;
+	uint64_t cpus = cpu_nodes(root, set->memory_nodes);
 	for (int i = 0; i < set->count; i++)
 		describe_tier(root, cpus, &set->tier[i]);
+	set->described = true;
 }

@@ -28,6 +28,8 @@ typedef struct {
 typedef struct {
 	int count;
 	tm_tier tier[TM_TIER_MAX];
+	uint64_t memory_nodes; /* every node with memory */
+	bool described;        /* tm_tiers_describe has filled the tiers in */
 	char source[48];       /* how the tiers were found, for the stats */
 } tm_tierset;
 
@@ -38,10 +40,17 @@ int tm_nodelist_parse(const char *text, uint64_t *mask);
 /* Format a node mask as a kernel node list. */
 void tm_nodelist_format(uint64_t mask, char *buf, size_t len);
 
-/* Find the tiers. override is TIERMALLOC_TIERS ("" for none); its problems
- * are reported with tm_warn and it is ignored where it cannot be used. */
+/* Find the tiers: the nodes of each. override is TIERMALLOC_TIERS ("" for
+ * none); its problems are reported with tm_warn and it is ignored where it
+ * cannot be used. One memory node takes one read. */
 void tm_tiers_discover(const char *sysfs_root, const char *override,
 		       tm_tierset *out);
+
+/* Fill in capacity, HMAT numbers and CPU-lessness of every
+ * tier, once (later calls do nothing). Apart from discovery so that a
+ * one-tier process reads them only when someone asks about its tiers, not
+ * at every exec. */
+void tm_tiers_describe(const char *sysfs_root, tm_tierset *set);
 
 /* Fill latency, bandwidth and kind from hwloc where sysfs did not. */
 void tm_tiers_add_hwloc(tm_tierset *set);

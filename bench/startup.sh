@@ -3,7 +3,11 @@
 # loop, with nothing preloaded (glibc) and with each library preloaded, RUNS
 # runs each, interleaved so that load from other jobs hits every row alike.
 # Prints wall and CPU ms per exec (median [min-max]) and the medians'
-# differences to glibc, as a markdown table.
+# differences to glibc, as a markdown table; then, for one exec, the counts
+# that do not depend on the machine's load: minor page faults, system calls
+# and the dynamic loader's own cycles. A fault or a system call costs far
+# more in a VM than on bare metal (a fault: 10-40 us here, about 1 us
+# there); the counts are the same on both.
 #
 #   bench/startup.sh [--runs N] [--execs N] [NAME=LIBRARY ...]
 #
@@ -60,4 +64,33 @@ for row in "${rows[@]}"; do
 	read -r cm cl ch < <(summary <<<"${cpu[$name]}")
 	printf '| %s | %s [%s-%s] | %s | %s [%s-%s] | %s |\n' "$name" "$wm" "$wl" "$wh" \
 		"$(minus "$wm" "$wbase")" "$cm" "$cl" "$ch" "$(minus "$cm" "$cbase")"
+done
+
+# The least of N runs of one exec of /bin/true with $1 preloaded, of what
+# the command that follows prints (a number per run).
+least() {
+	local lib=$1 n=$2 i
+	shift 2
+	for ((i = 0; i < n; i++)); do LIB=$lib "$@"; done | sort -n | head -1
+}
+minor_faults() { env -i LD_PRELOAD="$LIB" /usr/bin/time -f %R /bin/true 2>&1 | tail -1; }
+syscalls() {
+	strace -qq -f -o /dev/stdout -E LD_PRELOAD="$LIB" /bin/true | grep -vc '^+++'
+}
+loader_cycles() {
+	env -i LD_PRELOAD="$LIB" LD_DEBUG=statistics /bin/true 2>&1 |
+		awk '/total startup time in dynamic loader/ {print $(NF - 1)}'
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+
+printf '\nOne exec of /bin/true: minor faults (GNU time, least of 5), system calls\n'
+printf '(strace), loader cycles (LD_DEBUG=statistics, least of 20)\n'
+printf '| preloaded | minor faults | system calls | ld.so cycles |\n'
+printf '|---|---|---|---|\n'
+for row in "${rows[@]}"; do
+	lib=${row#*=} f=n/a s=n/a
+	[ -x /usr/bin/time ] && f=$(least "$lib" 5 minor_faults)
+	have strace && s=$(least "$lib" 1 syscalls)
+	c=$(least "$lib" 20 loader_cycles)
+	printf '| %s | %s | %s | %s |\n' "${row%%=*}" "$f" "$s" "$c"
 done

@@ -128,10 +128,10 @@ section_destdir() {
 		sh -c 'cd "$1" && { find . -type f; find . -type l -printf "%p -> %l\n"; } | sort' - "$d"
 	same "destdir: soname" "libtiermalloc.so.0" \
 		sh -c 'objdump -p "$1" | awk "/SONAME/ {print \$2}"' - "$d/$lib/libtiermalloc.so.0"
-	# What every exec of a preloaded program pays for: jemalloc is linked in,
-	# and libstdc++ is found at run time by C++ programs only.
-	same "destdir: the library needs only libc, libm and libgcc_s" \
-		"libc.so.6 libgcc_s.so.1 libm.so.6" \
+	# What every exec of a preloaded program pays for: jemalloc and the
+	# unwinder are linked in, libm is not needed, and libstdc++ is found at
+	# run time by C++ programs only.
+	same "destdir: the library needs only libc" "libc.so.6" \
 		sh -c 'objdump -p "$1" | awk "/NEEDED/ {print \$2}" | sort | tr "\n" " " | sed "s/ $//"' \
 		- "$d/$lib/libtiermalloc.so.0"
 	same "destdir: launcher preloads the installed path" "/$lib/libtiermalloc.so.0" \

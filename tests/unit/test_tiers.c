@@ -25,24 +25,36 @@ static void test_nodelist(void)
 	CHECK_EQ(tm_first_node(0), -1, "first of none");
 }
 
+/* Discovery, then what describes the tiers. */
+static void find(const char *tree, const char *override, tm_tierset *s)
+{
+	tm_tiers_discover(tree, override, s);
+	tm_tiers_describe(tree, s);
+}
+
 static void test_one_node(void)
 {
 	tm_tierset s;
 	tm_tiers_discover(TREES "one-node", "", &s);
 	CHECK_EQ(s.count, 1, "one tier");
 	CHECK_EQ(s.tier[0].nodes, 1, "node 0");
-	CHECK_EQ(s.tier[0].capacity, 24576000ULL * 1024, "capacity");
+	CHECK(!s.described && s.tier[0].capacity == 0, "not described by discovery");
 	CHECK(strcmp(s.source, "single node") == 0, "source %s", s.source);
-	tm_tiers_discover(TREES "does-not-exist", "", &s);
+	tm_tiers_describe(TREES "one-node", &s);
+	CHECK_EQ(s.tier[0].capacity, 24576000ULL * 1024, "capacity");
+	tm_tiers_describe(TREES "one-node", &s);
+	CHECK_EQ(s.tier[0].capacity, 24576000ULL * 1024, "described once");
+	find(TREES "does-not-exist", "", &s);
 	CHECK_EQ(s.count, 1, "no sysfs: one tier");
 	CHECK(strcmp(s.source, "no NUMA information") == 0, "source %s", s.source);
+	CHECK(!s.tier[0].cpuless, "no sysfs: not CPU-less");
 }
 
 static void check_two_tier(const char *tree, int slow_kernel_tier,
 			   uint32_t slow_latency)
 {
 	tm_tierset s;
-	tm_tiers_discover(tree, "", &s);
+	find(tree, "", &s);
 	CHECK_EQ(s.count, 2, "%s: two tiers", tree);
 	CHECK_EQ(s.tier[0].nodes, 1, "%s: DRAM is node 0", tree);
 	CHECK_EQ(s.tier[1].nodes, 2, "%s: slow is node 1", tree);
@@ -61,7 +73,7 @@ static void test_guest_trees(void)
 	/* CXL memory without an HMAT entry: ranked by the kernel's tiers alone. */
 	check_two_tier(TREES "cxl", 22, 0);
 	tm_tierset s;
-	tm_tiers_discover(TREES "kmem", "", &s);
+	find(TREES "kmem", "", &s);
 	CHECK_EQ(s.tier[1].capacity, 1048576ULL * 1024, "kmem: 1 GiB NVDIMM on node 1");
 	CHECK_EQ(s.tier[1].bandwidth_mbs, 5120, "kmem: HMAT bandwidth of node 1");
 }
@@ -69,7 +81,7 @@ static void test_guest_trees(void)
 static void test_three_tiers(void)
 {
 	tm_tierset s;
-	tm_tiers_discover(TREES "three-tier", "", &s);
+	find(TREES "three-tier", "", &s);
 	CHECK_EQ(s.count, 3, "three tiers");
 	CHECK_EQ(s.tier[0].nodes, 3, "DRAM 0-1");
 	CHECK_EQ(s.tier[1].nodes, 4, "CXL 2");

@@ -6,7 +6,7 @@ HOST_SUITES += test-unit
 $(B)/tests/unit/%: tests/unit/%.c $(B)/libtmcore.a tests/check.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -std=gnu11 -Wall -I. $< \
-	      $(B)/libtmcore.a -ljemalloc -lpthread -ldl -o $@
+	      $(B)/libtmcore.a -ljemalloc -lpthread -ldl -lm -o $@
 
 # The OS layer's helpers and the log, from their sources under ASan and
 # UBSan: path building must stay inside its buffers.
