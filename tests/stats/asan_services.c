@@ -39,15 +39,21 @@ static void start_plugins(void)
 			p->start(false);
 }
 
+/* init.c's, for one tier. */
+void tm_runtime_describe(void)
+{
+	tm_tiers_describe(tm_opt_str(TM_OPT_SYSFS), &tm_rt.tiers);
+	tm_placement_configure(&tm_place_state, 1, tm_rt.tiers.tier[0].capacity);
+}
+
 __attribute__((constructor)) static void start(void)
 {
 	tm_config_load(environ, getauxval(AT_SECURE) != 0);
 	tm_tiers_discover(tm_opt_str(TM_OPT_SYSFS), tm_opt_str(TM_OPT_TIERS),
 			  &tm_rt.tiers);
-	tm_tiers_describe(tm_opt_str(TM_OPT_SYSFS), &tm_rt.tiers);
+	tm_runtime_describe();
 	snprintf(tm_rt.single_reason, sizeof(tm_rt.single_reason),
 		 "one tier (%s): ASan test build", tm_rt.tiers.source);
-	tm_placement_configure(&tm_place_state, 1, tm_rt.tiers.tier[0].capacity);
 	tm_services_arm(false); /* stop at exit */
 	/* The services' fork handlers go in when jemalloc starts, through its
 	 * renamed pthread_atfork; this build links Debian's jemalloc: register
