@@ -216,12 +216,6 @@ static int64_t relaxed(_Atomic int64_t *v)
 	return atomic_load_explicit(v, memory_order_relaxed);
 }
 
-static void add_used(int tier, int64_t bytes)
-{
-	atomic_fetch_add_explicit(&tm_place_state.used[tier], bytes,
-				  memory_order_relaxed);
-}
-
 static uint64_t je_counter(const uint64_t *c)
 {
 	return __atomic_load_n(c, __ATOMIC_RELAXED); /* another thread's */
@@ -244,9 +238,9 @@ static int64_t unfolded(tm_thread_rec *r, int tier, uint64_t a, uint64_t d)
 static void fold_rec(tm_thread_rec *r)
 {
 	uint64_t a = je_counter(r->allocated), d = je_counter(r->deallocated);
-	add_used(0, unfolded(r, 0, a, d));
+	tm_heap_account(0, unfolded(r, 0, a, d));
 	for (int t = 1; t < TM_TIER_MAX; t++) {
-		add_used(t, relaxed(&r->slow[t]));
+		tm_heap_account(t, relaxed(&r->slow[t]));
 		atomic_store_explicit(&r->slow[t], 0, memory_order_relaxed);
 	}
 	atomic_store_explicit(&r->seen_alloc, a, memory_order_relaxed);
@@ -291,7 +285,14 @@ static bool rec_bind(tm_thread_rec *r)
 	return true;
 }
 
-static unsigned pick_arena(int tier);
+/* A thread's arena of a tier: threads are spread over the tier's arenas in
+ * the order they first allocate. */
+static unsigned pick_arena(int tier)
+{
+	static _Atomic unsigned next_thread;
+	const tm_tier_heap *heap = &tm_heaps[tier];
+	return heap->first_arena + atomic_fetch_add(&next_thread, 1) % heap->narenas;
+}
 
 /* jemalloc's automatic arenas were made, and their address space retained,
  * before the tiers existed: a thread allocates from tier 0's arenas (through
@@ -332,7 +333,7 @@ void tm_thread_count(int tier, int64_t bytes)
 {
 	tm_thread_rec *r = tm_self.rec;
 	if (!r)
-		add_used(tier, bytes);
+		tm_heap_account(tier, bytes);
 	else if (tier > 0) /* only the owner writes: no locked instruction */
 		atomic_store_explicit(&r->slow[tier], relaxed(&r->slow[tier]) + bytes,
 				      memory_order_relaxed);
@@ -388,15 +389,6 @@ int64_t tm_arena_used(int tier)
 }
 
 /* ---- explicit tcaches of the other tiers --------------------------------- */
-
-/* A thread's arena of a tier: threads are spread over the tier's arenas in
- * the order they first allocate. */
-static unsigned pick_arena(int tier)
-{
-	static _Atomic unsigned next_thread;
-	const tm_tier_heap *heap = &tm_heaps[tier];
-	return heap->first_arena + atomic_fetch_add(&next_thread, 1) % heap->narenas;
-}
 
 /* The record's tcache of a tier, made on first use; -1 when jemalloc has
  * none left, which is remembered: no mallctl per call. */

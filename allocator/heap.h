@@ -18,8 +18,9 @@ void tm_heap_range(int tier, uintptr_t *base, uintptr_t *size);
  * jemalloc's own metadata is kept apart, outside it. */
 void tm_heap_committed(int tier, uintptr_t *start, uintptr_t *end);
 
-/* Bytes that now live on tier (negative: left it), as the policy found or
- * moved them, so that the DRAM quota sees real DRAM use. */
+/* Bytes that now live on tier (negative: left it): the allocator's folded
+ * counts, and the policy's corrections for pages it found or moved, so that
+ * the DRAM quota sees real DRAM use. */
 void tm_heap_account(int tier, int64_t bytes);
 
 /* Bytes tier 0 may hold (the DRAM quota). */

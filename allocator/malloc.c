@@ -56,8 +56,8 @@ void tm_malloc_bind(bool use_tiers)
 /* ---- several tiers -------------------------------------------------------- */
 
 /* Tier 0 is the arena each thread is bound to (arena.h): its calls are
- * jemalloc's own, counted by jemalloc. The other tiers take their arena's flags and
- * count their bytes here. The countdowns of tm_self send a thread to the
+ * jemalloc's own, counted by jemalloc. The other tiers take their arena's
+ * flags and count their bytes here. The countdowns of tm_self send a thread to the
  * slow paths now and then, to fold its counts and sample an allocation. */
 
 static __thread uint64_t unsampled __attribute__((tls_model("initial-exec")));
