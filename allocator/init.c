@@ -46,9 +46,10 @@ static void on_option_change(tm_opt_id id)
 	configure_placement();
 }
 
-/* Tiered allocation needs them from the start; a one-tier process reads
- * them only when asked about (TIERMALLOC_VERBOSE, the stats), not at every
- * exec. */
+/* Before the services start, for the stats. Tiered allocation reads the
+ * description at start-up (choose_mode), as TIERMALLOC_VERBOSE does; a
+ * one-tier process only now, not at every exec. The quota can be a share
+ * of the capacity just read. */
 void tm_runtime_describe(void)
 {
 	tm_tiers_describe(tm_opt_str(TM_OPT_SYSFS), &tm_rt.tiers);
@@ -88,7 +89,7 @@ static void choose_mode(void)
 			 "one tier (%s): plain jemalloc", s->source);
 		return;
 	}
-	tm_runtime_describe();
+	tm_tiers_describe(tm_opt_str(TM_OPT_SYSFS), s);
 	tm_tiers_add_hwloc(s);
 	if (tm_arenas_create(s, arenas_per_tier()) == 0)
 		tm_rt.tiered = true;
@@ -102,7 +103,7 @@ __attribute__((constructor)) static void tm_init(void)
 	tm_config_load(environ, getauxval(AT_SECURE) != 0);
 	choose_mode();
 	if (tm_opt_num(TM_OPT_VERBOSE))
-		tm_runtime_describe();
+		tm_tiers_describe(tm_opt_str(TM_OPT_SYSFS), &tm_rt.tiers);
 	configure_placement();
 	tm_config_on_change(on_option_change);
 	tm_plugins_init(&tm_rt.tiers, tm_rt.tiered);

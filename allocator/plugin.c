@@ -60,3 +60,20 @@ void tm_plugins_init(const tm_tierset *tiers, bool tiered)
 			tm_heat = p;
 	}
 }
+
+typedef void mode_hook(bool tiered);
+
+static mode_hook *hook(const tm_plugin *p, tm_plugin_event event)
+{
+	return event == TM_PLUGIN_START ? p->start
+	       : event == TM_PLUGIN_AFTER_FORK_CHILD ? p->after_fork_child
+	       : p->stop;
+}
+
+void tm_plugins_call(tm_plugin_event event, bool tiered)
+{
+	const tm_plugin *p, *end;
+	for (tm_plugins(&p, &end); p < end; p++)
+		if (hook(p, event))
+			hook(p, event)(tiered);
+}

@@ -55,6 +55,10 @@ void tm_plugins(const tm_plugin **first, const tm_plugin **end);
 /* The heat policy's hooks: a plugin's, or answers of "no opinion". */
 extern const tm_plugin *tm_heat;
 
+/* The hooks that take the mode, called for every plugin that has them. */
+typedef enum { TM_PLUGIN_START, TM_PLUGIN_AFTER_FORK_CHILD, TM_PLUGIN_STOP } tm_plugin_event;
+void tm_plugins_call(tm_plugin_event event, bool tiered);
+
 /* Start-up (init.c): whether a plugin wants tier arenas on one tier; then
  * every plugin's init, and tm_heat chosen. */
 bool tm_plugins_want_one_tier(void);

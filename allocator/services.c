@@ -116,14 +116,6 @@ static void arm(void)
 	atomic_store(&tm_services_pending, 1);
 }
 
-static void start_all(void)
-{
-	const tm_plugin *p, *end;
-	for (tm_plugins(&p, &end); p < end; p++)
-		if (p->start)
-			p->start(tiered);
-}
-
 /* Called by malloc while services are pending. The count is updated without
  * a locked instruction: threads racing here only lose a few counts. Once
  * enough has been allocated, one of the first allocations after the delay
@@ -148,17 +140,14 @@ void tm_services_tick(size_t size)
 		return;
 	if (atomic_exchange(&tm_services_pending, 0)) {
 		tm_runtime_describe(); /* for the stats */
-		start_all();
+		tm_plugins_call(TM_PLUGIN_START, tiered);
 	}
 	pthread_mutex_unlock(&start_lock);
 }
 
 static void stop_all(void)
 {
-	const tm_plugin *p, *end;
-	for (tm_plugins(&p, &end); p < end; p++)
-		if (p->stop)
-			p->stop(tiered);
+	tm_plugins_call(TM_PLUGIN_STOP, tiered);
 }
 
 /* A fork while another thread starts the services waits until it is done:
@@ -176,10 +165,7 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
 	pthread_mutex_unlock(&start_lock);
-	const tm_plugin *p, *end;
-	for (tm_plugins(&p, &end); p < end; p++)
-		if (p->after_fork_child)
-			p->after_fork_child(tiered);
+	tm_plugins_call(TM_PLUGIN_AFTER_FORK_CHILD, tiered);
 	arm();
 }
 

@@ -33,10 +33,7 @@ void tm_policy_snapshot_get(tm_policy_snapshot *out)
  * not have: start the plugins at load time and in a forked child here. */
 static void start_plugins(void)
 {
-	const tm_plugin *p, *end;
-	for (tm_plugins(&p, &end); p < end; p++)
-		if (p->start)
-			p->start(false);
+	tm_plugins_call(TM_PLUGIN_START, false);
 }
 
 /* init.c's, for one tier. */
