@@ -96,7 +96,18 @@ def record(pid, path, interval, duration, directory=None, progress=None):
         except KeyboardInterrupt:
             pass
         except client.TierstatError:
-            if client.process_uid(pid) is not None:
+            if not ends_soon(pid):
                 raise
             # the process ended: what was recorded stands
     return samples
+
+
+def ends_soon(pid, within=2.0):
+    """Whether pid is gone, or goes within seconds: a process removes its
+    socket at exit, a moment before it is gone."""
+    until = time.monotonic() + within
+    while client.process_uid(pid) is not None:
+        if time.monotonic() >= until:
+            return False
+        time.sleep(0.05)
+    return True
