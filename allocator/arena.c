@@ -36,6 +36,7 @@ tm_tier_heap tm_heaps[TM_TIER_MAX];
 int tm_heap_count;
 uintptr_t tm_heap_base;
 unsigned tm_heap_shift;
+uintptr_t tm_lower_base, tm_lower_size;
 
 static bool huge_advice;
 
@@ -205,7 +206,11 @@ static struct {
 	int free_head;               /* released ones, -1: none */
 } pool = {PTHREAD_MUTEX_INITIALIZER, 0, -1};
 
-__thread tm_thread tm_self __attribute__((tls_model("initial-exec")));
+/* A thread without a record reads this as its count: every window is over. */
+static const uint64_t no_bytes;
+__thread tm_thread tm_self __attribute__((tls_model("initial-exec"))) = {
+	.allocated = &no_bytes,
+};
 static pthread_key_t exit_key;
 static size_t allocatedp_mib[2], deallocatedp_mib[2];
 static atomic_bool tcaches_gone;     /* jemalloc refused one: ask no more */
@@ -315,6 +320,8 @@ static void thread_start(void)
 		r = NULL;
 	}
 	tm_self.rec = r;
+	if (r)
+		tm_self.allocated = r->allocated;
 	pthread_setspecific(exit_key, &tm_self); /* may allocate: record first */
 }
 
@@ -325,8 +332,10 @@ void tm_thread_fold(void)
 	if (tm_self.rec)
 		fold_rec(tm_self.rec);
 	tm_place_fold(&tm_place_state);
-	tm_self.alloc_left = tm_self.rec ? TM_SAMPLE_BYTES : 0;
+	tm_self.slow_at = tm_self.rec ? *tm_self.allocated + TM_SAMPLE_BYTES : 0;
 	tm_self.frees_left = tm_self.rec ? FREES_PER_FOLD : 0;
+	bool tier0 = tm_place_quick(&tm_place_state, TM_SAMPLE_BYTES) == TM_QUICK_TIER0;
+	tm_self.tier0_at = tier0 ? tm_self.slow_at : 0;
 }
 
 void tm_thread_count(int tier, int64_t bytes)
@@ -351,6 +360,7 @@ static void thread_exit(void *arg)
 	}
 	tm_place_fold(&tm_place_state);
 	memset(&tm_self, 0, sizeof(tm_self));
+	tm_self.allocated = &no_bytes;
 	tm_self.state = THREAD_DEAD;
 }
 
@@ -555,5 +565,7 @@ int tm_arenas_create(const tm_tierset *set, unsigned per_tier)
 	}
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	tm_heap_count = set->count;
+	tm_lower_base = tm_heaps[1].base;
+	tm_lower_size = (uintptr_t)(set->count - 1) << tm_heap_shift;
 	return 0;
 }

@@ -34,6 +34,9 @@ extern tm_tier_heap tm_heaps[TM_TIER_MAX];
 extern int tm_heap_count;
 extern uintptr_t tm_heap_base;
 extern unsigned tm_heap_shift;
+/* The lower tiers' parts, all after tier 0's: [base, base + size), size 0
+ * until the tiers exist. */
+extern uintptr_t tm_lower_base, tm_lower_size;
 
 /* Create the arenas of every tier. On failure nothing is half-made (the
  * reservation and the arenas made so far are released) and the caller stays
@@ -47,16 +50,25 @@ static inline int tm_arena_tier_of(const void *p)
 	return t < (uintptr_t)tm_heap_count ? (int)t : -1;
 }
 
+/* Whether p is on a tier below tier 0: what free asks first. */
+static inline bool tm_arena_on_lower(const void *p)
+{
+	return (uintptr_t)p - tm_lower_base < tm_lower_size;
+}
+
 /* ---- this thread ------------------------------------------------------------ */
 
 /* The per-thread state the entry points test inline. A thread takes the
- * slow paths (tm_thread_alloc_slow, tm_thread_free_slow) when a countdown
- * runs out: its first call, every TM_SAMPLE_BYTES allocated, every few
+ * slow paths when its window is over or a countdown runs out: its first
+ * call, every TM_SAMPLE_BYTES allocated (as jemalloc counts them), every few
  * frees, and always once it has no record (exited, or more threads than
  * records): those count each call themselves. */
 typedef struct tm_thread_rec tm_thread_rec;
 typedef struct {
-	uint64_t alloc_left;         /* bytes until the next slow allocation */
+	const uint64_t *allocated;   /* jemalloc's count of the thread's bytes */
+	uint64_t slow_at;            /* *allocated where the window ends */
+	uint64_t tier0_at;           /* slow_at if the whole window may go to
+	                                tier 0, else 0 */
 	int frees_left;              /* frees until the next slow free */
 	int state;
 	tm_thread_rec *rec;
@@ -64,6 +76,13 @@ typedef struct {
 } tm_thread;
 
 extern __thread tm_thread tm_self __attribute__((tls_model("initial-exec")));
+
+/* Whether size more bytes would reach end (slow_at or tier0_at). Reads
+ * jemalloc's counter and writes nothing: the tier-0 path stays jemalloc's. */
+static inline bool tm_thread_reaches(uint64_t end, size_t size)
+{
+	return (int64_t)(*tm_self.allocated + size - end) >= 0;
+}
 
 /* Account bytes (negative for a free) of tier >= 1, for this thread. */
 void tm_thread_count(int tier, int64_t bytes);

@@ -6,6 +6,7 @@
 #ifndef TM_HEAP_H
 #define TM_HEAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Tiers with arenas: 0 when the allocator is not tiered. */
@@ -22,6 +23,10 @@ void tm_heap_committed(int tier, uintptr_t *start, uintptr_t *end);
  * counts, and the policy's corrections for pages it found or moved, so that
  * the DRAM quota sees real DRAM use. */
 void tm_heap_account(int tier, int64_t bytes);
+
+/* Whether the policy has an opinion of any allocation site: until it has,
+ * malloc places without asking it (tm_heat->site_tier). */
+void tm_heap_site_opinions(bool any);
 
 /* Bytes tier 0 may hold (the DRAM quota). */
 int64_t tm_heap_quota(void);

@@ -135,13 +135,28 @@ static __attribute__((noinline)) void *alloc_slow(size_t size, int flags,
 	return p;
 }
 
-static inline void *tiered_alloc(size_t size, int flags, uintptr_t site)
+static __attribute__((noinline)) void *tiered_alloc(size_t size, int flags,
+						     uintptr_t site)
 {
-	if (TM_UNLIKELY(size >= tm_self.alloc_left))
+	if (TM_UNLIKELY(tm_thread_reaches(tm_self.slow_at, size)))
 		return alloc_slow(size, flags, site);
-	tm_self.alloc_left -= size;
 	int t;
 	return placed_alloc(size, flags, site, &t);
+}
+
+/* Within a window the last fold found wholly on tier 0 (room under the
+ * quota, no site opinions) placement has nothing to decide: malloc is
+ * jemalloc's. */
+static inline bool in_tier0_window(size_t size)
+{
+	return !tm_thread_reaches(tm_self.tier0_at, size);
+}
+
+/* Tier 0 is full: the other tiers, in order. */
+static __attribute__((noinline)) void *tier0_failed(size_t size, int flags)
+{
+	int t;
+	return alloc_fallback(size, flags, 0, &t);
 }
 
 /* Memory from before the tiers counts as tier 0, as jemalloc counts it. */
@@ -152,10 +167,11 @@ static inline int count_tier(int t)
 
 /* Frees of other tiers, and every FREES_PER_FOLD frees a fold. A thread
  * without a record counts tier 0 itself. */
-static __attribute__((noinline)) void free_slow(void *p, size_t size, int t)
+static __attribute__((noinline)) void free_slow(void *p, size_t size)
 {
 	if (!p)
 		return;
+	int t = tm_arena_tier_of(p);
 	if (tm_self.frees_left < 0) {
 		tm_thread_fold();
 		if (!tm_self.rec && t <= 0)
@@ -176,9 +192,8 @@ static __attribute__((noinline)) void free_slow(void *p, size_t size, int t)
  * NULL is outside every tier: jemalloc's free takes it. */
 static inline void tiered_free(void *p, size_t size)
 {
-	int t = tm_arena_tier_of(p);
-	if (TM_UNLIKELY(--tm_self.frees_left < 0 || t > 0))
-		free_slow(p, size, t);
+	if (TM_UNLIKELY(--tm_self.frees_left < 0 || tm_arena_on_lower(p)))
+		free_slow(p, size);
 	else if (size)
 		sdallocx(p, size, 0);
 	else
@@ -206,7 +221,7 @@ static void *tier_realloc(int t, void *p, size_t size)
  * and the other tiers, count the change of usable size here. */
 static void *tiered_realloc(void *p, size_t size, uintptr_t site)
 {
-	if (TM_UNLIKELY(size >= tm_self.alloc_left))
+	if (TM_UNLIKELY(tm_thread_reaches(tm_self.slow_at, size)))
 		tm_thread_fold();
 	int t = tm_arena_tier_of(p);
 	int64_t old = (int64_t)sallocx(p, 0);
@@ -257,6 +272,10 @@ TM_EXPORT void *malloc(size_t size)
 	tm_services_poll(size);
 	if (TM_LIKELY(!tiered))
 		return tm_je_malloc(size);
+	if (TM_LIKELY(in_tier0_window(size))) {
+		void *p = tm_je_malloc(size);
+		return TM_LIKELY(p != NULL) ? p : tier0_failed(size, 0);
+	}
 	return tiered_alloc(size, 0, SITE());
 }
 
@@ -276,6 +295,10 @@ TM_EXPORT void *calloc(size_t n, size_t size)
 		return nomem();
 	if (TM_LIKELY(!tiered))
 		return tm_je_calloc(n, size);
+	if (TM_LIKELY(in_tier0_window(total))) {
+		void *p = tm_je_calloc(n, size);
+		return TM_LIKELY(p != NULL) ? p : tier0_failed(total, MALLOCX_ZERO);
+	}
 	return tiered_alloc(total, MALLOCX_ZERO, SITE());
 }
 

@@ -7,6 +7,9 @@
 
 tm_placement tm_place_state;
 
+static pthread_mutex_t writer = PTHREAD_MUTEX_INITIALIZER;
+static bool site_opinions; /* under writer */
+
 __thread tm_place_tally tm_place_counts __attribute__((tls_model("initial-exec")));
 
 int tm_place_ratio(tm_placement *pl, const tm_place_config *c)
@@ -27,18 +30,28 @@ static void store_config(tm_placement *pl, const tm_place_config *c)
 	__atomic_store_n(&pl->cfg.threshold, c->threshold, __ATOMIC_RELAXED);
 }
 
+/* The heat policy without an opinion of any site places as dram-first. */
 static int64_t quick_word(const tm_place_config *c)
 {
 	const int64_t most = INT64_MAX >> TM_QUICK_SHIFT;
 	int64_t quota = c->tiers < 2 || c->quota > most ? most : c->quota;
-	int kind = c->tiers < 2 || c->policy == TM_POLICY_DRAM_FIRST ? TM_QUICK_TIER0
-		   : c->policy == TM_POLICY_HEAT ? TM_QUICK_HEAT : TM_QUICK_NONE;
+	bool heat = c->policy == TM_POLICY_HEAT;
+	int kind = c->tiers < 2 || c->policy == TM_POLICY_DRAM_FIRST ||
+				   (heat && !site_opinions)
+			   ? TM_QUICK_TIER0
+		   : heat ? TM_QUICK_HEAT : TM_QUICK_NONE;
 	return quota << TM_QUICK_SHIFT | kind;
+}
+
+static void store_quick(tm_placement *pl)
+{
+	tm_place_config c;
+	tm_place_config_read(pl, &c);
+	atomic_store_explicit(&pl->quick, quick_word(&c), memory_order_relaxed);
 }
 
 void tm_placement_configure(tm_placement *pl, int tiers, uint64_t capacity)
 {
-	static pthread_mutex_t writer = PTHREAD_MUTEX_INITIALIZER;
 	int64_t q = tm_opt_num(TM_OPT_DRAM_LIMIT);
 	tm_place_config c = {
 		.tiers = tiers,
@@ -53,8 +66,8 @@ void tm_placement_configure(tm_placement *pl, int tiers, uint64_t capacity)
 	atomic_fetch_add_explicit(&pl->seq, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	store_config(pl, &c);
-	atomic_store_explicit(&pl->quick, quick_word(&c), memory_order_relaxed);
 	atomic_fetch_add_explicit(&pl->seq, 1, memory_order_release);
+	store_quick(pl);
 	pthread_mutex_unlock(&writer);
 }
 
@@ -73,6 +86,14 @@ void tm_heap_account(int tier, int64_t bytes)
 {
 	atomic_fetch_add_explicit(&tm_place_state.used[tier], bytes,
 				  memory_order_relaxed);
+}
+
+void tm_heap_site_opinions(bool any)
+{
+	pthread_mutex_lock(&writer);
+	site_opinions = any;
+	store_quick(&tm_place_state);
+	pthread_mutex_unlock(&writer);
 }
 
 int64_t tm_heap_quota(void)

@@ -38,23 +38,54 @@ median() {
 	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
-one() { # ROW THREADS: ns per pair, median of $runs
-	local got=() i ns n=$total
-	((n < $2 * 10000)) && n=$(($2 * 10000))
-	for ((i = 0; i < runs; i++)); do
-		ns=$(env -i PATH="$PATH" ${env_of[$1]} "$pairs" "$2" "$n" 2>/dev/null | sed -n 's/^ns\/pair: //p')
-		got+=("${ns:-nan}")
-	done
-	median "${got[@]}"
+# The vCPUs of these machines differ in speed by up to 1.6x, and a host's
+# speed drifts over minutes: one thread runs on CPU 0 only, and each run
+# measures every row in turn (the order rotated), so that drift reaches all
+# rows alike.
+cpus_for() { # THREADS
+	(($1 == 1)) && echo 0 || echo "0-$(($(nproc) - 1))"
 }
 
-printf '%s, %s pairs (at least 10,000 a thread), median of %s runs, %s\n\n' "$(uname -r)" "$total" "$runs" "$(nproc) CPUs"
+measure() { # ROW THREADS: ns per pair, one run
+	local n=$total
+	((n < $2 * 10000)) && n=$(($2 * 10000))
+	env -i PATH="$PATH" ${env_of[$1]} taskset -c "$(cpus_for "$2")" \
+		"$pairs" "$2" "$n" 2>/dev/null | sed -n 's/^ns\/pair: //p'
+}
+
+declare -A got
+for t in "${threads[@]}"; do
+	for ((i = 0; i < runs; i++)); do
+		for ((k = 0; k < ${#rows[@]}; k++)); do
+			row=${rows[(k + i) % ${#rows[@]}]}
+			ns=$(measure "$row" "$t")
+			got[$row,$t]+=" ${ns:-nan}"
+		done
+	done
+done
+
+printf '%s, %s pairs (at least 10,000 a thread), median of %s runs, %s CPUs, one thread on CPU 0\n\n' "$(uname -r)" "$total" "$runs" "$(nproc)"
 printf '| ns per pair |'; printf ' %s threads |' "${threads[@]}"; echo
 printf '|---|'; printf -- '---|%.0s' "${threads[@]}"; echo
 for row in "${rows[@]}"; do
 	printf '| %s |' "$row"
 	for t in "${threads[@]}"; do
-		printf ' %s |' "$(one "$row" "$t")"
+		# shellcheck disable=SC2086 # the figures, one word each
+		printf ' %s |' "$(median ${got[$row,$t]})"
+	done
+	echo
+done
+
+echo
+printf '| × jemalloc |'; printf ' %s threads |' "${threads[@]}"; echo
+printf '|---|'; printf -- '---|%.0s' "${threads[@]}"; echo
+for row in "${rows[@]}"; do
+	[ "$row" = jemalloc ] && continue
+	printf '| %s |' "$row"
+	for t in "${threads[@]}"; do
+		# shellcheck disable=SC2086
+		awk -v a="$(median ${got[$row,$t]})" -v b="$(median ${got[jemalloc,$t]})" \
+			'BEGIN { printf " %.2f |", (b > 0 ? a / b : 0) }'
 	done
 	echo
 done

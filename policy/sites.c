@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "allocator/heap.h"
+
 #define PROBES 8               /* slots looked at before giving up */
 #define SAMPLE_PAGES 16        /* pages of a sample whose heat is read */
 
@@ -128,6 +130,7 @@ void tm_sites_update(const tm_heatmap *hm, const tm_plan_summary *plan,
 		with_opinion += t >= 0;
 	}
 	atomic_store_explicit(&opinions, with_opinion, memory_order_relaxed);
+	tm_heap_site_opinions(with_opinion > 0);
 }
 
 int tm_sites_top(tm_site_info *out, int max)
@@ -175,4 +178,5 @@ void tm_sites_reset(void)
 	atomic_store(&sites_used, 0);
 	atomic_store(&sites_dropped, 0);
 	atomic_store(&opinions, 0);
+	tm_heap_site_opinions(false);
 }

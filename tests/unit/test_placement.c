@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "allocator/config.h"
+#include "allocator/heap.h"
 #include "allocator/placement.h"
 #include "tests/check.h"
 
@@ -100,6 +101,22 @@ static void test_quick(void)
 	CHECK_EQ(tm_place_quick(&pl, 1 << 30), TM_QUICK_TIER0, "one tier: no quota");
 }
 
+/* The heat policy asks for a site's tier only once it has an opinion of
+ * some site: until then malloc places as dram-first, without the call. */
+static void test_quick_heat(void)
+{
+	char *env[] = {"TIERMALLOC_POLICY=heat", NULL};
+	tm_config_load(env, false);
+	tm_placement_configure(&tm_place_state, 2, 400 << 20);
+	CHECK_EQ(tm_place_quick(&tm_place_state, 1), TM_QUICK_TIER0, "no opinions: tier 0");
+	tm_heap_site_opinions(true);
+	CHECK_EQ(tm_place_quick(&tm_place_state, 1), TM_QUICK_HEAT, "opinions: ask the sites");
+	tm_placement_configure(&tm_place_state, 2, 400 << 20);
+	CHECK_EQ(tm_place_quick(&tm_place_state, 1), TM_QUICK_HEAT, "kept across a reconfiguration");
+	tm_heap_site_opinions(false);
+	CHECK_EQ(tm_place_quick(&tm_place_state, 1), TM_QUICK_TIER0, "opinions gone: tier 0");
+}
+
 /* The ratio alternates between 1:3 and 5:7 while readers decide. With one
  * byte on each tier both ratios send the next allocation to the slow tier;
  * only a torn read (5 from the new ratio, 3 from the old) sends it to the
@@ -145,6 +162,7 @@ int main(void)
 	test_heat_sites();
 	test_configure();
 	test_quick();
+	test_quick_heat();
 	test_no_torn_config();
 	return check_summary();
 }
