@@ -210,6 +210,8 @@ static struct {
 static const uint64_t no_bytes;
 __thread tm_thread tm_self __attribute__((tls_model("initial-exec"))) = {
 	.allocated = &no_bytes,
+	.deallocated = &no_bytes,
+	.window_tier = -1,
 };
 static pthread_key_t exit_key;
 static size_t allocatedp_mib[2], deallocatedp_mib[2];
@@ -320,8 +322,10 @@ static void thread_start(void)
 		r = NULL;
 	}
 	tm_self.rec = r;
-	if (r)
+	if (r) {
 		tm_self.allocated = r->allocated;
+		tm_self.deallocated = r->deallocated;
+	}
 	pthread_setspecific(exit_key, &tm_self); /* may allocate: record first */
 }
 
@@ -334,8 +338,9 @@ void tm_thread_fold(void)
 	tm_place_fold(&tm_place_state);
 	tm_self.slow_at = tm_self.rec ? *tm_self.allocated + TM_SAMPLE_BYTES : 0;
 	tm_self.frees_left = tm_self.rec ? FREES_PER_FOLD : 0;
-	bool tier0 = tm_place_quick(&tm_place_state, TM_SAMPLE_BYTES) == TM_QUICK_TIER0;
-	tm_self.tier0_at = tier0 ? tm_self.slow_at : 0;
+	tm_self.window_tier = tm_self.rec ? tm_place_window(&tm_place_state,
+							    TM_SAMPLE_BYTES) : -1;
+	tm_self.tier0_at = tm_self.window_tier == 0 ? tm_self.slow_at : 0;
 }
 
 void tm_thread_count(int tier, int64_t bytes)
@@ -360,7 +365,8 @@ static void thread_exit(void *arg)
 	}
 	tm_place_fold(&tm_place_state);
 	memset(&tm_self, 0, sizeof(tm_self));
-	tm_self.allocated = &no_bytes;
+	tm_self.allocated = tm_self.deallocated = &no_bytes;
+	tm_self.window_tier = -1;
 	tm_self.state = THREAD_DEAD;
 }
 

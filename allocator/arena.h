@@ -11,9 +11,11 @@
  *
  * Live bytes per tier are counted without a size lookup per call: jemalloc
  * already counts each thread's allocated and freed bytes, so tier 0's bytes
- * are those less what went to the other tiers, which is counted here. Each
- * thread folds its counts into tm_place_state.used now and then, at exit and
- * at fork (thread records, below). */
+ * are those less what went to the other tiers, which is counted here, from
+ * the change of jemalloc's counts across each call to another tier. Each
+ * thread folds its counts into tm_place_state.used at the end of each window
+ * of TM_SAMPLE_BYTES allocated, at exit and at fork (thread records, below);
+ * the fold also decides where the next window goes (tm_place_window). */
 #ifndef TM_ARENA_H
 #define TM_ARENA_H
 
@@ -65,10 +67,13 @@ static inline bool tm_arena_on_lower(const void *p)
  * records): those count each call themselves. */
 typedef struct tm_thread_rec tm_thread_rec;
 typedef struct {
-	const uint64_t *allocated;   /* jemalloc's count of the thread's bytes */
+	/* jemalloc's counts of the thread's allocated and freed bytes (with a
+	 * record; else a constant 0) */
+	const uint64_t *allocated, *deallocated;
 	uint64_t slow_at;            /* *allocated where the window ends */
 	uint64_t tier0_at;           /* slow_at if the whole window may go to
 	                                tier 0, else 0 */
+	int window_tier;             /* the tier of the whole window, or -1 */
 	int frees_left;              /* frees until the next slow free */
 	int state;
 	tm_thread_rec *rec;

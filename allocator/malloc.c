@@ -62,13 +62,19 @@ void tm_malloc_bind(bool use_tiers)
 
 static __thread uint64_t unsampled __attribute__((tls_model("initial-exec")));
 
+/* A thread with a record counts the other tiers' bytes from jemalloc's own
+ * counts read around the call (exact, and no size lookup); one without
+ * looks the size up. */
 static __attribute__((noinline)) void *tier_allocx(int t, size_t size, int flags)
 {
 	if (t == 0)
 		return mallocx(size ? size : 1, flags);
-	void *p = mallocx(size ? size : 1, flags | tm_arena_flags(t));
+	flags |= tm_arena_flags(t);
+	uint64_t before = *tm_self.allocated;
+	void *p = mallocx(size ? size : 1, flags);
 	if (p)
-		tm_thread_count(t, (int64_t)sallocx(p, 0));
+		tm_thread_count(t, tm_self.rec ? (int64_t)(*tm_self.allocated - before)
+					       : (int64_t)sallocx(p, 0));
 	return p;
 }
 
@@ -135,12 +141,19 @@ static __attribute__((noinline)) void *alloc_slow(size_t size, int flags,
 	return p;
 }
 
+/* In a window placed whole on one lower tier (the DRAM quota reached),
+ * allocations go there without asking placement, counted as it counts. */
 static __attribute__((noinline)) void *tiered_alloc(size_t size, int flags,
 						     uintptr_t site)
 {
 	if (TM_UNLIKELY(tm_thread_reaches(tm_self.slow_at, size)))
 		return alloc_slow(size, flags, site);
-	int t;
+	int t = tm_self.window_tier;
+	if (t > 0) {
+		tm_place_counts.quota_fallbacks++;
+		void *p = tier_allocx(t, size, flags);
+		return TM_LIKELY(p != NULL) ? p : alloc_fallback(size, flags, t, &t);
+	}
 	return placed_alloc(size, flags, site, &t);
 }
 
@@ -165,27 +178,34 @@ static inline int count_tier(int t)
 	return t > 0 ? t : 0;
 }
 
+static void je_free(void *p, size_t size, int flags)
+{
+	if (size)
+		sdallocx(p, size, flags);
+	else
+		dallocx(p, flags);
+}
+
 /* Frees of other tiers, and every FREES_PER_FOLD frees a fold. A thread
- * without a record counts tier 0 itself. */
+ * without a record counts each free itself, with a size lookup; one with a
+ * record counts the other tiers' from jemalloc's count of its frees. */
 static __attribute__((noinline)) void free_slow(void *p, size_t size)
 {
 	if (!p)
 		return;
 	int t = tm_arena_tier_of(p);
-	if (tm_self.frees_left < 0) {
+	if (tm_self.frees_left < 0)
 		tm_thread_fold();
-		if (!tm_self.rec && t <= 0)
-			tm_thread_count(0, -(int64_t)sallocx(p, 0));
+	if (!tm_self.rec)
+		tm_thread_count(count_tier(t), -(int64_t)sallocx(p, 0));
+	if (t <= 0) {
+		je_free(p, size, 0);
+		return;
 	}
-	int flags = 0;
-	if (t > 0) {
-		tm_thread_count(t, -(int64_t)sallocx(p, 0));
-		flags = tm_arena_flags(t);
-	}
-	if (size)
-		sdallocx(p, size, flags);
-	else
-		dallocx(p, flags);
+	uint64_t before = *tm_self.deallocated;
+	je_free(p, size, tm_arena_flags(t));
+	if (tm_self.rec)
+		tm_thread_count(t, -(int64_t)(*tm_self.deallocated - before));
 }
 
 /* size: the requested size when the caller knows it (sized delete), or 0.
@@ -217,10 +237,16 @@ static void *tier_realloc(int t, void *p, size_t size)
 	return t <= 0 ? tm_je_realloc(p, size) : rallocx(p, size, tm_arena_flags(t));
 }
 
-/* jemalloc counts tier 0's bytes for threads with a record; the others,
- * and the other tiers, count the change of usable size here. */
+/* Tier 0's block in a tier-0 window is jemalloc's realloc, as malloc is.
+ * Otherwise: jemalloc counts tier 0's bytes for threads with a record; the
+ * others, and the other tiers, count the change of usable size here. */
 static void *tiered_realloc(void *p, size_t size, uintptr_t site)
 {
+	if (TM_LIKELY(!tm_arena_on_lower(p) && in_tier0_window(size))) {
+		void *q = tm_je_realloc(p, size);
+		if (TM_LIKELY(q != NULL))
+			return q;
+	}
 	if (TM_UNLIKELY(tm_thread_reaches(tm_self.slow_at, size)))
 		tm_thread_fold();
 	int t = tm_arena_tier_of(p);

@@ -8,7 +8,7 @@
 tm_placement tm_place_state;
 
 static pthread_mutex_t writer = PTHREAD_MUTEX_INITIALIZER;
-static bool site_opinions; /* under writer */
+static atomic_bool site_opinions; /* written under writer */
 
 __thread tm_place_tally tm_place_counts __attribute__((tls_model("initial-exec")));
 
@@ -18,6 +18,27 @@ int tm_place_ratio(tm_placement *pl, const tm_place_config *c)
 	for (int t = 1; t < c->tiers; t++)
 		slow += tm_place_used(pl, t);
 	return fast * c->ratio_slow <= slow * c->ratio_fast ? 0 : 1;
+}
+
+static bool any_site_opinion(void)
+{
+	return atomic_load_explicit(&site_opinions, memory_order_relaxed);
+}
+
+int tm_place_window(tm_placement *pl, int64_t bytes)
+{
+	int kind = tm_place_quick(pl, (size_t)bytes);
+	if (kind >= 0)
+		return kind == TM_QUICK_TIER0 ? 0 : -1;
+	tm_place_config c;
+	tm_place_config_read(pl, &c);
+	if (c.tiers < 2 || tm_place_used(pl, 0) + bytes <= c.quota)
+		return -1; /* no quick answer, and not for the quota */
+	/* As tm_place past the quota: dram-first goes to tier 1, and so does
+	 * the heat policy unless a site may name a lower tier than that. */
+	bool to_tier1 = c.policy == TM_POLICY_DRAM_FIRST ||
+			(c.policy == TM_POLICY_HEAT && (c.tiers == 2 || !any_site_opinion()));
+	return to_tier1 ? 1 : -1;
 }
 
 static void store_config(tm_placement *pl, const tm_place_config *c)
@@ -37,7 +58,7 @@ static int64_t quick_word(const tm_place_config *c)
 	int64_t quota = c->tiers < 2 || c->quota > most ? most : c->quota;
 	bool heat = c->policy == TM_POLICY_HEAT;
 	int kind = c->tiers < 2 || c->policy == TM_POLICY_DRAM_FIRST ||
-				   (heat && !site_opinions)
+				   (heat && !any_site_opinion())
 			   ? TM_QUICK_TIER0
 		   : heat ? TM_QUICK_HEAT : TM_QUICK_NONE;
 	return quota << TM_QUICK_SHIFT | kind;
@@ -71,27 +92,33 @@ void tm_placement_configure(tm_placement *pl, int tiers, uint64_t capacity)
 	pthread_mutex_unlock(&writer);
 }
 
+/* A locked add only for a count that changed: threads fold often. */
+static void add_count(_Atomic uint64_t *total, uint64_t *n)
+{
+	if (*n)
+		atomic_fetch_add_explicit(total, *n, memory_order_relaxed);
+	*n = 0;
+}
+
 void tm_place_fold(tm_placement *pl)
 {
-	atomic_fetch_add_explicit(&pl->quota_fallbacks,
-				  tm_place_counts.quota_fallbacks, memory_order_relaxed);
-	atomic_fetch_add_explicit(&pl->site_choices, tm_place_counts.site_choices,
-				  memory_order_relaxed);
-	tm_place_counts.quota_fallbacks = tm_place_counts.site_choices = 0;
+	add_count(&pl->quota_fallbacks, &tm_place_counts.quota_fallbacks);
+	add_count(&pl->site_choices, &tm_place_counts.site_choices);
 }
 
 /* ---- the policy's view (heap.h) ---------------------------------------------- */
 
 void tm_heap_account(int tier, int64_t bytes)
 {
-	atomic_fetch_add_explicit(&tm_place_state.used[tier], bytes,
-				  memory_order_relaxed);
+	if (bytes)
+		atomic_fetch_add_explicit(&tm_place_state.used[tier], bytes,
+					  memory_order_relaxed);
 }
 
 void tm_heap_site_opinions(bool any)
 {
 	pthread_mutex_lock(&writer);
-	site_opinions = any;
+	atomic_store_explicit(&site_opinions, any, memory_order_relaxed);
 	store_quick(&tm_place_state);
 	pthread_mutex_unlock(&writer);
 }

@@ -88,6 +88,12 @@ static inline int tm_place_quick(tm_placement *pl, size_t size)
 	return kind != TM_QUICK_NONE && (int64_t)size <= room ? kind : -1;
 }
 
+/* The tier every allocation of a window of bytes goes to, decided once for
+ * the window: tier 0 while it has room for the window and no site needs
+ * asking; tier 1 when the quota leaves no room for it and the policy would
+ * send everything there; else -1, each allocation asks tm_place. */
+int tm_place_window(tm_placement *pl, int64_t bytes);
+
 /* Keep fast:slow bytes at ratio_fast:ratio_slow; ties go to the fast tier. */
 int tm_place_ratio(tm_placement *pl, const tm_place_config *c);
 

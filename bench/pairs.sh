@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ns per 64-byte malloc+free pair, side by side in one run (issue 12):
 # glibc, jemalloc, tiermalloc with one tier, and tiermalloc tiered (the fake
-# two-node tree tests/unit/sysfs/kmem, as on a machine with a slow tier),
+# two-node tree tests/unit/sysfs/kmem, as on a machine with a slow tier;
+# with the DRAM quota full, every allocation goes to the slow tier),
 # with 1, 8, 10 and 10,000 threads all live. Each figure is the median of
 # RUNS runs of the threads' CPU time per pair (bench/pairs.c). Every thread
 # runs at least 10,000 pairs: with 500 each, 10,000 threads on 2 CPUs
@@ -30,8 +31,10 @@ declare -A env_of=(
 	["tiermalloc, one tier"]="LD_PRELOAD=$lib"
 	["tiermalloc, tiered"]="LD_PRELOAD=$lib TIERMALLOC_SYSFS=$kmem"
 	["tiermalloc, tiered dram-first"]="LD_PRELOAD=$lib TIERMALLOC_SYSFS=$kmem TIERMALLOC_POLICY=dram-first"
+	["tiermalloc, tiered, DRAM quota full"]="LD_PRELOAD=$lib TIERMALLOC_SYSFS=$kmem TIERMALLOC_DRAM_LIMIT=1"
 )
-rows=(glibc jemalloc "tiermalloc, one tier" "tiermalloc, tiered" "tiermalloc, tiered dram-first")
+rows=(glibc jemalloc "tiermalloc, one tier" "tiermalloc, tiered" "tiermalloc, tiered dram-first"
+      "tiermalloc, tiered, DRAM quota full")
 
 # median NS...: the middle figure
 median() {

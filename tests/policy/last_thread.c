@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,30 +74,37 @@ static void *tm_named_work(void *arg)
 	return arg;
 }
 
-/* Fill the descriptor table but for one slot; the highest filler is freed
- * again so that the process can print. Returns the first filler. */
+/* Fill the descriptor table but for one slot: the last filler is freed
+ * again so that the process can print. Only the fillers are closed, never a
+ * descriptor of ours: the stats server may have moved its socket up to the
+ * top of the table just before. */
+static bool filler[LOW_FD_LIMIT];
+
 static int fill_fds(void)
 {
 	struct rlimit rl = {LOW_FD_LIMIT, LOW_FD_LIMIT};
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return -1;
-	int first = -1, fd;
-	while ((fd = open("/dev/null", O_RDONLY)) >= 0)
-		first = first < 0 ? fd : first;
-	close(LOW_FD_LIMIT - 1);
-	return first;
+	int last = -1, fd;
+	while ((fd = open("/dev/null", O_RDONLY)) >= 0 && fd < LOW_FD_LIMIT)
+		filler[last = fd] = true;
+	if (last >= 0) {
+		close(last);
+		filler[last] = false;
+	}
+	return 0;
 }
 
 static int one_fd(void)
 {
-	int first = fill_fds();
-	if (first < 0) {
+	if (fill_fds() < 0) {
 		perror("setrlimit");
 		return 1;
 	}
 	usleep(2500 * 1000); /* many migrator periods, two stats censuses */
-	for (int fd = first; fd < LOW_FD_LIMIT; fd++)
-		close(fd);
+	for (int fd = 0; fd < LOW_FD_LIMIT; fd++)
+		if (filler[fd])
+			close(fd);
 	print_threads();
 	return 3;
 }

@@ -726,6 +726,9 @@ quota_exact() {
 	check_prog lib "tiered: quota exact, 1,000 x 200 KiB freed by exiting threads" 120 \
 		$e TIERMALLOC_DRAM_LIMIT=64M TIERMALLOC_POLICY=dram-first \
 		"$bin/quota_exact" handoff
+	check_prog lib "tiered: quota exact, DRAM quota full: every window on tier 1" 300 \
+		$e TIERMALLOC_DRAM_LIMIT=1 TIERMALLOC_POLICY=dram-first \
+		"$bin/quota_exact" pairs
 	e="$e TIERMALLOC_POLICY=threshold TIERMALLOC_THRESHOLD=4K"
 	check_prog lib "tiered: quota exact, 10,000 threads freeing each other's blocks" 300 \
 		$e "$bin/quota_exact" pairs

@@ -117,6 +117,39 @@ static void test_quick_heat(void)
 	CHECK_EQ(tm_place_quick(&tm_place_state, 1), TM_QUICK_TIER0, "opinions gone: tier 0");
 }
 
+/* A window of allocations is placed once, where tm_place would place each
+ * of them: tier 0 with room, tier 1 past the quota for the policies that
+ * send everything there, each allocation asked otherwise. */
+static void test_window(void)
+{
+	char *env[] = {"TIERMALLOC_POLICY=dram-first", "TIERMALLOC_DRAM_LIMIT=1M", NULL};
+	tm_config_load(env, false);
+	tm_placement_configure(&tm_place_state, 2, 400 << 20);
+	atomic_store(&tm_place_state.used[0], 0);
+	CHECK_EQ(tm_place_window(&tm_place_state, 256 << 10), 0, "room: tier 0");
+	atomic_store(&tm_place_state.used[0], (1 << 20) - (128 << 10));
+	CHECK_EQ(tm_place_window(&tm_place_state, 256 << 10), 1, "no room for the window: tier 1");
+	CHECK_EQ(tm_place(&tm_place_state, 256 << 10, -1), 1, "as tm_place says");
+	char err[128];
+	tm_config_set("TIERMALLOC_POLICY", "heat", err, sizeof(err));
+	tm_placement_configure(&tm_place_state, 3, 400 << 20);
+	CHECK_EQ(tm_place_window(&tm_place_state, 256 << 10), 1, "heat, no opinions: tier 1");
+	tm_heap_site_opinions(true);
+	CHECK_EQ(tm_place_window(&tm_place_state, 256 << 10), -1,
+		 "three tiers and site opinions: each asks");
+	tm_placement_configure(&tm_place_state, 2, 400 << 20);
+	CHECK_EQ(tm_place_window(&tm_place_state, 256 << 10), 1, "two tiers: tier 1 whatever the site");
+	tm_heap_site_opinions(false);
+	atomic_store(&tm_place_state.used[0], 0);
+	tm_heap_site_opinions(true);
+	CHECK_EQ(tm_place_window(&tm_place_state, 256 << 10), -1, "room and opinions: each asks");
+	tm_heap_site_opinions(false);
+	tm_config_set("TIERMALLOC_POLICY", "ratio", err, sizeof(err));
+	tm_placement_configure(&tm_place_state, 2, 400 << 20);
+	CHECK_EQ(tm_place_window(&tm_place_state, 256 << 10), -1, "ratio: each asks");
+	atomic_store(&tm_place_state.used[0], 0);
+}
+
 /* The ratio alternates between 1:3 and 5:7 while readers decide. With one
  * byte on each tier both ratios send the next allocation to the slow tier;
  * only a torn read (5 from the new ratio, 3 from the old) sends it to the
@@ -163,6 +196,7 @@ int main(void)
 	test_configure();
 	test_quick();
 	test_quick_heat();
+	test_window();
 	test_no_torn_config();
 	return check_summary();
 }
