@@ -214,7 +214,7 @@ __thread tm_thread tm_self __attribute__((tls_model("initial-exec"))) = {
 	.window_tier = -1,
 };
 static pthread_key_t exit_key;
-static size_t allocatedp_mib[2], deallocatedp_mib[2];
+static size_t allocatedp_mib[2], deallocatedp_mib[2], arena_mib[2], flush_mib[3];
 static atomic_bool tcaches_gone;     /* jemalloc refused one: ask no more */
 static _Atomic uint64_t tcache_refusals;
 
@@ -301,13 +301,36 @@ static unsigned pick_arena(int tier)
 	return heap->first_arena + atomic_fetch_add(&next_thread, 1) % heap->narenas;
 }
 
+static void bind_arena(unsigned a)
+{
+	mallctlbymib(arena_mib, 2, NULL, NULL, &a, sizeof(a));
+}
+
 /* jemalloc's automatic arenas were made, and their address space retained,
  * before the tiers existed: a thread allocates from tier 0's arenas (through
  * jemalloc's own fast path and automatic tcache) once it is bound to one. */
 static void bind_tier0(void)
 {
-	unsigned a = pick_arena(0);
-	mallctl("thread.arena", NULL, NULL, &a, sizeof(a));
+	tm_self.arena[0] = pick_arena(0);
+	bind_arena(tm_self.arena[0]);
+}
+
+/* In a window placed whole on a lower tier, the thread is bound to that
+ * tier's arena, so that jemalloc's fast paths and automatic tcache serve
+ * it (explicit tcaches are slower, and about 4,000 in all). A switch
+ * flushes the tcache, so that it hands out the window's tier only: tier 0's
+ * fast paths never another tier's block, a window past the quota no tier-0
+ * block. */
+static void enter_window(int tier)
+{
+	int old = tm_self.window_tier;
+	tm_self.window_tier = tier;
+	if (tier == old || (old <= 0 && tier <= 0))
+		return;
+	if (tier > 0 && !tm_self.arena[tier])
+		tm_arena_choose(tier);
+	bind_arena(tm_self.arena[tier > 0 ? tier : 0]);
+	mallctlbymib(flush_mib, 3, NULL, NULL, NULL, 0);
 }
 
 static void thread_start(void)
@@ -338,8 +361,8 @@ void tm_thread_fold(void)
 	tm_place_fold(&tm_place_state);
 	tm_self.slow_at = tm_self.rec ? *tm_self.allocated + TM_SAMPLE_BYTES : 0;
 	tm_self.frees_left = tm_self.rec ? FREES_PER_FOLD : 0;
-	tm_self.window_tier = tm_self.rec ? tm_place_window(&tm_place_state,
-							    TM_SAMPLE_BYTES) : -1;
+	enter_window(tm_self.rec ? tm_place_window(&tm_place_state, TM_SAMPLE_BYTES)
+				 : -1);
 	tm_self.tier0_at = tm_self.window_tier == 0 ? tm_self.slow_at : 0;
 }
 
@@ -356,6 +379,7 @@ void tm_thread_count(int tier, int64_t bytes)
 /* Frees from later destructors count themselves (no record). */
 static void thread_exit(void *arg)
 {
+	enter_window(-1);
 	tm_thread_rec *r = tm_self.rec;
 	if (r) {
 		fold_rec(r);
@@ -428,7 +452,8 @@ static int rec_tcache(tm_thread_rec *r, int tier)
 int tm_arena_choose(int tier)
 {
 	int tc = tm_self.rec ? rec_tcache(tm_self.rec, tier) : -1;
-	tm_self.flags[tier] = MALLOCX_ARENA(pick_arena(tier)) |
+	tm_self.arena[tier] = pick_arena(tier);
+	tm_self.flags[tier] = MALLOCX_ARENA(tm_self.arena[tier]) |
 			      (tc >= 0 ? MALLOCX_TCACHE(tc) : MALLOCX_TCACHE_NONE);
 	return tm_self.flags[tier];
 }
@@ -538,7 +563,13 @@ static bool counters_mib(void)
 	if (mallctlnametomib("thread.allocatedp", allocatedp_mib, &n) != 0)
 		return false;
 	n = 2;
-	return mallctlnametomib("thread.deallocatedp", deallocatedp_mib, &n) == 0;
+	if (mallctlnametomib("thread.deallocatedp", deallocatedp_mib, &n) != 0)
+		return false;
+	n = 2;
+	if (mallctlnametomib("thread.arena", arena_mib, &n) != 0)
+		return false;
+	n = 3;
+	return mallctlnametomib("thread.tcache.flush", flush_mib, &n) == 0;
 }
 
 /* On failure nothing is left: the arenas made so far are destroyed (none

@@ -73,11 +73,13 @@ typedef struct {
 	uint64_t slow_at;            /* *allocated where the window ends */
 	uint64_t tier0_at;           /* slow_at if the whole window may go to
 	                                tier 0, else 0 */
-	int window_tier;             /* the tier of the whole window, or -1 */
+	int window_tier;             /* the tier of the whole window, or -1;
+	                                 the thread is bound to its arena */
 	int frees_left;              /* frees until the next slow free */
 	int state;
 	tm_thread_rec *rec;
 	int flags[TM_TIER_MAX];      /* tiers >= 1: arena and tcache; 0 unset */
+	unsigned arena[TM_TIER_MAX]; /* the thread's arena of each tier; 0 unset */
 } tm_thread;
 
 extern __thread tm_thread tm_self __attribute__((tls_model("initial-exec")));
@@ -97,7 +99,9 @@ void tm_thread_count(int tier, int64_t bytes);
 void tm_thread_fold(void);
 
 /* mallocx flags that route to this thread's arena and tcache of tier >= 1;
- * the same flags free its memory (the arena bits are then ignored). */
+ * the same flags free its memory (the arena bits are then ignored). In a
+ * window on tier t (window_tier), the thread is bound to its arena of t
+ * and jemalloc's automatic tcache serves t: flags 0. */
 int tm_arena_choose(int tier);
 static inline int tm_arena_flags(int tier)
 {

@@ -62,13 +62,21 @@ void tm_malloc_bind(bool use_tiers)
 
 static __thread uint64_t unsampled __attribute__((tls_model("initial-exec")));
 
+/* Tier 0 is the thread's bound arena, but in a window on a lower tier: then
+ * its tier-0 arena, named, without a tcache. */
+static inline int tier0_flags(void)
+{
+	return tm_self.window_tier > 0
+		       ? MALLOCX_ARENA(tm_self.arena[0]) | MALLOCX_TCACHE_NONE : 0;
+}
+
 /* A thread with a record counts the other tiers' bytes from jemalloc's own
  * counts read around the call (exact, and no size lookup); one without
  * looks the size up. */
 static __attribute__((noinline)) void *tier_allocx(int t, size_t size, int flags)
 {
 	if (t == 0)
-		return mallocx(size ? size : 1, flags);
+		return mallocx(size ? size : 1, flags | tier0_flags());
 	flags |= tm_arena_flags(t);
 	uint64_t before = *tm_self.allocated;
 	void *p = mallocx(size ? size : 1, flags);
@@ -80,7 +88,7 @@ static __attribute__((noinline)) void *tier_allocx(int t, size_t size, int flags
 
 static inline void *tier_alloc(int t, size_t size, int flags)
 {
-	if (TM_LIKELY(t == 0 && !flags))
+	if (TM_LIKELY(t == 0 && !flags && tm_self.window_tier <= 0))
 		return tm_je_malloc(size);
 	return tier_allocx(t, size, flags);
 }
@@ -141,19 +149,30 @@ static __attribute__((noinline)) void *alloc_slow(size_t size, int flags,
 	return p;
 }
 
-/* In a window placed whole on one lower tier (the DRAM quota reached),
- * allocations go there without asking placement, counted as it counts. */
+/* In a window placed whole on lower tier t (the DRAM quota reached), the
+ * thread is bound to its arena of t: jemalloc's own paths, without asking
+ * placement. Its tcache may still hold tier-0 blocks freed in the window:
+ * the block's address says which tier counts it. */
+static void *window_alloc(int t, size_t size, int flags)
+{
+	tm_place_counts.quota_fallbacks++;
+	uint64_t before = *tm_self.allocated;
+	void *p = flags ? mallocx(size ? size : 1, flags) : tm_je_malloc(size);
+	if (TM_UNLIKELY(p == NULL))
+		return alloc_fallback(size, flags, t, &t);
+	if (tm_arena_on_lower(p))
+		tm_thread_count(tm_arena_tier_of(p), (int64_t)(*tm_self.allocated - before));
+	return p;
+}
+
 static __attribute__((noinline)) void *tiered_alloc(size_t size, int flags,
 						     uintptr_t site)
 {
 	if (TM_UNLIKELY(tm_thread_reaches(tm_self.slow_at, size)))
 		return alloc_slow(size, flags, site);
 	int t = tm_self.window_tier;
-	if (t > 0) {
-		tm_place_counts.quota_fallbacks++;
-		void *p = tier_allocx(t, size, flags);
-		return TM_LIKELY(p != NULL) ? p : alloc_fallback(size, flags, t, &t);
-	}
+	if (t > 0)
+		return window_alloc(t, size, flags);
 	return placed_alloc(size, flags, site, &t);
 }
 
@@ -178,12 +197,15 @@ static inline int count_tier(int t)
 	return t > 0 ? t : 0;
 }
 
+/* Without flags, jemalloc's free: dallocx has no fast path. */
 static void je_free(void *p, size_t size, int flags)
 {
 	if (size)
 		sdallocx(p, size, flags);
-	else
+	else if (flags)
 		dallocx(p, flags);
+	else
+		tm_je_free(p);
 }
 
 /* Frees of other tiers, and every FREES_PER_FOLD frees a fold. A thread
@@ -203,7 +225,7 @@ static __attribute__((noinline)) void free_slow(void *p, size_t size)
 		return;
 	}
 	uint64_t before = *tm_self.deallocated;
-	je_free(p, size, tm_arena_flags(t));
+	je_free(p, size, t == tm_self.window_tier ? 0 : tm_arena_flags(t));
 	if (tm_self.rec)
 		tm_thread_count(t, -(int64_t)(*tm_self.deallocated - before));
 }
@@ -239,7 +261,7 @@ static void *tier_realloc(int t, void *p, size_t size)
 
 /* Tier 0's block in a tier-0 window is jemalloc's realloc, as malloc is.
  * Otherwise: jemalloc counts tier 0's bytes for threads with a record; the
- * others, and the other tiers, count the change of usable size here. */
+ * others, and the other tiers, count the usable sizes here. */
 static void *tiered_realloc(void *p, size_t size, uintptr_t site)
 {
 	if (TM_LIKELY(!tm_arena_on_lower(p) && in_tier0_window(size))) {
@@ -258,8 +280,13 @@ static void *tiered_realloc(void *p, size_t size, uintptr_t site)
 	void *q = tier_realloc(t, p, size);
 	if (!q)
 		return tiered_move(p, (size_t)old, size, site);
-	if (t > 0 || !tm_self.rec)
-		tm_thread_count(count_tier(t), (int64_t)sallocx(q, 0) - old);
+	/* jemalloc's realloc moves to the thread's arena: in a lower window,
+	 * another tier's. */
+	int moved_to = count_tier(tm_arena_tier_of(q));
+	if (t > 0 || moved_to > 0 || !tm_self.rec) {
+		tm_thread_count(count_tier(t), -old);
+		tm_thread_count(moved_to, (int64_t)sallocx(q, 0));
+	}
 	return q;
 }
 

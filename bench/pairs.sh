@@ -4,7 +4,10 @@
 # two-node tree tests/unit/sysfs/kmem, as on a machine with a slow tier;
 # with the DRAM quota full, every allocation goes to the slow tier),
 # with 1, 8, 10 and 10,000 threads all live. Each figure is the median of
-# RUNS runs of the threads' CPU time per pair (bench/pairs.c). Every thread
+# RUNS runs of the threads' CPU time per pair (bench/pairs.c), in runs of
+# 50M pairs at least: the first 20 ms of a process (the services' start-up
+# delay, when malloc also counts down to starting them) would otherwise weigh
+# on the figure as much as the steady state. Every thread
 # runs at least 10,000 pairs: with 500 each, 10,000 threads on 2 CPUs
 # measured little but cold caches after each switch (330-390 ns a pair for
 # every allocator, glibc's 46 included).
@@ -18,7 +21,7 @@ lib=$build/libtiermalloc.so
 jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 kmem=$root/tests/unit/sysfs/kmem
 runs=${RUNS:-5}
-total=${PAIRS:-5000000}
+total=${PAIRS:-50000000}
 threads=(1 8 10 10000)
 
 for f in "$pairs" "$lib" "$jemalloc"; do

@@ -8,6 +8,7 @@
  *   pairs:    10,000 threads, each pair's producer allocating and its
  *             consumer freeing, one block in 16 kept live
  *   fork:     16 threads hold blocks while main forks; parent and child
+ *   window:   the quota full, then raised: small blocks on tier 1, then 0
  *
  * One scenario per run (the argument): each must fail on its own. */
 #define _GNU_SOURCE
@@ -39,17 +40,19 @@ static long long field_after(const char *json, const char *object, const char *k
 	return k ? atoll(k + strlen(key)) : -1;
 }
 
-static long long ask_used(void)
+/* One request to the stats socket; the reply, or NULL. */
+static const char *ask(const char *request)
 {
 	static char reply[1 << 16];
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%d.sock",
 		 getenv("TIERMALLOC_STATS_DIR"), (int)getpid());
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	size_t len = strlen(request);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    write(fd, "stats\n", 6) != 6) {
+	    write(fd, request, len) != (ssize_t)len) {
 		close(fd);
-		return -1;
+		return NULL;
 	}
 	size_t got = 0;
 	ssize_t n;
@@ -61,7 +64,13 @@ static long long ask_used(void)
 	}
 	close(fd);
 	reply[got] = 0;
-	return field_after(reply, "\"dram_quota\"", "\"used\":");
+	return reply;
+}
+
+static long long ask_used(void)
+{
+	const char *reply = ask("stats\n");
+	return reply ? field_after(reply, "\"dram_quota\"", "\"used\":") : -1;
 }
 
 /* The server starts some calls into the program (a forked child's too):
@@ -193,6 +202,49 @@ static void pairs(void)
 			free(prs[w].kept[k]);
 }
 
+/* ---- window ------------------------------------------------------------------ */
+
+/* An allocation past any window: the next call is placed anew. */
+static void end_window(void)
+{
+	void *volatile p = malloc(300 << 10); /* volatile: no pair elision */
+	free(p);
+}
+
+/* Blocks of tier t out of n small ones allocated now. */
+static int on_tier(int t, void **blocks, int n)
+{
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		blocks[i] = malloc(48);
+		k += tm_tier_of(blocks[i]) == t;
+	}
+	return k;
+}
+
+static void free_all(void **blocks, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(blocks[i]);
+}
+
+/* Past the quota a thread's windows go to tier 1 through jemalloc's own
+ * tcache; when the quota has room again, the next window is tier 0's and
+ * that tcache must not hand out the tier-1 blocks it still holds. Run with
+ * TIERMALLOC_DRAM_LIMIT=1. */
+static void window(void)
+{
+	static void *blocks[1000];
+	end_window();
+	CHECK_EQ(on_tier(1, blocks, 1000), 1000, "quota full: small blocks on tier 1");
+	free_all(blocks, 1000); /* the tcache holds them */
+	const char *reply = ask("set DRAM_LIMIT 1G\n");
+	CHECK(reply && !strstr(reply, "error"), "the quota raised (%s)", reply ? reply : "no reply");
+	end_window();
+	CHECK_EQ(on_tier(0, blocks, 1000), 1000, "room again: small blocks on tier 0");
+	free_all(blocks, 1000);
+}
+
 /* ---- fork ----------------------------------------------------------------------- */
 
 static pthread_barrier_t held, release;
@@ -277,9 +329,10 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		void (*run)(void);
-	} parts[] = {{"handoff", handoff}, {"pairs", pairs}, {"fork", fork_many}};
+	} parts[] = {{"handoff", handoff}, {"pairs", pairs}, {"fork", fork_many},
+		     {"window", window}};
 	CHECK(tm_tier_of && getenv("TIERMALLOC_STATS_DIR") && argc == 2,
-	      "usage: quota_exact handoff|pairs|fork, under the library, with "
+	      "usage: quota_exact handoff|pairs|fork|window, under the library, with "
 	      "TIERMALLOC_STATS_DIR");
 	quota_used(); /* the services start, and settle */
 	usleep(200000);
