@@ -57,8 +57,9 @@ void tm_malloc_bind(bool use_tiers)
 
 /* Tier 0 is the arena each thread is bound to (arena.h): its calls are
  * jemalloc's own, counted by jemalloc. The other tiers take their arena's
- * flags and count their bytes here. The countdowns of tm_self send a thread to the
- * slow paths now and then, to fold its counts and sample an allocation. */
+ * flags and count their bytes here. The end of a thread's window (and a
+ * countdown of its frees) sends it to the slow paths now and then, to fold
+ * its counts, sample an allocation and place its next window. */
 
 static __thread uint64_t unsampled __attribute__((tls_model("initial-exec")));
 
