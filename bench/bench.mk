@@ -1,7 +1,7 @@
 # bench/bench.mk: included by the top-level Makefile (CC, CFLAGS, B).
 #
 #   make bench          full comparison: every workload x every allocator,
-#                       BENCH_RUNS runs each (default 5); ~10-15 min
+#                       BENCH_RUNS runs each (default 5); ~30 min
 #   make bench-quick    small sizes, 2 runs: a smoke test in < 2 min
 #   make bench-bins     just the workload binaries, in $(B)/bench/
 #   make bench-pairs    ns per malloc+free pair, glibc, jemalloc and
