@@ -265,8 +265,9 @@ static void damon_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 			break;
 		uint64_t credit = v[2] * TM_HEAT_FULL * 1000 / d->max_accesses /
 				  (hm->ran_permille > MIN_RAN ? hm->ran_permille : MIN_RAN);
-		tm_heatmap_credit(hm, v[0], v[1],
-				  credit > TM_HEAT_FULL ? TM_HEAT_FULL : (unsigned)credit);
+		tm_heatmap_credit_region(hm, v[0], v[1],
+					 credit > TM_HEAT_FULL ? TM_HEAT_FULL
+							       : (unsigned)credit);
 		d->base.observed++;
 	}
 }

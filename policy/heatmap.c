@@ -129,11 +129,21 @@ static void clip(const tm_heatmap *hm, const tm_span *sp, uintptr_t limit,
 	*last = lo < hi ? (hi - sp->base + (1UL << hm->shift) - 1) >> hm->shift : 0;
 }
 
-size_t tm_heatmap_credit(tm_heatmap *hm, uintptr_t start, uintptr_t end,
-			 unsigned credit)
+/* A page's share of a credit: half while two sources share it, except in
+ * huge blocks, which only write tracking credits then (region: the
+ * source is DAMON's kind). */
+static unsigned page_credit(const tm_heatmap *hm, const tm_span *sp, size_t i,
+			    unsigned credit, bool region)
+{
+	if (!hm->huge_by_writes || !tm_heatmap_in_huge(hm, sp, i))
+		return credit >> hm->credit_shift;
+	return region ? 0 : credit;
+}
+
+static size_t credit_pages(tm_heatmap *hm, uintptr_t start, uintptr_t end,
+			   unsigned credit, bool region)
 {
 	size_t credited = 0;
-	credit >>= hm->credit_shift;
 	for (int s = 0; s < hm->nspans; s++) {
 		tm_span *sp = &hm->span[s];
 		size_t i, last;
@@ -141,7 +151,8 @@ size_t tm_heatmap_credit(tm_heatmap *hm, uintptr_t start, uintptr_t end,
 		credited += last - i;
 		for (; i < last; i++) {
 			unsigned h = atomic_load_explicit(&sp->cells[i].heat,
-							  memory_order_relaxed) + credit;
+							  memory_order_relaxed) +
+				     page_credit(hm, sp, i, credit, region);
 			atomic_store_explicit(&sp->cells[i].heat,
 					      h > TM_HEAT_MAX ? TM_HEAT_MAX : h,
 					      memory_order_relaxed);
@@ -149,6 +160,18 @@ size_t tm_heatmap_credit(tm_heatmap *hm, uintptr_t start, uintptr_t end,
 	}
 	atomic_fetch_add_explicit(&hm->credited, credited, memory_order_relaxed);
 	return credited;
+}
+
+size_t tm_heatmap_credit(tm_heatmap *hm, uintptr_t start, uintptr_t end,
+			 unsigned credit)
+{
+	return credit_pages(hm, start, end, credit, false);
+}
+
+size_t tm_heatmap_credit_region(tm_heatmap *hm, uintptr_t start, uintptr_t end,
+				unsigned credit)
+{
+	return credit_pages(hm, start, end, credit, true);
 }
 
 void tm_heatmap_cool(tm_heatmap *hm)

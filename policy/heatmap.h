@@ -59,6 +59,13 @@ typedef struct {
 	int nspans;
 	unsigned shift;          /* log2 of the page size */
 	unsigned credit_shift;   /* 1 while two sources share the credit */
+	/* While two sources share, huge blocks are write tracking's alone:
+	 * DAMON's accessed bit on a huge page is set by an access to any of
+	 * its 512 pages, so under any spread of traffic every huge page reads
+	 * as used all the time, and its credit would only blur the density
+	 * that write tracking measures page by page. Their pages get write
+	 * tracking's credit whole. */
+	bool huge_by_writes;
 	_Atomic uint64_t credited; /* pages credited so far, by any source */
 	/* The program's CPU time over the last period's wall time, in 1/1000
 	 * (at most 1000). A source that samples the clock (DAMON) scales by
@@ -115,6 +122,14 @@ static inline size_t tm_span_block(const tm_heatmap *hm, const tm_span *sp,
 	       TM_HUGE_SHIFT;
 }
 
+/* Whether the 2 MiB block holding page i of span sp is huge. */
+static inline bool tm_heatmap_in_huge(const tm_heatmap *hm, const tm_span *sp,
+				      size_t i)
+{
+	size_t b = tm_span_block(hm, sp, i);
+	return sp->huge && sp->huge[b / 64] >> (b % 64) & 1;
+}
+
 /* Pages of the unit of placement that starts at page i of a span: a whole
  * huge block when i is the first page of one, else the page alone. Inline:
  * every pass over the cells asks it of every page. */
@@ -124,8 +139,7 @@ static inline size_t tm_heatmap_unit(const tm_heatmap *hm, const tm_span *sp,
 	if (!sp->huge ||
 	    ((sp->base + (i << hm->shift)) & ((1UL << TM_HUGE_SHIFT) - 1)))
 		return 1;
-	size_t b = tm_span_block(hm, sp, i);
-	return sp->huge[b / 64] >> (b % 64) & 1 ? tm_block_pages(hm) : 1;
+	return tm_heatmap_in_huge(hm, sp, i) ? tm_block_pages(hm) : 1;
 }
 
 /* Mark the blocks of span s that lie wholly in [start, end) as huge. */
@@ -135,10 +149,16 @@ void tm_heatmap_mark_huge(tm_heatmap *hm, int s, uintptr_t start, uintptr_t end)
 void tm_heatmap_unmark_huge(tm_heatmap *hm, int s, size_t i);
 
 /* Add credit (saturating), halved while two sources share it (what one
- * source alone sees then fills half the range), to every page of
- * [start, end) in the heap. Returns the number of pages credited. */
+ * source alone sees then fills half the range; huge blocks excepted, see
+ * huge_by_writes), to every page of [start, end) in the heap. Returns the
+ * number of pages credited. */
 size_t tm_heatmap_credit(tm_heatmap *hm, uintptr_t start, uintptr_t end,
 		       unsigned credit);
+
+/* The same for a source that sees regions (DAMON), which credits no huge
+ * block while huge_by_writes is set. */
+size_t tm_heatmap_credit_region(tm_heatmap *hm, uintptr_t start, uintptr_t end,
+				unsigned credit);
 
 /* One cooling step: every page loses a quarter of its heat. */
 void tm_heatmap_cool(tm_heatmap *hm);

@@ -300,8 +300,10 @@ static void choose_source(void)
 			snprintf(st[i].why, sizeof(st[i].why), BLIND_WHY, TM_BLIND_PERIODS);
 		}
 	/* Either alone fills half the heat range: a page DAMON's region sees
-	 * used, but never written, stays below one written often. */
+	 * used, but never written, stays below one written often. Huge pages
+	 * are write tracking's alone (see tm_heatmap's huge_by_writes). */
 	mg.cfg.hm->credit_shift = mg.partner != NULL;
+	mg.cfg.hm->huge_by_writes = mg.partner != NULL;
 	if (mg.cfg.forced >= 0 && mg.src != mg.cfg.srcs[mg.cfg.forced])
 		tm_warn("TIERMALLOC_HEAT=%s: %s; using %s", st[mg.cfg.forced].name,
 			st[mg.cfg.forced].why, mg.src ? mg.src->name : "none");

@@ -42,6 +42,33 @@ static void test_credit_and_cooling(void)
 	CHECK_EQ(atomic_load(&fx_cell(0, 6)->heat), 150, "cooling takes a quarter");
 }
 
+/* Beside write tracking, DAMON's credit (a region's) leaves huge blocks
+ * alone and write tracking's counts whole there; pages outside them get
+ * half of each, as before. Alone, DAMON credits huge blocks too. */
+static void test_huge_by_writes(void)
+{
+	tm_heatmap hm;
+	fx_map(&hm, 1, (size_t[]){3 * FX_BLOCK});
+	fx_huge_block(&hm, 0, 1);
+	hm.credit_shift = 1;
+	hm.huge_by_writes = true;
+	uintptr_t start = fx_addr(0, FX_BLOCK - 1), end = fx_addr(0, 2 * FX_BLOCK + 1);
+	CHECK_EQ(tm_heatmap_credit_region(&hm, start, end, 40), FX_BLOCK + 2,
+		 "a region over a huge block counts its pages as seen");
+	CHECK_EQ(atomic_load(&fx_cell(0, FX_BLOCK - 1)->heat), 20, "half for a page");
+	CHECK_EQ(atomic_load(&fx_cell(0, FX_BLOCK)->heat), 0, "none in the huge block");
+	CHECK_EQ(atomic_load(&fx_cell(0, 2 * FX_BLOCK)->heat), 20, "half after it");
+	tm_heatmap_credit(&hm, start, end, 40);
+	CHECK_EQ(atomic_load(&fx_cell(0, FX_BLOCK - 1)->heat), 40, "writes: half again");
+	CHECK_EQ(atomic_load(&fx_cell(0, 2 * FX_BLOCK - 1)->heat), 40,
+		 "writes count whole in the huge block");
+	hm.credit_shift = 0;
+	hm.huge_by_writes = false;
+	tm_heatmap_credit_region(&hm, start, end, 40);
+	CHECK_EQ(atomic_load(&fx_cell(0, FX_BLOCK)->heat), 80, "DAMON alone: credited");
+	CHECK_EQ(atomic_load(&fx_cell(0, FX_BLOCK - 1)->heat), 80, "whole, everywhere");
+}
+
 static void test_hints(void)
 {
 	tm_heatmap hm;
@@ -134,6 +161,7 @@ int main(void)
 	CHECK(sizeof(tm_cell) * 1000 <= FX_PAGE * 2, "cell is %zu bytes a page",
 	      sizeof(tm_cell));
 	test_credit_and_cooling();
+	test_huge_by_writes();
 	test_hints();
 	test_lookup_and_mean();
 	test_histogram();
