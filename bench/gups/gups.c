@@ -48,7 +48,11 @@
  * Output: one "interval" line per interval (with, under tiermalloc, the
  * mean heat it reports for the hot set and for the rest; oracle_held: the
  * best share for the fast memory the data holds, quota or not; proc_mib: all
- * the process's anonymous memory on the fast node), one "phase" line per
+ * the process's anonymous memory on the fast node; fast_steady_mib: the
+ * data's MiB on the fast node in two walks of its pages one after the
+ * other, which a migrator's swaps during a walk cannot count twice, as
+ * fast_mib can when a page goes down early in a walk and another comes up
+ * late in it), one "phase" line per
  * phase, one "summary" line. Exit 0, or 1 when an --expect/--cold-slow test fails. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -84,7 +88,7 @@ static struct {
 static uint64_t **chunks;
 static int (*heat_of)(const void *); /* tiermalloc's tm_heat_of, if loaded */
 static size_t nchunks, words_per_chunk, pages, hot_first, hot_pages;
-static int *node;
+static int *node, *node_again; /* each page's node, as two walks found it */
 /* Every page of the data, its probability of being accessed, and whether
  * it is "hot" (the hot set; under --zipf, the oracle's pages). */
 static void **paddr;
@@ -140,17 +144,26 @@ static void *page_addr(size_t p)
 	return paddr[p];
 }
 
-static void locate(void)
+static void locate(int *into)
 {
 	void *addr[QUERY_BATCH];
 	for (size_t p = 0; p < pages; p += QUERY_BATCH) {
 		size_t n = pages - p < QUERY_BATCH ? pages - p : QUERY_BATCH;
 		for (size_t k = 0; k < n; k++)
 			addr[k] = page_addr(p + k);
-		if (syscall(SYS_move_pages, 0, n, addr, NULL, node + p, 0) < 0)
+		if (syscall(SYS_move_pages, 0, n, addr, NULL, into + p, 0) < 0)
 			for (size_t k = 0; k < n; k++)
-				node[p + k] = -1;
+				into[p + k] = -1;
 	}
+}
+
+/* Pages on the fast node in both walks. */
+static size_t steady_fast(void)
+{
+	size_t n = 0;
+	for (size_t p = 0; p < pages; p++)
+		n += node[p] == opt.fast_node && node_again[p] == opt.fast_node;
+	return n;
 }
 
 static int is_hot(size_t p)
@@ -278,6 +291,7 @@ static double migrator_cpu_s(void)
 static void tables(void)
 {
 	node = calloc(pages, sizeof(*node));
+	node_again = calloc(pages, sizeof(*node_again));
 	paddr = calloc(pages, sizeof(*paddr));
 	pw = calloc(pages, sizeof(*pw));
 	hot = calloc(pages, 1);
@@ -504,18 +518,20 @@ static int run_phase(int phase)
 		double t0 = now_s();
 		uint64_t n = update_for(opt.interval_ms / 1000.0);
 		double mups = (double)n / (now_s() - t0) / 1e6;
-		locate();
+		locate(node);
 		size_t fast;
 		double s = share(&fast), hot_heat, cold_heat;
+		locate(node_again);
 		heats(&hot_heat, &cold_heat);
 		ratio = s / orc;
 		if (reached < 0 && ratio >= (opt.expect ? opt.expect : 0.9))
 			reached = k;
 		printf("gups: %s interval %d phase %d share %.3f oracle %.3f ratio %.3f "
 		       "fast_mib %.1f mups %.2f heat_hot %.0f heat_cold %.0f oracle_held %.3f "
-		       "proc_mib %.1f\n",
+		       "proc_mib %.1f fast_steady_mib %.1f\n",
 		       opt.label, k, phase, s, orc, ratio, (double)fast * PAGE / (1 << 20), mups,
-		       hot_heat, cold_heat, oracle_at(fast), anon_mib_on("self", opt.fast_node));
+		       hot_heat, cold_heat, oracle_at(fast), anon_mib_on("self", opt.fast_node),
+		       (double)steady_fast() * PAGE / (1 << 20));
 		fflush(stdout);
 	}
 	printf("gups: %s phase %d: %.2f of the oracle at the end; %s %d intervals\n",
