@@ -1,9 +1,10 @@
 /* userfaultfd write protection and the PAGEMAP_SCAN ioctl (kernel >= 6.7).
  * The installed headers predate both, so the ABI pieces they lack are
- * defined here from the kernel's documentation (userfaultfd(2),
- * PAGEMAP_SCAN(2const)). */
+ * defined here and in pagemap_scan.h from the kernel's documentation
+ * (userfaultfd(2), PAGEMAP_SCAN(2const)). */
 #include "allocator/prim/fd.h"
 #include "allocator/prim/os.h"
+#include "allocator/prim/pagemap_scan.h"
 #include "allocator/prim/track.h"
 
 #include <errno.h>
@@ -18,22 +19,6 @@
 
 #define FEATURE_WP_UNPOPULATED (1ULL << 13) /* protect pages never touched */
 #define FEATURE_WP_ASYNC (1ULL << 15)       /* the kernel resolves WP faults */
-
-#define PAGE_IS_WRITTEN (1ULL << 1)
-#define PAGE_IS_PRESENT (1ULL << 3)
-#define PAGE_IS_HUGE (1ULL << 6) /* PMD-mapped THP (or hugetlb) */
-
-struct pm_page_region {
-	uint64_t start, end, categories;
-};
-
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask;
-	uint64_t return_mask;
-};
-
-#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
 
 static int uffd_open(void)
 {
