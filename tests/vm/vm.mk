@@ -18,7 +18,7 @@
 # their own rules); the one-file programs of the bed itself are built here.
 
 VM_DIR      := tests/vm
-VM_BED_BINS := $(B)/vm/bedcheck $(B)/vm/faultcost
+VM_BED_BINS := $(B)/vm/bedcheck $(B)/vm/faultcost $(B)/vm/thpcheck
 VM_TEST_BINS += $(VM_BED_BINS)
 
 .PHONY: vm-test vm-shell demo vm-bins
@@ -27,7 +27,7 @@ vm-bins: $(VM_TEST_BINS)
 
 $(VM_BED_BINS): $(B)/vm/%: $(VM_DIR)/%.c | $(B)/.build-deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=gnu11 $(WARN) -o $@ $< -lnuma
+	$(CC) $(CFLAGS) -std=gnu11 $(WARN) -I. -o $@ $< -lnuma
 
 vm-test: all $(VM_TEST_BINS)
 	$(VM_DIR)/vm-test.sh $(VM_TESTS)
