@@ -1,6 +1,5 @@
 #include "allocator/config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,13 +81,20 @@ int tm_opt_find(const char *name)
 /* Reasons are written into err; all parsers return 0 or -1. */
 #define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
+/* Not isdigit: its locale table is one more page fault at every exec,
+ * where the defaults are parsed. */
+static bool digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 static int parse_uint(const char **p, uint64_t *out)
 {
 	const char *s = *p;
 	uint64_t v = 0;
-	if (!isdigit((unsigned char)*s))
+	if (!digit(*s))
 		return -1;
-	for (; isdigit((unsigned char)*s); s++) {
+	for (; digit(*s); s++) {
 		if (v > (UINT64_MAX - 9) / 10)
 			return -1;
 		v = v * 10 + (uint64_t)(*s - '0');
@@ -98,14 +104,25 @@ static int parse_uint(const char **p, uint64_t *out)
 	return 0;
 }
 
+/* Whether s is word (lower case) in any case. libc's strcasecmp would
+ * fault in two pages of libc at every exec (its code and the locale's
+ * table), for the defaults parsed at start-up. */
+static bool same_word(const char *s, const char *word)
+{
+	for (; *word; s++, word++)
+		if ((*s | 0x20) != *word)
+			return false;
+	return *s == '\0';
+}
+
 static int parse_bool(const char *s, int64_t *out, char *err, size_t errlen)
 {
 	static const char *const yes[] = {"1", "true", "yes", "on"};
 	static const char *const no[] = {"0", "false", "no", "off"};
 	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(s, yes[i]) == 0)
+		if (same_word(s, yes[i]))
 			return *out = 1, 0;
-		if (strcasecmp(s, no[i]) == 0)
+		if (same_word(s, no[i]))
 			return *out = 0, 0;
 	}
 	return FAIL("expected 1/0, true/false, yes/no or on/off");
@@ -127,15 +144,15 @@ static int parse_int(const tm_opt_desc *d, const char *s, int64_t *out,
 
 static int parse_size(const char *s, int64_t *out, char *err, size_t errlen)
 {
-	static const char units[] = "KMGT";
+	static const char units[] = "KMGTkmgt"; /* not toupper: see digit() */
 	uint64_t v;
 	const char *p = s;
 	if (parse_uint(&p, &v) < 0)
 		return FAIL("expected a size such as 512K, 64M or 2G");
 	unsigned shift = 0;
-	const char *u = *p ? strchr(units, toupper((unsigned char)*p)) : NULL;
+	const char *u = *p ? strchr(units, *p) : NULL;
 	if (u) {
-		shift = 10 * (unsigned)(u - units + 1);
+		shift = 10 * (unsigned)((u - units) % 4 + 1);
 		p++;
 		if (*p == 'i' || *p == 'I')
 			p++;

@@ -85,8 +85,7 @@ static void choose_mode(void)
 	 * source: then its heap gets tier arenas too, so that its heat can be
 	 * tracked and read (stats, tm_heat_of); nothing moves. */
 	if (s->count < 2 && !tm_plugins_want_one_tier()) {
-		snprintf(tm_rt.single_reason, sizeof(tm_rt.single_reason),
-			 "one tier (%s): plain jemalloc", s->source);
+		tm_rt.single_reason = "one tier: plain jemalloc";
 		return;
 	}
 	tm_tiers_describe(tm_opt_str(TM_OPT_SYSFS), s);
@@ -94,8 +93,7 @@ static void choose_mode(void)
 	if (tm_arenas_create(s, arenas_per_tier()) == 0)
 		tm_rt.tiered = true;
 	else
-		snprintf(tm_rt.single_reason, sizeof(tm_rt.single_reason),
-			 "tier arenas could not be created: plain jemalloc");
+		tm_rt.single_reason = "tier arenas could not be created: plain jemalloc";
 }
 
 __attribute__((constructor)) static void tm_init(void)
@@ -108,6 +106,7 @@ __attribute__((constructor)) static void tm_init(void)
 	tm_config_on_change(on_option_change);
 	tm_plugins_init(&tm_rt.tiers, tm_rt.tiered);
 	tm_malloc_bind(tm_rt.tiered);
-	report_tiers();
+	if (tm_opt_num(TM_OPT_VERBOSE)) /* not formatted for nothing at every exec */
+		report_tiers();
 	tm_services_arm(tm_rt.tiered);
 }

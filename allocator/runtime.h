@@ -19,7 +19,7 @@ typedef struct {
 	bool tiered;              /* tier arenas in use (more than one tier,
 				   * or one tracked for heat) */
 	tm_tierset tiers;
-	char single_reason[96];   /* why there is one tier, for the stats */
+	const char *single_reason; /* why there is one tier, for the stats */
 } tm_runtime;
 
 extern tm_runtime tm_rt;

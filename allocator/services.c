@@ -104,14 +104,24 @@ void tm_services_exit_if_alone(void)
 
 _Atomic int tm_services_pending;
 static _Atomic int countdown;
+/* What atexit does, called directly: atexit itself is linked in from
+ * libc_nonshared.a at the far end of our code, one more page fault at
+ * every exec. */
+extern void *__dso_handle;
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 static bool tiered;             /* passed to the plugins' hooks */
-static uint64_t armed_ns;       /* start-up, or the fork of this child */
+/* The process's start, or this child's fork (CLOCK_BOOTTIME; 0: not read
+ * yet). Asked of the kernel when the countdown first runs out, not taken
+ * at exec: the clock's first read faults in three pages (libc's
+ * clock_gettime and the vDSO's data), which every exec of a program that
+ * never allocates would pay. */
+static _Atomic uint64_t born_ns;
 /* Held by the one thread starting the services, and over fork. */
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void arm(void)
 {
-	armed_ns = tm_now_ns();
+	atomic_store(&born_ns, 0);
 	atomic_store(&countdown, SERVICES_AFTER_ALLOCS);
 	atomic_store(&tm_services_pending, 1);
 }
@@ -131,7 +141,7 @@ void tm_services_tick(size_t size)
 		if (left > 0)
 			return;
 	}
-	if (tm_now_ns() - armed_ns < SERVICES_AFTER_NS) {
+	if (tm_os_boot_ns() - tm_services_born_ns() < SERVICES_AFTER_NS) {
 		atomic_store_explicit(&countdown, SERVICES_RECHECK_ALLOCS,
 				      memory_order_relaxed);
 		return;
@@ -145,8 +155,17 @@ void tm_services_tick(size_t size)
 	pthread_mutex_unlock(&start_lock);
 }
 
-static void stop_all(void)
+uint64_t tm_services_born_ns(void)
 {
+	uint64_t born = atomic_load(&born_ns);
+	if (!born)
+		atomic_store(&born_ns, born = tm_os_process_start_ns());
+	return born;
+}
+
+static void stop_all(void *unused)
+{
+	(void)unused;
 	tm_plugins_call(TM_PLUGIN_STOP, tiered);
 }
 
@@ -187,11 +206,6 @@ int tm_je_pthread_atfork(void (*prepare)(void), void (*parent)(void),
 void tm_services_arm(bool tiered_mode)
 {
 	tiered = tiered_mode;
-	atexit(stop_all);
+	__cxa_atexit(stop_all, NULL, &__dso_handle);
 	arm();
-}
-
-uint64_t tm_services_armed_ns(void)
-{
-	return armed_ns;
 }

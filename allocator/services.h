@@ -22,9 +22,9 @@ void tm_services_arm(bool tiered);
 int tm_je_pthread_atfork(void (*prepare)(void), void (*parent)(void),
 			 void (*child)(void));
 
-/* When start-up (or, in a forked child, the fork) armed the services:
- * CLOCK_MONOTONIC, ns. */
-uint64_t tm_services_armed_ns(void);
+/* When the process started (in a forked child: the fork), CLOCK_BOOTTIME
+ * ns. */
+uint64_t tm_services_born_ns(void);
 
 /* Set until the services are started: malloc counts down and starts them
  * once start-up is over. */

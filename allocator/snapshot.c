@@ -24,7 +24,7 @@ void tm_alloc_snapshot_get(tm_alloc_snapshot *out)
 	out->tiered = tm_rt.tiered;
 	out->single_reason = tm_rt.single_reason;
 	out->tiers = &tm_rt.tiers;
-	out->start_ns = tm_services_armed_ns();
+	out->start_ns = tm_services_born_ns();
 	out->quota = tm_heap_quota();
 	out->quota_fallbacks = atomic_load_explicit(&tm_place_state.quota_fallbacks,
 						    memory_order_relaxed);

@@ -21,7 +21,7 @@ typedef struct {
 	bool tiered;                   /* tier arenas in use */
 	const char *single_reason;     /* if not, why */
 	const tm_tierset *tiers;       /* found at start-up; never changes */
-	uint64_t start_ns;             /* start-up (or fork), CLOCK_MONOTONIC */
+	uint64_t start_ns;             /* process start (or fork), CLOCK_BOOTTIME */
 	int64_t quota;                 /* bytes tier 0 may hold */
 	uint64_t quota_fallbacks;      /* allocations sent down by the quota */
 	uint64_t tcache_refusals;      /* explicit tcaches jemalloc refused */

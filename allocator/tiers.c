@@ -8,6 +8,7 @@
 
 #include "allocator/log.h"
 #include "allocator/prim/file.h"
+#include "allocator/prim/os.h"
 
 #define NODE_DIR "devices/system/node"
 #define TIERING_DIR "devices/virtual/memory_tiering"
@@ -235,12 +236,26 @@ static void tiers_from_cpus(uint64_t mem, uint64_t cpus, tm_tierset *set)
 		 set->count > 1 ? "CPU-less nodes" : "no slow node");
 }
 
+/* The memory nodes. Under the real /sys one system call comes first: a
+ * process that may allocate on one node only (its cpuset's nodes, which
+ * are the memory nodes unless a cpuset narrows them, and then tiers beyond
+ * them are out of reach anyway) has nothing more to read. That is every
+ * exec on a one-node machine, where sysfs would cost four calls and the
+ * formatting of a path. */
+static uint64_t memory_nodes(const char *root)
+{
+	uint64_t mem;
+	if (strcmp(root, "/sys") == 0 && tm_os_allowed_nodes(&mem) == 0 &&
+	    mem && (mem & (mem - 1)) == 0)
+		return mem;
+	mem = read_nodelist(root, "has_memory");
+	return mem ? mem : read_nodelist(root, "online");
+}
+
 void tm_tiers_discover(const char *root, const char *override, tm_tierset *set)
 {
 	memset(set, 0, sizeof(*set));
-	uint64_t mem = read_nodelist(root, "has_memory");
-	if (!mem)
-		mem = read_nodelist(root, "online");
+	uint64_t mem = memory_nodes(root);
 	if (!mem) { /* no NUMA in sysfs at all: one node 0 */
 		mem = 1;
 		snprintf(set->source, sizeof(set->source), "no NUMA information");

@@ -54,7 +54,7 @@ bench-quick: all bench-bins
 
 # Exec start-up cost, glibc against each library preloaded (bench/startup.sh).
 .PHONY: bench-startup
-bench-startup: all
+bench-startup: all $(B)/tests/preload/libempty_preload.so
 	bench/startup.sh
 
 # GUPS with a hot set in the two-tier guest (make bench-gups); guarded, as

@@ -11,8 +11,9 @@
 #
 #   bench/startup.sh [--runs N] [--execs N] [NAME=LIBRARY ...]
 #
-# Default rows: Debian's libstdc++ alone (what libjemalloc pulls in),
-# Debian's libjemalloc, and build/libtiermalloc.so.
+# Default rows: an empty library (the floor of preloading anything; built
+# by make bench-startup), Debian's libstdc++ alone (what libjemalloc pulls
+# in), Debian's libjemalloc, and build/libtiermalloc.so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=5 execs=200
@@ -24,9 +25,15 @@ while [ $# -gt 0 ]; do
 	esac
 done
 multiarch=/usr/lib/$(gcc -print-multiarch)
-rows=(glibc= "libstdc++=$multiarch/libstdc++.so.6"
-      "jemalloc=$multiarch/libjemalloc.so.2" "tiermalloc=$PWD/build/libtiermalloc.so")
-[ $# -eq 0 ] || rows=(glibc= "$@")
+rows=(glibc= "empty=$PWD/build/tests/preload/libempty_preload.so"
+      "libstdc++=$multiarch/libstdc++.so.6" "jemalloc=$multiarch/libjemalloc.so.2"
+      "tiermalloc=$PWD/build/libtiermalloc.so")
+if [ $# -gt 0 ]; then
+	rows=(glibc=)
+	for row in "$@"; do
+		[ "${row%%=*}" = glibc ] || rows+=("$row") # glibc is always the first row
+	done
+fi
 
 # "wall cpu" of one run, in milliseconds per exec; cpu is user + system time
 # of the loop and its children, which other jobs on the machine disturb much

@@ -35,7 +35,7 @@ static void process_section(tm_json *j, const tm_alloc_snapshot *a)
 	tm_json_i64(j, "pid", getpid());
 	tm_json_string(j, "command", program_invocation_short_name);
 	tm_json_u64(j, "uid", geteuid());
-	tm_json_double(j, "uptime_s", seconds(tm_now_ns() - a->start_ns));
+	tm_json_double(j, "uptime_s", seconds(tm_os_boot_ns() - a->start_ns));
 	tm_json_object_end(j);
 }
 

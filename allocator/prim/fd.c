@@ -6,14 +6,23 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "allocator/prim/os.h"
 
+/* The kernel's fstat: glibc's is fstatat(fd, "", AT_EMPTY_PATH), whose
+ * empty path the kernel reads from a page of libc that nothing else at
+ * start-up touches, one more page fault at every exec. */
+static int fd_stat(int fd, struct stat *st)
+{
+	return (int)syscall(SYS_fstat, fd, st);
+}
+
 tm_fd_id tm_fd_id_of(int fd)
 {
 	struct stat st;
-	if (fstat(fd, &st) < 0)
+	if (fd_stat(fd, &st) < 0)
 		return (tm_fd_id){0, 0};
 	return (tm_fd_id){st.st_dev, st.st_ino};
 }
@@ -21,7 +30,7 @@ tm_fd_id tm_fd_id_of(int fd)
 bool tm_fd_still(int fd, tm_fd_id id)
 {
 	struct stat st;
-	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == id.dev &&
+	return fd >= 0 && fd_stat(fd, &st) == 0 && st.st_dev == id.dev &&
 	       st.st_ino == id.ino;
 }
 

@@ -20,6 +20,7 @@
 #define MPOL_PREFERRED_MANY 5
 #define MPOL_F_NODE (1 << 0)
 #define MPOL_F_ADDR (1 << 1)
+#define MPOL_F_MEMS_ALLOWED (1 << 2)
 #define MPOL_MF_MOVE (1 << 1)
 
 static uint64_t clock_ns(clockid_t clock)
@@ -32,6 +33,29 @@ static uint64_t clock_ns(clockid_t clock)
 uint64_t tm_now_ns(void)
 {
 	return clock_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t tm_os_boot_ns(void)
+{
+	return clock_ns(CLOCK_BOOTTIME);
+}
+
+/* Field 22 of /proc/self/stat, in clock ticks since boot; the fields are
+ * counted after the command's closing parenthesis, since the command may
+ * hold spaces and parentheses itself. */
+uint64_t tm_os_process_start_ns(void)
+{
+	char stat[1024];
+	const char *p = tm_read_text("/proc/self/stat", stat, sizeof(stat)) > 0
+				? strrchr(stat, ')') : NULL;
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	long hz = sysconf(_SC_CLK_TCK);
+	if (!p || hz <= 0)
+		return tm_os_boot_ns();
+	uint64_t ticks = strtoull(p + 1, NULL, 10);
+	return ticks / (uint64_t)hz * 1000000000ULL +
+	       ticks % (uint64_t)hz * (1000000000ULL / (uint64_t)hz);
 }
 
 uint64_t tm_os_program_cpu_ns(void)
@@ -120,6 +144,16 @@ int tm_os_prefer_nodes(void *addr, size_t len, uint64_t nodes, const char **how)
 long tm_os_move_pages(size_t count, void **pages, const int *nodes, int *status)
 {
 	return syscall(SYS_move_pages, 0, count, pages, nodes, status, MPOL_MF_MOVE);
+}
+
+/* maxnode counts one more than the mask holds (the kernel reads it as the
+ * mask's size plus one). */
+int tm_os_allowed_nodes(uint64_t *mask)
+{
+	*mask = 0;
+	long rc = syscall(SYS_get_mempolicy, NULL, mask, 8 * sizeof(*mask) + 1,
+			  NULL, MPOL_F_MEMS_ALLOWED);
+	return rc == 0 ? 0 : -errno;
 }
 
 int tm_os_node_of(const void *addr)

@@ -40,6 +40,11 @@ int tm_os_prefer_nodes(void *addr, size_t len, uint64_t nodes,
 long tm_os_move_pages(size_t count, void **pages, const int *nodes,
 		      int *status);
 
+/* The nodes this process may allocate on (its cpuset's memory nodes), as
+ * a mask of nodes 0-63. 0 or -errno (EINVAL: the kernel has more nodes
+ * than that). */
+int tm_os_allowed_nodes(uint64_t *mask);
+
 /* NUMA node of the page at addr, or -1. */
 int tm_os_node_of(const void *addr);
 
@@ -69,6 +74,13 @@ bool tm_os_thread_ended(pid_t tid);
 
 /* CLOCK_MONOTONIC, in ns. */
 uint64_t tm_now_ns(void);
+
+/* CLOCK_BOOTTIME, in ns: the clock of the kernel's process start times. */
+uint64_t tm_os_boot_ns(void);
+
+/* When this process started (a forked child: its fork), CLOCK_BOOTTIME ns,
+ * to the kernel's clock tick; now if /proc cannot tell. */
+uint64_t tm_os_process_start_ns(void);
 
 /* CPU time the program has used: the process's less the calling thread's
  * (one of ours). Two clocks read one after the other, so it may step back

@@ -49,13 +49,13 @@ PL_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -Wno-unused-parameter -pthread
 
 PL_C := conform stress_threads stress_fork stdio_exit busy dlopen_cxx lowfds \
-	fork_start vma_flat quota_exact many_threads
+	fork_start vma_flat quota_exact many_threads exec_faults
 PL_CXX := conform_cxx stress_churn mt_map sized_delete
 PL_ASAN_C := conform stress_threads stress_fork
 PL_ASAN_CXX := conform_cxx stress_churn
 
 PL_BINS := $(addprefix $(PL_B)/,$(PL_C) $(PL_CXX) optlist vg_canary secure_env) \
-	   $(PL_B)/cxx_plugin.so \
+	   $(PL_B)/cxx_plugin.so $(PL_B)/libempty_preload.so \
 	   $(addprefix $(PL_B)/asan/,$(PL_ASAN_C) $(PL_ASAN_CXX)) \
 	   $(PL_B)/tsan/stress_threads $(PL_B)/ubsan/libtiermalloc.so \
 	   $(PL_B)/interpose/libtiermalloc.so
@@ -73,6 +73,10 @@ $(PL_B)/many_threads $(PL_B)/sized_delete: PL_CFLAGS += -rdynamic
 $(addprefix $(PL_B)/,$(PL_CXX)): $(PL_B)/%: $(PL_SRC)/%.cc $(PL_HDR)
 	@mkdir -p $(@D)
 	$(CXX) -std=c++17 $(PL_CFLAGS) $< -o $@ -ldl
+
+$(PL_B)/libempty_preload.so: $(PL_SRC)/empty_preload.c
+	@mkdir -p $(@D)
+	$(CC) $(PL_CFLAGS) -shared -fPIC $< -o $@
 
 $(PL_B)/cxx_plugin.so: $(PL_SRC)/cxx_plugin.cc
 	@mkdir -p $(@D)

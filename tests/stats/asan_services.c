@@ -49,8 +49,7 @@ __attribute__((constructor)) static void start(void)
 	tm_tiers_discover(tm_opt_str(TM_OPT_SYSFS), tm_opt_str(TM_OPT_TIERS),
 			  &tm_rt.tiers);
 	tm_runtime_describe();
-	snprintf(tm_rt.single_reason, sizeof(tm_rt.single_reason),
-		 "one tier (%s): ASan test build", tm_rt.tiers.source);
+	tm_rt.single_reason = "one tier: ASan test build";
 	tm_services_arm(false); /* stop at exit */
 	/* The services' fork handlers go in when jemalloc starts, through its
 	 * renamed pthread_atfork; this build links Debian's jemalloc: register

@@ -36,6 +36,9 @@ static void test_bool(void)
 	CHECK(parse(TM_OPT_STATS, "2", &v) < 0, "bool 2");
 	CHECK(parse(TM_OPT_STATS, "", &v) < 0, "bool empty");
 	CHECK(parse(TM_OPT_STATS, "yess", &v) < 0, "bool yess");
+	CHECK(parse(TM_OPT_STATS, "ye", &v) < 0, "bool ye");
+	CHECK(parse(TM_OPT_STATS, "tRuE", &v) == 0 && v.num == 1, "bool tRuE");
+	CHECK(parse(TM_OPT_STATS, "o\xce", &v) < 0, "bool with a byte that folds to n");
 }
 
 static void test_int(void)
@@ -62,6 +65,8 @@ static void test_size_and_quota(void)
 	CHECK(parse(TM_OPT_THRESHOLD, "3g", &v) == 0 && v.num == 3LL << 30, "3g");
 	CHECK(parse(TM_OPT_THRESHOLD, "1T", &v) == 0 && v.num == 1LL << 40, "1T");
 	CHECK(parse(TM_OPT_THRESHOLD, "1X", &v) < 0, "unit X");
+	CHECK(parse(TM_OPT_THRESHOLD, "64 ", &v) < 0, "trailing space");
+	CHECK(parse(TM_OPT_THRESHOLD, "64k ", &v) < 0, "space after the unit");
 	CHECK(parse(TM_OPT_THRESHOLD, "M", &v) < 0, "no number");
 	CHECK(parse(TM_OPT_THRESHOLD, "1.5G", &v) < 0, "fraction");
 	CHECK(parse(TM_OPT_THRESHOLD, "16777216T", &v) < 0, "overflow T");

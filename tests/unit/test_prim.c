@@ -9,11 +9,14 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "allocator/log.h"
 #include "allocator/prim/fd.h"
 #include "allocator/prim/file.h"
+#include "allocator/prim/os.h"
+#include "allocator/tiers.h"
 #include "tests/check.h"
 
 static char tree[64];
@@ -143,6 +146,45 @@ static void test_log_follows_stderr(void)
 	close(later);
 }
 
+/* The one-call node mask of start-up agrees with sysfs (no cpuset narrows
+ * this test's nodes). */
+static void test_allowed_nodes(void)
+{
+	uint64_t allowed = 0, sysfs = 0;
+	char text[256];
+	CHECK_EQ(tm_os_allowed_nodes(&allowed), 0, "get_mempolicy answers");
+	if (tm_read_text("/sys/devices/system/node/has_memory", text, sizeof(text)) < 0 ||
+	    tm_nodelist_parse(text, &sysfs) < 0)
+		sysfs = 1;
+	CHECK(allowed == sysfs, "allowed nodes %#llx, has_memory %#llx",
+	      (unsigned long long)allowed, (unsigned long long)sysfs);
+}
+
+/* The kernel's start time of this process and of a forked child, on the
+ * clock that stats and the services' delay compare it with. */
+static void test_process_start(void)
+{
+	uint64_t born = tm_os_process_start_ns(), now = tm_os_boot_ns();
+	CHECK(born <= now && now - born < 600 * 1000000000ULL,
+	      "started %.3f s ago", (double)(now - born) / 1e9);
+	usleep(50 * 1000);
+	int fds[2];
+	CHECK_EQ(pipe(fds), 0, "pipe");
+	pid_t pid = fork();
+	if (pid == 0) {
+		uint64_t child = tm_os_process_start_ns();
+		_exit(write(fds[1], &child, sizeof(child)) == sizeof(child) ? 0 : 1);
+	}
+	uint64_t child = 0;
+	CHECK(read(fds[0], &child, sizeof(child)) == sizeof(child), "child's start");
+	CHECK(child >= born + 40 * 1000000ULL && child <= tm_os_boot_ns(),
+	      "the child started at its fork, %.3f s after its parent",
+	      (double)(child - born) / 1e9);
+	waitpid(pid, NULL, 0);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	strcpy(tree, "/tmp/tm-prim.XXXXXX");
@@ -152,6 +194,8 @@ int main(void)
 	test_writes_stay_in_tree();
 	test_fd_keep();
 	test_log_follows_stderr();
+	test_allowed_nodes();
+	test_process_start();
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tree);
 	int unused = system(cmd);

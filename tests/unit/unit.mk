@@ -10,7 +10,7 @@ $(B)/tests/unit/%: tests/unit/%.c $(B)/libtmcore.a tests/check.h
 
 # The OS layer's helpers and the log, from their sources under ASan and
 # UBSan: path building must stay inside its buffers.
-UNIT_PRIM_SRC := allocator/prim/file.c allocator/prim/fd.c allocator/prim/os.c \
+UNIT_PRIM_SRC := allocator/prim/file.c allocator/prim/fd.c allocator/prim/os.c allocator/tiers.c \
                  allocator/log.c
 $(B)/tests/unit/test_prim: tests/unit/test_prim.c $(UNIT_PRIM_SRC) tests/check.h
 	@mkdir -p $(@D)
