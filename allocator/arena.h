@@ -76,6 +76,9 @@ typedef struct {
 	int window_tier;             /* the tier of the whole window, or -1;
 	                                 the thread is bound to its arena */
 	int frees_left;              /* frees until the next slow free */
+	bool placing;                /* in malloc.c's placed paths, whose tier-0
+	                                calls fall back: the windows' room is not
+	                                theirs (arena.c) */
 	int state;
 	tm_thread_rec *rec;
 	int flags[TM_TIER_MAX];      /* tiers >= 1: arena and tcache; 0 unset */

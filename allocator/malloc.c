@@ -166,8 +166,7 @@ static void *window_alloc(int t, size_t size, int flags)
 	return p;
 }
 
-static __attribute__((noinline)) void *tiered_alloc(size_t size, int flags,
-						     uintptr_t site)
+static void *route_alloc(size_t size, int flags, uintptr_t site)
 {
 	if (TM_UNLIKELY(tm_thread_reaches(tm_self.slow_at, size)))
 		return alloc_slow(size, flags, site);
@@ -177,19 +176,31 @@ static __attribute__((noinline)) void *tiered_alloc(size_t size, int flags,
 	return placed_alloc(size, flags, site, &t);
 }
 
+/* The paths below fall back to the next tier when tier 0 fails: they leave
+ * tier 0's room to the windows (arena.c). Returns what to restore. */
+static bool begin_placing(void)
+{
+	bool was = tm_self.placing;
+	tm_self.placing = true;
+	return was;
+}
+
+static __attribute__((noinline)) void *tiered_alloc(size_t size, int flags,
+						     uintptr_t site)
+{
+	bool was = begin_placing();
+	void *p = route_alloc(size, flags, site);
+	tm_self.placing = was;
+	return p;
+}
+
 /* Within a window the last fold found wholly on tier 0 (room under the
- * quota, no site opinions) placement has nothing to decide: malloc is
- * jemalloc's. */
+ * quota and in tier 0's reservation, no site opinions) placement has
+ * nothing to decide, and a failure would be every tier's: malloc is
+ * jemalloc's, as a tail call. */
 static inline bool in_tier0_window(size_t size)
 {
 	return !tm_thread_reaches(tm_self.tier0_at, size);
-}
-
-/* Tier 0 is full: the other tiers, in order. */
-static __attribute__((noinline)) void *tier0_failed(size_t size, int flags)
-{
-	int t;
-	return alloc_fallback(size, flags, 0, &t);
 }
 
 /* Memory from before the tiers counts as tier 0, as jemalloc counts it. */
@@ -260,16 +271,10 @@ static void *tier_realloc(int t, void *p, size_t size)
 	return t <= 0 ? tm_je_realloc(p, size) : rallocx(p, size, tm_arena_flags(t));
 }
 
-/* Tier 0's block in a tier-0 window is jemalloc's realloc, as malloc is.
- * Otherwise: jemalloc counts tier 0's bytes for threads with a record; the
- * others, and the other tiers, count the usable sizes here. */
-static void *tiered_realloc(void *p, size_t size, uintptr_t site)
+/* jemalloc counts tier 0's bytes for threads with a record; the others,
+ * and the other tiers, count the usable sizes here. */
+static void *realloc_placed(void *p, size_t size, uintptr_t site)
 {
-	if (TM_LIKELY(!tm_arena_on_lower(p) && in_tier0_window(size))) {
-		void *q = tm_je_realloc(p, size);
-		if (TM_LIKELY(q != NULL))
-			return q;
-	}
 	if (TM_UNLIKELY(tm_thread_reaches(tm_self.slow_at, size)))
 		tm_thread_fold();
 	int t = tm_arena_tier_of(p);
@@ -288,6 +293,20 @@ static void *tiered_realloc(void *p, size_t size, uintptr_t site)
 		tm_thread_count(count_tier(t), -old);
 		tm_thread_count(moved_to, (int64_t)sallocx(q, 0));
 	}
+	return q;
+}
+
+/* Tier 0's block in a tier-0 window is jemalloc's realloc, as malloc is. */
+static void *tiered_realloc(void *p, size_t size, uintptr_t site)
+{
+	if (TM_LIKELY(!tm_arena_on_lower(p) && in_tier0_window(size))) {
+		void *q = tm_je_realloc(p, size);
+		if (TM_LIKELY(q != NULL))
+			return q;
+	}
+	bool was = begin_placing();
+	void *q = realloc_placed(p, size, site);
+	tm_self.placing = was;
 	return q;
 }
 
@@ -324,12 +343,8 @@ void tm_free_sized(void *p, size_t size)
 TM_EXPORT void *malloc(size_t size)
 {
 	tm_services_poll(size);
-	if (TM_LIKELY(!tiered))
+	if (TM_LIKELY(!tiered || in_tier0_window(size)))
 		return tm_je_malloc(size);
-	if (TM_LIKELY(in_tier0_window(size))) {
-		void *p = tm_je_malloc(size);
-		return TM_LIKELY(p != NULL) ? p : tier0_failed(size, 0);
-	}
 	return tiered_alloc(size, 0, SITE());
 }
 
@@ -347,12 +362,8 @@ TM_EXPORT void *calloc(size_t n, size_t size)
 	tm_services_poll(n * size); /* the count only: overflow is harmless */
 	if (__builtin_mul_overflow(n, size, &total))
 		return nomem();
-	if (TM_LIKELY(!tiered))
+	if (TM_LIKELY(!tiered || in_tier0_window(total)))
 		return tm_je_calloc(n, size);
-	if (TM_LIKELY(in_tier0_window(total))) {
-		void *p = tm_je_calloc(n, size);
-		return TM_LIKELY(p != NULL) ? p : tier0_failed(total, MALLOCX_ZERO);
-	}
 	return tiered_alloc(total, MALLOCX_ZERO, SITE());
 }
 

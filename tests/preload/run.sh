@@ -763,6 +763,10 @@ section_tiered() {
 	check_prog lib "tiered: vma_flat" 120 env TIERMALLOC_SYSFS="$work/fakesys" \
 		"$bin/vma_flat"
 	quota_exact
+	# RLIMIT_AS of 12 GiB: each tier reserves 4 GiB, and tier 0's fills
+	check_prog lib "tiered: tier 0's reservation full, allocations go on on tier 1" 120 \
+		env TIERMALLOC_SYSFS="$work/fakesys" TIERMALLOC_POLICY=dram-first \
+		TIERMALLOC_HEAT=none bash -c 'ulimit -v 12582912 && exec "$0"' "$bin/tier_full"
 	check_prog interpose "tiered: 5,000 live threads on tier 1 ask jemalloc for a tcache once each" 300 \
 		env TIERMALLOC_SYSFS="$work/fakesys" TIERMALLOC_POLICY=threshold \
 		TIERMALLOC_THRESHOLD=64 "$bin/many_threads"
