@@ -117,11 +117,11 @@ static uint64_t heap_room(int t, uint64_t word)
 	return heap_end(&tm_heaps[t]) - tm_heaps[t].base - heap_offset(word);
 }
 
-/* A call of this thread's tier-0 window (not of tiered_alloc, whose tier-0
- * calls fall back): it may take the room the windows keep. */
+/* A call of this thread's tier-0 window (not of malloc.c's slow paths,
+ * whose tier-0 calls fall back): it may take the room the windows keep. */
 static bool window_call(void)
 {
-	return tm_self.window_tier == 0 && !tm_self.placing;
+	return tm_self.window_tier == 0 && !tm_self.slow_path;
 }
 
 static uintptr_t heap_bump(tier_hooks *th, size_t size, size_t align)
@@ -267,9 +267,7 @@ static const extent_hooks_t tier_extent_hooks = {
  * jemalloc's. A thread past the pool, or past its own exit, has no record
  * and counts each call itself (slower, still exact). */
 #define THREAD_RECS 16384
-#define FREES_PER_FOLD 1024
 
-enum { THREAD_NEW, THREAD_LIVE, THREAD_DEAD };
 
 struct tm_thread_rec {
 	const uint64_t *allocated, *deallocated; /* the owner's, in jemalloc */
@@ -293,6 +291,7 @@ __thread tm_thread tm_self __attribute__((tls_model("initial-exec"))) = {
 	.allocated = &no_bytes,
 	.deallocated = &no_bytes,
 	.window_tier = -1,
+	.lower_size = UINTPTR_MAX,
 };
 static pthread_key_t exit_key;
 static size_t allocatedp_mib[2], deallocatedp_mib[2], arena_mib[2], flush_mib[3];
@@ -418,7 +417,7 @@ static void enter_window(int tier)
 
 static void thread_start(void)
 {
-	tm_self.state = THREAD_LIVE; /* first: what follows may allocate */
+	tm_self.state = TM_THREAD_LIVE; /* first: what follows may allocate */
 	bind_tier0();
 	tm_thread_rec *r = rec_take();
 	if (r && !rec_bind(r)) {
@@ -431,22 +430,31 @@ static void thread_start(void)
 	if (r) {
 		tm_self.allocated = r->allocated;
 		tm_self.deallocated = r->deallocated;
+		tm_self.lower_base = tm_lower_base;
+		tm_self.lower_size = tm_lower_size;
 	}
 	pthread_setspecific(exit_key, &tm_self); /* may allocate: record first */
 }
 
 void tm_thread_fold(void)
 {
-	if (tm_self.state == THREAD_NEW)
+	if (tm_self.state == TM_THREAD_NEW)
 		thread_start();
 	if (tm_self.rec)
 		fold_rec(tm_self.rec);
 	tm_place_fold(&tm_place_state);
 	tm_self.slow_at = tm_self.rec ? *tm_self.allocated + TM_SAMPLE_BYTES : 0;
-	tm_self.frees_left = tm_self.rec ? FREES_PER_FOLD : 0;
 	int tier = tm_self.rec ? tm_place_window(&tm_place_state, TM_SAMPLE_BYTES) : -1;
 	enter_window(tier == 0 && !window_room() ? -1 : tier);
 	tm_self.tier0_at = tm_self.window_tier == 0 ? tm_self.slow_at : 0;
+}
+
+void tm_thread_fold_frees(void)
+{
+	tm_thread_rec *r = tm_self.rec;
+	if (r && *r->deallocated - atomic_load_explicit(&r->seen_dealloc, memory_order_relaxed) >=
+			 TM_SAMPLE_BYTES)
+		tm_thread_fold();
 }
 
 void tm_thread_count(int tier, int64_t bytes)
@@ -474,7 +482,8 @@ static void thread_exit(void *arg)
 	memset(&tm_self, 0, sizeof(tm_self));
 	tm_self.allocated = tm_self.deallocated = &no_bytes;
 	tm_self.window_tier = -1;
-	tm_self.state = THREAD_DEAD;
+	tm_self.lower_size = UINTPTR_MAX;
+	tm_self.state = TM_THREAD_DEAD;
 }
 
 /* The child has only the forking thread: the others' counts are folded

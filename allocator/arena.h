@@ -65,11 +65,13 @@ static inline bool tm_arena_on_lower(const void *p)
 /* ---- this thread ------------------------------------------------------------ */
 
 /* The per-thread state the entry points test inline. A thread takes the
- * slow paths when its window is over or a countdown runs out: its first
- * call, every TM_SAMPLE_BYTES allocated (as jemalloc counts them), every few
- * frees, and always once it has no record (exited, or more threads than
- * records): those count each call themselves. */
+ * slow paths on its first call, when its window is over (every
+ * TM_SAMPLE_BYTES allocated, as jemalloc counts them), to free another
+ * tier's block, and always once it has no record (exited, or more threads
+ * than records): those count each call themselves. A thread that frees
+ * folds in jemalloc's thread events (tm_thread_fold_frees), not in free. */
 typedef struct tm_thread_rec tm_thread_rec;
+enum { TM_THREAD_NEW, TM_THREAD_LIVE, TM_THREAD_DEAD };
 typedef struct {
 	/* jemalloc's counts of the thread's allocated and freed bytes (with a
 	 * record; else a constant 0) */
@@ -79,11 +81,15 @@ typedef struct {
 	                                tier 0, else 0 */
 	int window_tier;             /* the tier of the whole window, or -1;
 	                                 the thread is bound to its arena */
-	int frees_left;              /* frees until the next slow free */
-	bool placing;                /* in malloc.c's placed paths, whose tier-0
-	                                calls fall back: the windows' room is not
-	                                theirs (arena.c) */
-	int state;
+	/* The blocks free sends to its slow path, [lower_base, lower_base +
+	 * lower_size): with a record the lower tiers' (tm_lower_*), else all
+	 * (each free counts itself) */
+	uintptr_t lower_base, lower_size;
+	bool slow_path;              /* in malloc.c's slow paths: their tier-0
+	                                calls fall back (the windows' room is not
+	                                theirs, arena.c), and they count tiers
+	                                around jemalloc's calls (no fold inside) */
+	int state;                   /* TM_THREAD_* */
 	tm_thread_rec *rec;
 	int flags[TM_TIER_MAX];      /* tiers >= 1: arena and tcache; 0 unset */
 	unsigned arena[TM_TIER_MAX]; /* the thread's arena of each tier; 0 unset */
@@ -104,6 +110,16 @@ void tm_thread_count(int tier, int64_t bytes);
 /* Fold this thread's counts into the totals and restart its countdowns;
  * registers the thread on its first call. */
 void tm_thread_fold(void);
+
+/* Fold if this thread has freed TM_SAMPLE_BYTES since it last folded: for
+ * threads that free more than they allocate. */
+void tm_thread_fold_frees(void);
+
+/* Whether free sends p to its slow path (lower_base, lower_size). */
+static inline bool tm_thread_free_slow(const void *p)
+{
+	return (uintptr_t)p - tm_self.lower_base < tm_self.lower_size;
+}
 
 /* mallocx flags that route to this thread's arena and tcache of tier >= 1;
  * the same flags free its memory (the arena bits are then ignored). In a

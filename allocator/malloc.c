@@ -176,21 +176,23 @@ static void *route_alloc(size_t size, int flags, uintptr_t site)
 	return placed_alloc(size, flags, site, &t);
 }
 
-/* The paths below fall back to the next tier when tier 0 fails: they leave
- * tier 0's room to the windows (arena.c). Returns what to restore. */
-static bool begin_placing(void)
+/* The slow paths fall back to the next tier when tier 0 fails, so they
+ * leave tier 0's room to the windows (arena.c); they count tiers from
+ * jemalloc's counters around its calls, so no fold may come in between
+ * (free's, from jemalloc's thread events). Returns what to restore. */
+static bool enter_slow_path(void)
 {
-	bool was = tm_self.placing;
-	tm_self.placing = true;
+	bool was = tm_self.slow_path;
+	tm_self.slow_path = true;
 	return was;
 }
 
 static __attribute__((noinline)) void *tiered_alloc(size_t size, int flags,
 						     uintptr_t site)
 {
-	bool was = begin_placing();
+	bool was = enter_slow_path();
 	void *p = route_alloc(size, flags, site);
-	tm_self.placing = was;
+	tm_self.slow_path = was;
 	return p;
 }
 
@@ -220,16 +222,14 @@ static void je_free(void *p, size_t size, int flags)
 		tm_je_free(p);
 }
 
-/* Frees of other tiers, and every FREES_PER_FOLD frees a fold. A thread
- * without a record counts each free itself, with a size lookup; one with a
+/* Frees of other tiers, and every free of a thread without a record (its
+ * first included), which counts each itself, with a size lookup; one with a
  * record counts the other tiers' from jemalloc's count of its frees. */
-static __attribute__((noinline)) void free_slow(void *p, size_t size)
+static void free_counted(void *p, size_t size)
 {
-	if (!p)
-		return;
 	int t = tm_arena_tier_of(p);
-	if (tm_self.frees_left < 0)
-		tm_thread_fold();
+	if (tm_self.state == TM_THREAD_NEW)
+		tm_thread_fold(); /* registers the thread */
 	if (!tm_self.rec)
 		tm_thread_count(count_tier(t), -(int64_t)sallocx(p, 0));
 	if (t <= 0) {
@@ -242,11 +242,20 @@ static __attribute__((noinline)) void free_slow(void *p, size_t size)
 		tm_thread_count(t, -(int64_t)(*tm_self.deallocated - before));
 }
 
+static __attribute__((noinline)) void free_slow(void *p, size_t size)
+{
+	if (!p)
+		return;
+	bool was = enter_slow_path();
+	free_counted(p, size);
+	tm_self.slow_path = was;
+}
+
 /* size: the requested size when the caller knows it (sized delete), or 0.
  * NULL is outside every tier: jemalloc's free takes it. */
-static inline void tiered_free(void *p, size_t size)
+static inline void free_block(void *p, size_t size)
 {
-	if (TM_UNLIKELY(--tm_self.frees_left < 0 || tm_arena_on_lower(p)))
+	if (TM_UNLIKELY(tm_thread_free_slow(p)))
 		free_slow(p, size);
 	else if (size)
 		sdallocx(p, size, 0);
@@ -261,7 +270,7 @@ static void *tiered_move(void *p, size_t old, size_t size, uintptr_t site)
 	void *q = tiered_alloc(size, 0, site);
 	if (q) {
 		memcpy(q, p, old < size ? old : size);
-		tiered_free(p, 0);
+		free_block(p, 0);
 	}
 	return q;
 }
@@ -304,9 +313,9 @@ static void *tiered_realloc(void *p, size_t size, uintptr_t site)
 		if (TM_LIKELY(q != NULL))
 			return q;
 	}
-	bool was = begin_placing();
+	bool was = enter_slow_path();
 	void *q = realloc_placed(p, size, site);
-	tm_self.placing = was;
+	tm_self.slow_path = was;
 	return q;
 }
 
@@ -324,7 +333,7 @@ void *tm_alloc(size_t size, int flags, uintptr_t site)
 void tm_free(void *p)
 {
 	if (tiered)
-		tiered_free(p, 0);
+		free_block(p, 0);
 	else
 		tm_je_free(p);
 }
@@ -333,7 +342,7 @@ void tm_free(void *p)
 void tm_free_sized(void *p, size_t size)
 {
 	if (tiered)
-		tiered_free(p, size ? size : 1);
+		free_block(p, size ? size : 1);
 	else if (p)
 		sdallocx(p, size ? size : 1, 0);
 }
@@ -353,7 +362,21 @@ TM_EXPORT void free(void *p)
 	if (TM_LIKELY(!tiered))
 		tm_je_free(p);
 	else
-		tiered_free(p, 0);
+		free_block(p, 0);
+}
+
+/* jemalloc's thread events (its thread cache's garbage collection among
+ * them) come out of its fast paths every 64 KiB or so that a thread
+ * allocates or frees: a thread that frees more than it allocates folds here,
+ * not in a countdown in free. Linked in with --wrap (TM_LIBS, Makefile);
+ * jemalloc's own handlers have run. */
+void __real_je_te_event_trigger(void *tsd, void *ctx);
+void __wrap_je_te_event_trigger(void *tsd, void *ctx);
+void __wrap_je_te_event_trigger(void *tsd, void *ctx)
+{
+	__real_je_te_event_trigger(tsd, ctx);
+	if (tiered && !tm_self.slow_path)
+		tm_thread_fold_frees();
 }
 
 TM_EXPORT void *calloc(size_t n, size_t size)

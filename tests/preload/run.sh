@@ -731,6 +731,8 @@ quota_exact() {
 		"$bin/quota_exact" pairs
 	check_prog lib "tiered: a window on tier 1, then the quota raised: tier 0 again" 60 \
 		$e TIERMALLOC_DRAM_LIMIT=1 "$bin/quota_exact" window
+	check_prog lib "tiered: a live thread that only frees frees the quota for placement" 60 \
+		$e TIERMALLOC_DRAM_LIMIT=4M TIERMALLOC_POLICY=dram-first "$bin/quota_exact" consumer
 	e="$e TIERMALLOC_POLICY=threshold TIERMALLOC_THRESHOLD=4K"
 	check_prog lib "tiered: quota exact, 10,000 threads freeing each other's blocks" 300 \
 		$e "$bin/quota_exact" pairs
