@@ -117,11 +117,12 @@ static uint64_t heap_room(int t, uint64_t word)
 	return heap_end(&tm_heaps[t]) - tm_heaps[t].base - heap_offset(word);
 }
 
-/* A call of this thread's tier-0 window (not of malloc.c's slow paths,
- * whose tier-0 calls fall back): it may take the room the windows keep. */
+/* A call of this thread's tier-0 window (not of tiered_alloc or realloc's
+ * placed path, whose tier-0 calls fall back): it may take the room the
+ * windows keep. */
 static bool window_call(void)
 {
-	return tm_self.window_tier == 0 && !tm_self.slow_path;
+	return tm_self.window_tier == 0 && !tm_self.placing;
 }
 
 static uintptr_t heap_bump(tier_hooks *th, size_t size, size_t align)
@@ -430,8 +431,6 @@ static void thread_start(void)
 	if (r) {
 		tm_self.allocated = r->allocated;
 		tm_self.deallocated = r->deallocated;
-		tm_self.lower_base = tm_lower_base;
-		tm_self.lower_size = tm_lower_size;
 	}
 	pthread_setspecific(exit_key, &tm_self); /* may allocate: record first */
 }
@@ -447,14 +446,24 @@ void tm_thread_fold(void)
 	int tier = tm_self.rec ? tm_place_window(&tm_place_state, TM_SAMPLE_BYTES) : -1;
 	enter_window(tier == 0 && !window_room() ? -1 : tier);
 	tm_self.tier0_at = tm_self.window_tier == 0 ? tm_self.slow_at : 0;
+	tm_self.lower_base = tm_self.rec ? tm_lower_base : 0;
+	tm_self.lower_size = tm_self.rec ? tm_lower_size : UINTPTR_MAX;
 }
 
 void tm_thread_fold_frees(void)
 {
 	tm_thread_rec *r = tm_self.rec;
 	if (r && *r->deallocated - atomic_load_explicit(&r->seen_dealloc, memory_order_relaxed) >=
-			 TM_SAMPLE_BYTES)
-		tm_thread_fold();
+			 TM_SAMPLE_BYTES) {
+		tm_self.lower_base = 0;
+		tm_self.lower_size = UINTPTR_MAX;
+	}
+}
+
+bool tm_thread_fold_due(void)
+{
+	return tm_self.state == TM_THREAD_NEW ||
+	       (tm_self.rec && tm_self.lower_size == UINTPTR_MAX);
 }
 
 void tm_thread_count(int tier, int64_t bytes)

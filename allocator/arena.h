@@ -14,8 +14,9 @@
  * are those less what went to the other tiers, which is counted here, from
  * the change of jemalloc's counts across each call to another tier. Each
  * thread folds its counts into tm_place_state.used at the end of each window
- * of TM_SAMPLE_BYTES allocated, at exit and at fork (thread records, below);
- * the fold also decides where the next window goes (tm_place_window). */
+ * of TM_SAMPLE_BYTES allocated, after each TM_SAMPLE_BYTES freed, at exit and
+ * at fork (thread records, below); the fold also decides where the next
+ * window goes (tm_place_window). */
 #ifndef TM_ARENA_H
 #define TM_ARENA_H
 
@@ -69,7 +70,8 @@ static inline bool tm_arena_on_lower(const void *p)
  * TM_SAMPLE_BYTES allocated, as jemalloc counts them), to free another
  * tier's block, and always once it has no record (exited, or more threads
  * than records): those count each call themselves. A thread that frees
- * folds in jemalloc's thread events (tm_thread_fold_frees), not in free. */
+ * folds at its next free once jemalloc's thread events find it has freed
+ * enough (tm_thread_fold_frees), not by a countdown in free. */
 typedef struct tm_thread_rec tm_thread_rec;
 enum { TM_THREAD_NEW, TM_THREAD_LIVE, TM_THREAD_DEAD };
 typedef struct {
@@ -82,13 +84,12 @@ typedef struct {
 	int window_tier;             /* the tier of the whole window, or -1;
 	                                 the thread is bound to its arena */
 	/* The blocks free sends to its slow path, [lower_base, lower_base +
-	 * lower_size): with a record the lower tiers' (tm_lower_*), else all
-	 * (each free counts itself) */
+	 * lower_size): with a record the lower tiers' (tm_lower_*), else, and
+	 * when a fold is due, all (each free counts itself) */
 	uintptr_t lower_base, lower_size;
-	bool slow_path;              /* in malloc.c's slow paths: their tier-0
-	                                calls fall back (the windows' room is not
-	                                theirs, arena.c), and they count tiers
-	                                around jemalloc's calls (no fold inside) */
+	bool placing;                /* in malloc.c's placed paths, whose tier-0
+	                                calls fall back: the windows' room is not
+	                                theirs (arena.c) */
 	int state;                   /* TM_THREAD_* */
 	tm_thread_rec *rec;
 	int flags[TM_TIER_MAX];      /* tiers >= 1: arena and tcache; 0 unset */
@@ -107,13 +108,21 @@ static inline bool tm_thread_reaches(uint64_t end, size_t size)
 /* Account bytes (negative for a free) of tier >= 1, for this thread. */
 void tm_thread_count(int tier, int64_t bytes);
 
-/* Fold this thread's counts into the totals and restart its countdowns;
+/* Fold this thread's counts into the totals and place its next window;
  * registers the thread on its first call. */
 void tm_thread_fold(void);
 
-/* Fold if this thread has freed TM_SAMPLE_BYTES since it last folded: for
- * threads that free more than they allocate. */
+/* In jemalloc's thread events (about every 64 KiB a thread allocates or
+ * frees): if this thread has freed TM_SAMPLE_BYTES since it last folded,
+ * its next free takes the slow path and folds there, outside jemalloc's
+ * calls (the slow paths count tiers around them: a fold in between would
+ * take a lower tier's free for tier 0's). For threads that free more than
+ * they allocate. */
 void tm_thread_fold_frees(void);
+
+/* Whether free's slow path folds: the thread's first call, or
+ * tm_thread_fold_frees asked. */
+bool tm_thread_fold_due(void);
 
 /* Whether free sends p to its slow path (lower_base, lower_size). */
 static inline bool tm_thread_free_slow(const void *p)

@@ -57,9 +57,10 @@ void tm_malloc_bind(bool use_tiers)
 
 /* Tier 0 is the arena each thread is bound to (arena.h): its calls are
  * jemalloc's own, counted by jemalloc. The other tiers take their arena's
- * flags and count their bytes here. The end of a thread's window (and a
- * countdown of its frees) sends it to the slow paths now and then, to fold
- * its counts, sample an allocation and place its next window. */
+ * flags and count their bytes here. The end of a thread's window sends it
+ * to the slow paths now and then, to fold its counts, sample an allocation
+ * and place its next window (a thread that frees folds in jemalloc's thread
+ * events, below). */
 
 static __thread uint64_t unsampled __attribute__((tls_model("initial-exec")));
 
@@ -176,23 +177,21 @@ static void *route_alloc(size_t size, int flags, uintptr_t site)
 	return placed_alloc(size, flags, site, &t);
 }
 
-/* The slow paths fall back to the next tier when tier 0 fails, so they
- * leave tier 0's room to the windows (arena.c); they count tiers from
- * jemalloc's counters around its calls, so no fold may come in between
- * (free's, from jemalloc's thread events). Returns what to restore. */
-static bool enter_slow_path(void)
+/* The paths below fall back to the next tier when tier 0 fails: they leave
+ * tier 0's room to the windows (arena.c). Returns what to restore. */
+static bool begin_placing(void)
 {
-	bool was = tm_self.slow_path;
-	tm_self.slow_path = true;
+	bool was = tm_self.placing;
+	tm_self.placing = true;
 	return was;
 }
 
 static __attribute__((noinline)) void *tiered_alloc(size_t size, int flags,
 						     uintptr_t site)
 {
-	bool was = enter_slow_path();
+	bool was = begin_placing();
 	void *p = route_alloc(size, flags, site);
-	tm_self.slow_path = was;
+	tm_self.placing = was;
 	return p;
 }
 
@@ -222,14 +221,17 @@ static void je_free(void *p, size_t size, int flags)
 		tm_je_free(p);
 }
 
-/* Frees of other tiers, and every free of a thread without a record (its
- * first included), which counts each itself, with a size lookup; one with a
- * record counts the other tiers' from jemalloc's count of its frees. */
-static void free_counted(void *p, size_t size)
+/* Frees of other tiers, every free of a thread without a record (its first
+ * included), which counts each itself, with a size lookup, and the free
+ * after a fold was asked for; one with a record counts the other tiers'
+ * from jemalloc's count of its frees. */
+static __attribute__((noinline)) void free_slow(void *p, size_t size)
 {
+	if (!p)
+		return;
+	if (tm_thread_fold_due())
+		tm_thread_fold();
 	int t = tm_arena_tier_of(p);
-	if (tm_self.state == TM_THREAD_NEW)
-		tm_thread_fold(); /* registers the thread */
 	if (!tm_self.rec)
 		tm_thread_count(count_tier(t), -(int64_t)sallocx(p, 0));
 	if (t <= 0) {
@@ -240,15 +242,6 @@ static void free_counted(void *p, size_t size)
 	je_free(p, size, t == tm_self.window_tier ? 0 : tm_arena_flags(t));
 	if (tm_self.rec)
 		tm_thread_count(t, -(int64_t)(*tm_self.deallocated - before));
-}
-
-static __attribute__((noinline)) void free_slow(void *p, size_t size)
-{
-	if (!p)
-		return;
-	bool was = enter_slow_path();
-	free_counted(p, size);
-	tm_self.slow_path = was;
 }
 
 /* size: the requested size when the caller knows it (sized delete), or 0.
@@ -313,9 +306,9 @@ static void *tiered_realloc(void *p, size_t size, uintptr_t site)
 		if (TM_LIKELY(q != NULL))
 			return q;
 	}
-	bool was = enter_slow_path();
+	bool was = begin_placing();
 	void *q = realloc_placed(p, size, site);
-	tm_self.slow_path = was;
+	tm_self.placing = was;
 	return q;
 }
 
@@ -367,15 +360,15 @@ TM_EXPORT void free(void *p)
 
 /* jemalloc's thread events (its thread cache's garbage collection among
  * them) come out of its fast paths every 64 KiB or so that a thread
- * allocates or frees: a thread that frees more than it allocates folds here,
- * not in a countdown in free. Linked in with --wrap (TM_LIBS, Makefile);
- * jemalloc's own handlers have run. */
+ * allocates or frees: a thread that frees more than it allocates is asked
+ * to fold here, not by a countdown in free. Linked in with --wrap (TM_LIBS,
+ * Makefile); jemalloc's own handlers have run. */
 void __real_je_te_event_trigger(void *tsd, void *ctx);
 void __wrap_je_te_event_trigger(void *tsd, void *ctx);
 void __wrap_je_te_event_trigger(void *tsd, void *ctx)
 {
 	__real_je_te_event_trigger(tsd, ctx);
-	if (tiered && !tm_self.slow_path)
+	if (tiered)
 		tm_thread_fold_frees();
 }
 
