@@ -167,16 +167,6 @@ static void *window_alloc(int t, size_t size, int flags)
 	return p;
 }
 
-static void *route_alloc(size_t size, int flags, uintptr_t site)
-{
-	if (TM_UNLIKELY(tm_thread_reaches(tm_self.slow_at, size)))
-		return alloc_slow(size, flags, site);
-	int t = tm_self.window_tier;
-	if (t > 0)
-		return window_alloc(t, size, flags);
-	return placed_alloc(size, flags, site, &t);
-}
-
 /* The paths below fall back to the next tier when tier 0 fails: they leave
  * tier 0's room to the windows (arena.c). Returns what to restore. */
 static bool begin_placing(void)
@@ -186,11 +176,18 @@ static bool begin_placing(void)
 	return was;
 }
 
+/* A window on a lower tier makes no call of a tier-0 window, and needs no
+ * flag: saved and restored around every call there (the DRAM quota full),
+ * it cost 0.17x jemalloc's time (2.67x against 2.50x, interleaved runs). */
 static __attribute__((noinline)) void *tiered_alloc(size_t size, int flags,
 						     uintptr_t site)
 {
+	bool slow = tm_thread_reaches(tm_self.slow_at, size);
+	int t = tm_self.window_tier;
+	if (TM_LIKELY(!slow && t > 0))
+		return window_alloc(t, size, flags);
 	bool was = begin_placing();
-	void *p = route_alloc(size, flags, site);
+	void *p = slow ? alloc_slow(size, flags, site) : placed_alloc(size, flags, site, &t);
 	tm_self.placing = was;
 	return p;
 }
