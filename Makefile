@@ -26,7 +26,9 @@ TM_JEMALLOC := $(B)/jemalloc/libjemalloc_tm.a
 # jemalloc's heap profiler walks stacks with (prof_sys.c), instead of loading
 # libgcc_s.so.1 at every exec; its log, exp and round are ours (je_math.c),
 # not libm's.
-TM_LIBS := $(TM_JEMALLOC) -lpthread -ldl -static-libgcc
+# --wrap: a thread that frees folds its counts in jemalloc's thread events
+# (malloc.c).
+TM_LIBS := $(TM_JEMALLOC) -lpthread -ldl -static-libgcc -Wl,--wrap=je_te_event_trigger
 
 # Library objects: every .c under allocator/, policy/ and stats/, and the C++
 # operators (cxx.cc). malloc.o and cxx.o hold the interposed entry points, so

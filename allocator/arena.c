@@ -45,7 +45,7 @@ static bool huge_advice;
 typedef struct {
 	extent_hooks_t hooks;
 	int tier;
-	_Atomic uintptr_t next;        /* bump pointer for heap extents */
+	_Atomic uint64_t heap;         /* heap extents: see the room of windows */
 	_Atomic uintptr_t meta_next;   /* bump pointer in the metadata area */
 	_Atomic uint64_t exhausted;
 } tier_hooks;
@@ -80,6 +80,88 @@ static uintptr_t bump(_Atomic uintptr_t *next, uintptr_t end, size_t size,
 	return start;
 }
 
+/* ---- the room of the windows on tier 0 ----------------------------------------
+
+ * In a window on tier 0, malloc is jemalloc's with no fallback of ours (a
+ * tail call, malloc.c): there, a failure must mean that no tier has memory.
+ * So tier 0's heap keeps WINDOW_ROOM free for each window open on it: a
+ * thread opens (or keeps) one at a fold only if that room is there for all
+ * of them, its own included, and allocations outside the windows, which fall
+ * back to the next tier, leave it. WINDOW_ROOM is about twice the most a
+ * window's calls can take of the reservation: under 256 KiB allocated, the
+ * thread cache's fills (about 1 MiB over all size classes), a fresh slab for
+ * each size class (540 KiB in all), and the arena's growth steps (2 MiB,
+ * then 1 MiB: GROW_LIMIT), each of which leaves its rest for the next. With
+ * 1 TiB of address space per tier, 16,384 windows take half of it.
+ *
+ * The heap's bump pointer (an offset from the tier's base) and the count of
+ * windows open on it share one word, so that a window opening and a bump
+ * outside the windows cannot both take the same room. */
+#define WINDOW_ROOM (16ULL << 20)
+#define WINDOWS_SHIFT 44 /* above the offset: a tier's part is at most 1 TiB */
+#define ONE_WINDOW (1ULL << WINDOWS_SHIFT)
+
+static uint64_t heap_offset(uint64_t word)
+{
+	return word & (ONE_WINDOW - 1);
+}
+
+static uint64_t heap_windows(uint64_t word)
+{
+	return word >> WINDOWS_SHIFT;
+}
+
+/* Free bytes of tier t's heap part, given its word. */
+static uint64_t heap_room(int t, uint64_t word)
+{
+	return heap_end(&tm_heaps[t]) - tm_heaps[t].base - heap_offset(word);
+}
+
+/* A call of this thread's tier-0 window (not of tiered_alloc or realloc's
+ * placed path, whose tier-0 calls fall back): it may take the room the
+ * windows keep. */
+static bool window_call(void)
+{
+	return tm_self.window_tier == 0 && !tm_self.placing;
+}
+
+static uintptr_t heap_bump(tier_hooks *th, size_t size, size_t align)
+{
+	const tm_tier_heap *heap = &tm_heaps[th->tier];
+	bool all = window_call();
+	uint64_t cur = atomic_load(&th->heap), start;
+	do {
+		uint64_t off = heap_offset(cur), room = heap_room(th->tier, cur);
+		uint64_t keep = all ? 0 : heap_windows(cur) * WINDOW_ROOM;
+		start = (off + align - 1) & ~(uint64_t)(align - 1);
+		if (start < off || room < keep || room - keep < start - off + size)
+			return 0;
+	} while (!atomic_compare_exchange_weak(&th->heap, &cur, cur - heap_offset(cur) +
+					       start + size));
+	return heap->base + start;
+}
+
+/* Whether this thread may open (or keep) a window on tier 0: room for every
+ * open window, its own counted once. A thread already in one adds nothing:
+ * its room was counted full, and is again. */
+static bool window_room(void)
+{
+	tier_hooks *th = &hooks_of[0];
+	bool opening = tm_self.window_tier != 0;
+	uint64_t cur = atomic_load(&th->heap);
+	do {
+		if ((heap_windows(cur) + opening) * WINDOW_ROOM > heap_room(0, cur))
+			return false;
+	} while (opening && !atomic_compare_exchange_weak(&th->heap, &cur,
+							  cur + ONE_WINDOW));
+	return true;
+}
+
+static void window_close(void)
+{
+	atomic_fetch_sub(&hooks_of[0].heap, ONE_WINDOW);
+}
+
 /* jemalloc asks for its own metadata (base blocks) hugepage-aligned and
  * already zeroed and committed, and for heap extents page-aligned and not
  * committed (or as the allocation's alignment): metadata gets no huge pages,
@@ -100,7 +182,7 @@ static void *extent_alloc(extent_hooks_t *h, void *new_addr, size_t size,
 	uintptr_t p = meta ? bump(&th->meta_next, heap->base + heap->size, size, align)
 			   : 0;
 	if (!p) /* a full metadata area spills into the heap's */
-		p = bump(&th->next, heap_end(heap), size, align);
+		p = heap_bump(th, size, align);
 	if (!p) {
 		atomic_fetch_add(&th->exhausted, 1);
 		return NULL;
@@ -186,9 +268,7 @@ static const extent_hooks_t tier_extent_hooks = {
  * jemalloc's. A thread past the pool, or past its own exit, has no record
  * and counts each call itself (slower, still exact). */
 #define THREAD_RECS 16384
-#define FREES_PER_FOLD 1024
 
-enum { THREAD_NEW, THREAD_LIVE, THREAD_DEAD };
 
 struct tm_thread_rec {
 	const uint64_t *allocated, *deallocated; /* the owner's, in jemalloc */
@@ -212,6 +292,7 @@ __thread tm_thread tm_self __attribute__((tls_model("initial-exec"))) = {
 	.allocated = &no_bytes,
 	.deallocated = &no_bytes,
 	.window_tier = -1,
+	.lower_size = UINTPTR_MAX,
 };
 static pthread_key_t exit_key;
 static size_t allocatedp_mib[2], deallocatedp_mib[2], arena_mib[2], flush_mib[3];
@@ -325,6 +406,8 @@ static void enter_window(int tier)
 {
 	int old = tm_self.window_tier;
 	tm_self.window_tier = tier;
+	if (old == 0 && tier != 0)
+		window_close();
 	if (tier == old || (old <= 0 && tier <= 0))
 		return;
 	if (tier > 0 && !tm_self.arena[tier])
@@ -335,7 +418,7 @@ static void enter_window(int tier)
 
 static void thread_start(void)
 {
-	tm_self.state = THREAD_LIVE; /* first: what follows may allocate */
+	tm_self.state = TM_THREAD_LIVE; /* first: what follows may allocate */
 	bind_tier0();
 	tm_thread_rec *r = rec_take();
 	if (r && !rec_bind(r)) {
@@ -354,16 +437,33 @@ static void thread_start(void)
 
 void tm_thread_fold(void)
 {
-	if (tm_self.state == THREAD_NEW)
+	if (tm_self.state == TM_THREAD_NEW)
 		thread_start();
 	if (tm_self.rec)
 		fold_rec(tm_self.rec);
 	tm_place_fold(&tm_place_state);
 	tm_self.slow_at = tm_self.rec ? *tm_self.allocated + TM_SAMPLE_BYTES : 0;
-	tm_self.frees_left = tm_self.rec ? FREES_PER_FOLD : 0;
-	enter_window(tm_self.rec ? tm_place_window(&tm_place_state, TM_SAMPLE_BYTES)
-				 : -1);
+	int tier = tm_self.rec ? tm_place_window(&tm_place_state, TM_SAMPLE_BYTES) : -1;
+	enter_window(tier == 0 && !window_room() ? -1 : tier);
 	tm_self.tier0_at = tm_self.window_tier == 0 ? tm_self.slow_at : 0;
+	tm_self.lower_base = tm_self.rec ? tm_lower_base : 0;
+	tm_self.lower_size = tm_self.rec ? tm_lower_size : UINTPTR_MAX;
+}
+
+void tm_thread_fold_frees(void)
+{
+	tm_thread_rec *r = tm_self.rec;
+	if (r && *r->deallocated - atomic_load_explicit(&r->seen_dealloc, memory_order_relaxed) >=
+			 TM_SAMPLE_BYTES) {
+		tm_self.lower_base = 0;
+		tm_self.lower_size = UINTPTR_MAX;
+	}
+}
+
+bool tm_thread_fold_due(void)
+{
+	return tm_self.state == TM_THREAD_NEW ||
+	       (tm_self.rec && tm_self.lower_size == UINTPTR_MAX);
 }
 
 void tm_thread_count(int tier, int64_t bytes)
@@ -391,11 +491,13 @@ static void thread_exit(void *arg)
 	memset(&tm_self, 0, sizeof(tm_self));
 	tm_self.allocated = tm_self.deallocated = &no_bytes;
 	tm_self.window_tier = -1;
-	tm_self.state = THREAD_DEAD;
+	tm_self.lower_size = UINTPTR_MAX;
+	tm_self.state = TM_THREAD_DEAD;
 }
 
 /* The child has only the forking thread: the others' counts are folded
- * (their memory lives on in the child) and their records freed. */
+ * (their memory lives on in the child), their records freed, and of the
+ * windows open on tier 0 only this thread's is left. */
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&pool.lock);
@@ -408,6 +510,8 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	uint64_t offset = heap_offset(atomic_load(&hooks_of[0].heap));
+	atomic_store(&hooks_of[0].heap, offset + (tm_self.window_tier == 0) * ONE_WINDOW);
 	for (int i = 0; i < pool.used; i++)
 		if (recs[i].live && &recs[i] != tm_self.rec) {
 			fold_rec(&recs[i]);
@@ -482,7 +586,7 @@ void tm_heap_range(int tier, uintptr_t *base, uintptr_t *size)
 void tm_heap_committed(int tier, uintptr_t *start, uintptr_t *end)
 {
 	*start = tm_heaps[tier].base;
-	*end = atomic_load(&hooks_of[tier].next);
+	*end = *start + heap_offset(atomic_load(&hooks_of[tier].heap));
 }
 
 /* ---- creation --------------------------------------------------------------- */
@@ -511,7 +615,7 @@ static int reserve_tiers(const tm_tierset *set)
 				"the kernel puts them", t);
 		hooks_of[t].hooks = tier_extent_hooks;
 		hooks_of[t].tier = t;
-		atomic_store(&hooks_of[t].next, heap->base);
+		atomic_store(&hooks_of[t].heap, 0);
 		atomic_store(&hooks_of[t].meta_next, heap_end(heap));
 	}
 	return 0;

@@ -14,8 +14,9 @@
  * are those less what went to the other tiers, which is counted here, from
  * the change of jemalloc's counts across each call to another tier. Each
  * thread folds its counts into tm_place_state.used at the end of each window
- * of TM_SAMPLE_BYTES allocated, at exit and at fork (thread records, below);
- * the fold also decides where the next window goes (tm_place_window). */
+ * of TM_SAMPLE_BYTES allocated, after each TM_SAMPLE_BYTES freed, at exit and
+ * at fork (thread records, below); the fold also decides where the next
+ * window goes (tm_place_window). */
 #ifndef TM_ARENA_H
 #define TM_ARENA_H
 
@@ -32,13 +33,17 @@ typedef struct {
 	unsigned first_arena, narenas;
 } tm_tier_heap;
 
-extern tm_tier_heap tm_heaps[TM_TIER_MAX];
-extern int tm_heap_count;
-extern uintptr_t tm_heap_base;
-extern unsigned tm_heap_shift;
+/* Hidden, as declared (-fvisibility=hidden covers definitions only): free
+ * reads them with one instruction each, not through the GOT. */
+#define TM_ARENA_DATA extern __attribute__((visibility("hidden")))
+
+TM_ARENA_DATA tm_tier_heap tm_heaps[TM_TIER_MAX];
+TM_ARENA_DATA int tm_heap_count;
+TM_ARENA_DATA uintptr_t tm_heap_base;
+TM_ARENA_DATA unsigned tm_heap_shift;
 /* The lower tiers' parts, all after tier 0's: [base, base + size), size 0
  * until the tiers exist. */
-extern uintptr_t tm_lower_base, tm_lower_size;
+TM_ARENA_DATA uintptr_t tm_lower_base, tm_lower_size;
 
 /* Create the arenas of every tier. On failure nothing is half-made (the
  * reservation and the arenas made so far are released) and the caller stays
@@ -61,11 +66,14 @@ static inline bool tm_arena_on_lower(const void *p)
 /* ---- this thread ------------------------------------------------------------ */
 
 /* The per-thread state the entry points test inline. A thread takes the
- * slow paths when its window is over or a countdown runs out: its first
- * call, every TM_SAMPLE_BYTES allocated (as jemalloc counts them), every few
- * frees, and always once it has no record (exited, or more threads than
- * records): those count each call themselves. */
+ * slow paths on its first call, when its window is over (every
+ * TM_SAMPLE_BYTES allocated, as jemalloc counts them), to free another
+ * tier's block, and always once it has no record (exited, or more threads
+ * than records): those count each call themselves. A thread that frees
+ * folds at its next free once jemalloc's thread events find it has freed
+ * enough (tm_thread_fold_frees), not by a countdown in free. */
 typedef struct tm_thread_rec tm_thread_rec;
+enum { TM_THREAD_NEW, TM_THREAD_LIVE, TM_THREAD_DEAD };
 typedef struct {
 	/* jemalloc's counts of the thread's allocated and freed bytes (with a
 	 * record; else a constant 0) */
@@ -75,8 +83,14 @@ typedef struct {
 	                                tier 0, else 0 */
 	int window_tier;             /* the tier of the whole window, or -1;
 	                                 the thread is bound to its arena */
-	int frees_left;              /* frees until the next slow free */
-	int state;
+	/* The blocks free sends to its slow path, [lower_base, lower_base +
+	 * lower_size): with a record the lower tiers' (tm_lower_*), else, and
+	 * when a fold is due, all (each free counts itself) */
+	uintptr_t lower_base, lower_size;
+	bool placing;                /* in malloc.c's placed paths, whose tier-0
+	                                calls fall back: the windows' room is not
+	                                theirs (arena.c) */
+	int state;                   /* TM_THREAD_* */
 	tm_thread_rec *rec;
 	int flags[TM_TIER_MAX];      /* tiers >= 1: arena and tcache; 0 unset */
 	unsigned arena[TM_TIER_MAX]; /* the thread's arena of each tier; 0 unset */
@@ -94,9 +108,27 @@ static inline bool tm_thread_reaches(uint64_t end, size_t size)
 /* Account bytes (negative for a free) of tier >= 1, for this thread. */
 void tm_thread_count(int tier, int64_t bytes);
 
-/* Fold this thread's counts into the totals and restart its countdowns;
+/* Fold this thread's counts into the totals and place its next window;
  * registers the thread on its first call. */
 void tm_thread_fold(void);
+
+/* In jemalloc's thread events (about every 64 KiB a thread allocates or
+ * frees): if this thread has freed TM_SAMPLE_BYTES since it last folded,
+ * its next free takes the slow path and folds there, outside jemalloc's
+ * calls (the slow paths count tiers around them: a fold in between would
+ * take a lower tier's free for tier 0's). For threads that free more than
+ * they allocate. */
+void tm_thread_fold_frees(void);
+
+/* Whether free's slow path folds: the thread's first call, or
+ * tm_thread_fold_frees asked. */
+bool tm_thread_fold_due(void);
+
+/* Whether free sends p to its slow path (lower_base, lower_size). */
+static inline bool tm_thread_free_slow(const void *p)
+{
+	return (uintptr_t)p - tm_self.lower_base < tm_self.lower_size;
+}
 
 /* mallocx flags that route to this thread's arena and tcache of tier >= 1;
  * the same flags free its memory (the arena bits are then ignored). In a

@@ -49,7 +49,7 @@ PL_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -Wno-unused-parameter -pthread
 
 PL_C := conform stress_threads stress_fork stdio_exit busy dlopen_cxx lowfds \
-	fork_start vma_flat quota_exact many_threads exec_faults
+	fork_start vma_flat quota_exact many_threads exec_faults tier_full
 PL_CXX := conform_cxx stress_churn mt_map sized_delete
 PL_ASAN_C := conform stress_threads stress_fork
 PL_ASAN_CXX := conform_cxx stress_churn

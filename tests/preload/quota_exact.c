@@ -9,6 +9,8 @@
  *             consumer freeing, one block in 16 kept live
  *   fork:     16 threads hold blocks while main forks; parent and child
  *   window:   the quota full, then raised: small blocks on tier 1, then 0
+ *   consumer: a thread that only frees, and lives on: its frees free the
+ *             quota for the next blocks (placement sees them, not only stats)
  *
  * One scenario per run (the argument): each must fail on its own. */
 #define _GNU_SOURCE
@@ -245,6 +247,48 @@ static void window(void)
 	free_all(blocks, 1000);
 }
 
+/* ---- consumer --------------------------------------------------------------- */
+
+#define CONSUMED 48 /* blocks of 64 KiB: 3 MiB of a 4 MiB quota */
+
+static void *consumed[CONSUMED];
+static pthread_barrier_t freed, done;
+
+static void *consume_all(void *arg)
+{
+	for (int i = 0; i < CONSUMED; i++)
+		free(consumed[i]);
+	pthread_barrier_wait(&freed);
+	pthread_barrier_wait(&done); /* alive while main allocates again */
+	return arg;
+}
+
+/* 3 MiB on tier 0, freed by a thread that stays: then 3 MiB more must find
+ * the room (48 frees are far fewer than a countdown of frees would wait
+ * for). Run with TIERMALLOC_DRAM_LIMIT=4M and dram-first. */
+static void consumer(void)
+{
+	pthread_t t;
+	for (int i = 0; i < CONSUMED; i++)
+		consumed[i] = malloc(64 << 10);
+	end_window();
+	pthread_barrier_init(&freed, NULL, 2);
+	pthread_barrier_init(&done, NULL, 2);
+	pthread_create(&t, NULL, consume_all, NULL);
+	pthread_barrier_wait(&freed);
+	end_window();
+	int low = 0;
+	for (int i = 0; i < CONSUMED; i++) {
+		consumed[i] = malloc(64 << 10);
+		low += tm_tier_of(consumed[i]) != 0;
+	}
+	CHECK_EQ(low, 0, "blocks off tier 0 after a live thread freed 3 MiB of the quota");
+	pthread_barrier_wait(&done);
+	pthread_join(t, NULL);
+	for (int i = 0; i < CONSUMED; i++)
+		free(consumed[i]);
+}
+
 /* ---- fork ----------------------------------------------------------------------- */
 
 static pthread_barrier_t held, release;
@@ -330,9 +374,9 @@ int main(int argc, char **argv)
 		const char *name;
 		void (*run)(void);
 	} parts[] = {{"handoff", handoff}, {"pairs", pairs}, {"fork", fork_many},
-		     {"window", window}};
+		     {"window", window}, {"consumer", consumer}};
 	CHECK(tm_tier_of && getenv("TIERMALLOC_STATS_DIR") && argc == 2,
-	      "usage: quota_exact handoff|pairs|fork|window, under the library, with "
+	      "usage: quota_exact handoff|pairs|fork|window|consumer, under the library, with "
 	      "TIERMALLOC_STATS_DIR");
 	quota_used(); /* the services start, and settle */
 	usleep(200000);

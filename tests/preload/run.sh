@@ -754,6 +754,8 @@ quota_exact() {
 		"$bin/quota_exact" pairs
 	check_prog lib "tiered: a window on tier 1, then the quota raised: tier 0 again" 60 \
 		$e TIERMALLOC_DRAM_LIMIT=1 "$bin/quota_exact" window
+	check_prog lib "tiered: a live thread that only frees frees the quota for placement" 60 \
+		$e TIERMALLOC_DRAM_LIMIT=4M TIERMALLOC_POLICY=dram-first "$bin/quota_exact" consumer
 	e="$e TIERMALLOC_POLICY=threshold TIERMALLOC_THRESHOLD=4K"
 	check_prog lib "tiered: quota exact, 10,000 threads freeing each other's blocks" 300 \
 		$e "$bin/quota_exact" pairs
@@ -786,6 +788,10 @@ section_tiered() {
 	check_prog lib "tiered: vma_flat" 120 env TIERMALLOC_SYSFS="$work/fakesys" \
 		"$bin/vma_flat"
 	quota_exact
+	# RLIMIT_AS of 12 GiB: each tier reserves 4 GiB, and tier 0's fills
+	check_prog lib "tiered: tier 0's reservation full, allocations go on on tier 1" 120 \
+		env TIERMALLOC_SYSFS="$work/fakesys" TIERMALLOC_POLICY=dram-first \
+		TIERMALLOC_HEAT=none bash -c 'ulimit -v 12582912 && exec "$0"' "$bin/tier_full"
 	check_prog interpose "tiered: 5,000 live threads on tier 1 ask jemalloc for a tcache once each" 300 \
 		env TIERMALLOC_SYSFS="$work/fakesys" TIERMALLOC_POLICY=threshold \
 		TIERMALLOC_THRESHOLD=64 "$bin/many_threads"
