@@ -286,11 +286,10 @@ static struct {
 	int free_head;               /* released ones, -1: none */
 } pool = {PTHREAD_MUTEX_INITIALIZER, 0, -1};
 
-/* A thread without a record reads this as its count: every window is over. */
-static const uint64_t no_bytes;
+#define NO_BYTES_AT ((intptr_t)offsetof(tm_thread, no_bytes))
 __thread tm_thread tm_self __attribute__((tls_model("initial-exec"))) = {
-	.allocated = &no_bytes,
-	.deallocated = &no_bytes,
+	.allocated_at = NO_BYTES_AT,
+	.deallocated_at = NO_BYTES_AT,
 	.window_tier = -1,
 	.lower_size = UINTPTR_MAX,
 };
@@ -416,6 +415,12 @@ static void enter_window(int tier)
 	mallctlbymib(flush_mib, 3, NULL, NULL, NULL, 0);
 }
 
+/* p as an offset from this thread's tm_self (tm_thread_counted). */
+static intptr_t offset_in_self(const uint64_t *p)
+{
+	return (intptr_t)((uintptr_t)p - (uintptr_t)&tm_self);
+}
+
 static void thread_start(void)
 {
 	tm_self.state = TM_THREAD_LIVE; /* first: what follows may allocate */
@@ -429,8 +434,8 @@ static void thread_start(void)
 	}
 	tm_self.rec = r;
 	if (r) {
-		tm_self.allocated = r->allocated;
-		tm_self.deallocated = r->deallocated;
+		tm_self.allocated_at = offset_in_self(r->allocated);
+		tm_self.deallocated_at = offset_in_self(r->deallocated);
 	}
 	pthread_setspecific(exit_key, &tm_self); /* may allocate: record first */
 }
@@ -442,7 +447,7 @@ void tm_thread_fold(void)
 	if (tm_self.rec)
 		fold_rec(tm_self.rec);
 	tm_place_fold(&tm_place_state);
-	tm_self.slow_at = tm_self.rec ? *tm_self.allocated + TM_SAMPLE_BYTES : 0;
+	tm_self.slow_at = tm_self.rec ? tm_thread_allocated() + TM_SAMPLE_BYTES : 0;
 	int tier = tm_self.rec ? tm_place_window(&tm_place_state, TM_SAMPLE_BYTES) : -1;
 	enter_window(tier == 0 && !window_room() ? -1 : tier);
 	tm_self.tier0_at = tm_self.window_tier == 0 ? tm_self.slow_at : 0;
@@ -489,7 +494,7 @@ static void thread_exit(void *arg)
 	}
 	tm_place_fold(&tm_place_state);
 	memset(&tm_self, 0, sizeof(tm_self));
-	tm_self.allocated = tm_self.deallocated = &no_bytes;
+	tm_self.allocated_at = tm_self.deallocated_at = NO_BYTES_AT;
 	tm_self.window_tier = -1;
 	tm_self.lower_size = UINTPTR_MAX;
 	tm_self.state = TM_THREAD_DEAD;

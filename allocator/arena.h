@@ -75,10 +75,14 @@ static inline bool tm_arena_on_lower(const void *p)
 typedef struct tm_thread_rec tm_thread_rec;
 enum { TM_THREAD_NEW, TM_THREAD_LIVE, TM_THREAD_DEAD };
 typedef struct {
-	/* jemalloc's counts of the thread's allocated and freed bytes (with a
-	 * record; else a constant 0) */
-	const uint64_t *allocated, *deallocated;
-	uint64_t slow_at;            /* *allocated where the window ends */
+	/* Where jemalloc's counts of the thread's allocated and freed bytes
+	 * are, as offsets from tm_self: with a record, into jemalloc's thread
+	 * data; else at no_bytes. Offsets, not pointers: a pointer in tm_self's
+	 * initial image is relocated at every exec, a page fault, while
+	 * reading through an offset costs the same instructions. */
+	intptr_t allocated_at, deallocated_at;
+	uint64_t no_bytes;           /* always 0: every window is over */
+	uint64_t slow_at;            /* allocated where the window ends */
 	uint64_t tier0_at;           /* slow_at if the whole window may go to
 	                                tier 0, else 0 */
 	int window_tier;             /* the tier of the whole window, or -1;
@@ -98,11 +102,27 @@ typedef struct {
 
 extern __thread tm_thread tm_self __attribute__((tls_model("initial-exec")));
 
+/* jemalloc's count at offset at of tm_self (allocated_at, deallocated_at). */
+static inline uint64_t tm_thread_counted(intptr_t at)
+{
+	return *(const uint64_t *)((uintptr_t)&tm_self + (uintptr_t)at);
+}
+
+static inline uint64_t tm_thread_allocated(void)
+{
+	return tm_thread_counted(tm_self.allocated_at);
+}
+
+static inline uint64_t tm_thread_deallocated(void)
+{
+	return tm_thread_counted(tm_self.deallocated_at);
+}
+
 /* Whether size more bytes would reach end (slow_at or tier0_at). Reads
  * jemalloc's counter and writes nothing: the tier-0 path stays jemalloc's. */
 static inline bool tm_thread_reaches(uint64_t end, size_t size)
 {
-	return (int64_t)(*tm_self.allocated + size - end) >= 0;
+	return (int64_t)(tm_thread_allocated() + size - end) >= 0;
 }
 
 /* Account bytes (negative for a free) of tier >= 1, for this thread. */

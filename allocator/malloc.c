@@ -80,10 +80,10 @@ static __attribute__((noinline)) void *tier_allocx(int t, size_t size, int flags
 	if (t == 0)
 		return mallocx(size ? size : 1, flags | tier0_flags());
 	flags |= tm_arena_flags(t);
-	uint64_t before = *tm_self.allocated;
+	uint64_t before = tm_thread_allocated();
 	void *p = mallocx(size ? size : 1, flags);
 	if (p)
-		tm_thread_count(t, tm_self.rec ? (int64_t)(*tm_self.allocated - before)
+		tm_thread_count(t, tm_self.rec ? (int64_t)(tm_thread_allocated() - before)
 					       : (int64_t)sallocx(p, 0));
 	return p;
 }
@@ -158,12 +158,12 @@ static __attribute__((noinline)) void *alloc_slow(size_t size, int flags,
 static void *window_alloc(int t, size_t size, int flags)
 {
 	tm_place_counts.quota_fallbacks++;
-	uint64_t before = *tm_self.allocated;
+	uint64_t before = tm_thread_allocated();
 	void *p = flags ? mallocx(size ? size : 1, flags) : tm_je_malloc(size);
 	if (TM_UNLIKELY(p == NULL))
 		return alloc_fallback(size, flags, t, &t);
 	if (tm_arena_on_lower(p))
-		tm_thread_count(tm_arena_tier_of(p), (int64_t)(*tm_self.allocated - before));
+		tm_thread_count(tm_arena_tier_of(p), (int64_t)(tm_thread_allocated() - before));
 	return p;
 }
 
@@ -235,10 +235,10 @@ static __attribute__((noinline)) void free_slow(void *p, size_t size)
 		je_free(p, size, 0);
 		return;
 	}
-	uint64_t before = *tm_self.deallocated;
+	uint64_t before = tm_thread_deallocated();
 	je_free(p, size, t == tm_self.window_tier ? 0 : tm_arena_flags(t));
 	if (tm_self.rec)
-		tm_thread_count(t, -(int64_t)(*tm_self.deallocated - before));
+		tm_thread_count(t, -(int64_t)(tm_thread_deallocated() - before));
 }
 
 /* size: the requested size when the caller knows it (sized delete), or 0.
