@@ -41,6 +41,9 @@
  * (--value-b, 1024) allocated one by one with malloc, each update to a key
  * drawn from a Zipf distribution of exponent S over the keys, with key
  * popularity shuffled against allocation order (a new shuffle each phase).
+ * --write-share F (1) makes only that share of the key-value accesses
+ * writes and the rest reads of one word (YCSB C is 0, B 0.05): sources
+ * that see only writes then see F of the traffic.
  * A page's weight is the probability that an update lands on it; the oracle
  * puts the heaviest pages in the quota; "hot" (heat_hot, cold pages on slow
  * nodes) means the oracle's pages.
@@ -79,11 +82,11 @@
 
 static struct {
 	size_t mib, hot_mib, quota_mib, chunk_kib;
-	double hot_frac, expect, cold_slow, zipf;
+	double hot_frac, expect, cold_slow, zipf, write_share;
 	int interval_ms, intervals, phases, fast_node, tlb_flush_ms, oracle_slow;
 	const char *label;
 	size_t value_b;
-} opt = {64, 8, 0, 1024, 0.9, 0, 0, 0, 500, 20, 2, 0, 0, -1, "gups", 1024};
+} opt = {64, 8, 0, 1024, 0.9, 0, 0, 0, 1, 500, 20, 2, 0, 0, -1, "gups", 1024};
 
 static uint64_t **chunks;
 static int (*heat_of)(const void *); /* tiermalloc's tm_heat_of, if loaded */
@@ -459,10 +462,13 @@ static void place_hot(int phase)
 	}
 }
 
+/* Reads are summed into a global, so the compiler keeps them. */
+static volatile uint64_t read_sum;
+
 static uint64_t update_kv_for(double seconds)
 {
 	size_t words = opt.value_b / 8;
-	uint64_t n = 0;
+	uint64_t n = 0, sum = 0, writes = (uint64_t)(opt.write_share * 65536);
 	for (double until = now_s() + seconds; now_s() < until;)
 		for (int i = 0; i < 4096; i++, n++) {
 			uint64_t r = next();
@@ -475,8 +481,14 @@ static uint64_t update_kv_for(double seconds)
 				else
 					hi = mid;
 			}
-			values[rank_key[lo]][(r >> 3) % words] ^= r;
+			uint64_t *w = &values[rank_key[lo]][(r >> 3) % words];
+			/* Its own number: r's bits chose the key and the word. */
+			if (writes == 65536 || (next() & 0xffff) < writes)
+				*w ^= r;
+			else
+				sum += *w;
 		}
+	read_sum += sum;
 	return n;
 }
 
@@ -554,9 +566,9 @@ static int benchmark(void)
 	double cold = cold_on_slow();
 	double cpu = (migrator_cpu_s() - cpu0) / (now_s() - t0);
 	if (opt.zipf > 0)
-		printf("gups: %s summary: kv %zu MiB, %zu keys of %zu B, zipf %.2f, quota %zu MiB, "
+		printf("gups: %s summary: kv %zu MiB, %zu keys of %zu B, zipf %.2f, writes %.2f, quota %zu MiB, "
 		       "cold pages on slow nodes %.2f of those that must be, migrator CPU "
-		       "%.2f%%\n", opt.label, opt.mib, nkeys, opt.value_b, opt.zipf,
+		       "%.2f%%\n", opt.label, opt.mib, nkeys, opt.value_b, opt.zipf, opt.write_share,
 		       opt.quota_mib, cold, cpu * 100);
 	else
 		printf("gups: %s summary: table %zu MiB, hot %zu MiB at %.0f%%, quota %zu MiB, "
@@ -723,6 +735,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--cold-slow")) opt.cold_slow = atof(v);
 		else if (!strcmp(a, "--tlb-flush-ms")) opt.tlb_flush_ms = atoi(v);
 		else if (!strcmp(a, "--zipf")) opt.zipf = atof(v);
+		else if (!strcmp(a, "--write-share")) opt.write_share = atof(v);
 		else if (!strcmp(a, "--value-b")) opt.value_b = strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--oracle")) opt.oracle_slow = atoi(v);
 		else if (!strcmp(a, "--balloon")) mode = 'b', balloon_mib = strtoul(v, NULL, 10);
