@@ -185,8 +185,9 @@ static int uffd_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 	u->uffd = fd;
 	u->pagemap = pm;
 	u->fault_ns = u->os->fault_ns(fd);
-	snprintf(why, len, "a write fault costs %.1f us here; faults kept to %u%% "
-		 "of a CPU", (double)u->fault_ns / 1000, u->cpu_percent);
+	snprintf(why, len, "sees writes only (reads are not seen); a write fault "
+		 "costs %.1f us here; faults kept to %u%% of a CPU",
+		 (double)u->fault_ns / 1000, u->cpu_percent);
 	for (int i = 0; i < hm->nspans; i++)
 		u->registered[i] = hm->span[i].base;
 	return 0;

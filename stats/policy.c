@@ -64,6 +64,20 @@ static void notes(tm_json *j, const tm_policy_snapshot *ps)
 		tm_json_array_end(j);
 }
 
+/* Whether the sources in use see what is only read, and which does:
+ * write tracking alone leaves a read-mostly heap looking cold. */
+static const char *reads(const char *in_use)
+{
+	if (strstr(in_use, "perf"))
+		return "seen: perf samples loads";
+	if (strstr(in_use, "damon"))
+		return "seen: DAMON checks accessed bits, sampled pages one by one";
+	if (strstr(in_use, "uffd"))
+		return "not seen: uffd tracks writes only (DAMON and perf are not "
+		       "available: see not_used)";
+	return "not seen: nothing measures accesses";
+}
+
 static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
 {
 	const char *in_use = ps->source ? ps->source : "none";
@@ -84,6 +98,7 @@ static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
 	}
 	tm_json_array_end(j);
 	notes(j, ps);
+	tm_json_string(j, "reads", reads(in_use));
 	tm_json_object_end(j);
 }
 

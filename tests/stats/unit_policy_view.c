@@ -101,6 +101,8 @@ static void test_summary(void)
 			"PEBS/IBS\"}") != NULL, "heat source and the others: %s", t);
 	CHECK(strstr(t, "\"name\":\"uffd\",\"tried\"") == NULL,
 	      "the source in use is not among the others");
+	CHECK(strstr(t, "\"reads\":\"not seen: uffd tracks writes only") != NULL,
+	      "write tracking alone: reads are not seen, and it says so: %s", t);
 	CHECK(strstr(t, "\"name\":\"damon\"") && strstr(t, "\"why\":\"xxxxxxxx"),
 	      "an unterminated reason is cut at its field");
 	CHECK(strstr(t, "\"promoted\":{\"pages\":10,\"bytes\":40960},\"demoted\":"
@@ -120,6 +122,7 @@ static void test_summary(void)
 	      "neither among the others");
 	CHECK(strstr(t, "\"notes\":[{\"name\":\"damon\",\"note\":\"xxxxxxxx") != NULL,
 	      "a source in use says how it is limited: %s", t);
+	CHECK(strstr(t, "\"reads\":\"seen: DAMON") != NULL, "DAMON sees reads: %s", t);
 	CHECK(strstr(reply(summary), "\"notes\"") == NULL, "no notes, no key");
 }
 
