@@ -110,7 +110,7 @@ static int parse_uint(const char **p, uint64_t *out)
 static bool same_word(const char *s, const char *word)
 {
 	for (; *word; s++, word++)
-		if ((*s | 0x20) != *word)
+		if ((*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s) != *word)
 			return false;
 	return *s == '\0';
 }

@@ -39,6 +39,8 @@ static void test_bool(void)
 	CHECK(parse(TM_OPT_STATS, "ye", &v) < 0, "bool ye");
 	CHECK(parse(TM_OPT_STATS, "tRuE", &v) == 0 && v.num == 1, "bool tRuE");
 	CHECK(parse(TM_OPT_STATS, "o\xce", &v) < 0, "bool with a byte that folds to n");
+	CHECK(parse(TM_OPT_STATS, "\x11", &v) < 0, "bool: a control byte is not 1");
+	CHECK(parse(TM_OPT_STATS, "\x10", &v) < 0, "bool: a control byte is not 0");
 }
 
 static void test_int(void)
