@@ -269,7 +269,6 @@ static const extent_hooks_t tier_extent_hooks = {
  * and counts each call itself (slower, still exact). */
 #define THREAD_RECS 16384
 
-
 struct tm_thread_rec {
 	const uint64_t *allocated, *deallocated; /* the owner's, in jemalloc */
 	_Atomic uint64_t seen_alloc, seen_dealloc; /* their values when folded */
@@ -286,13 +285,15 @@ static struct {
 	int free_head;               /* released ones, -1: none */
 } pool = {PTHREAD_MUTEX_INITIALIZER, 0, -1};
 
+/* A thread's state before its first call and after its exit: no record
+ * (its counts read no_bytes), no window, every free to the slow path. */
 #define NO_BYTES_AT ((intptr_t)offsetof(tm_thread, no_bytes))
-__thread tm_thread tm_self __attribute__((tls_model("initial-exec"))) = {
-	.allocated_at = NO_BYTES_AT,
-	.deallocated_at = NO_BYTES_AT,
-	.window_tier = -1,
-	.lower_size = UINTPTR_MAX,
-};
+#define THREAD_UNSET                                                        \
+	{                                                                   \
+		.allocated_at = NO_BYTES_AT, .deallocated_at = NO_BYTES_AT, \
+		.window_tier = -1, .lower_size = UINTPTR_MAX,               \
+	}
+__thread tm_thread tm_self __attribute__((tls_model("initial-exec"))) = THREAD_UNSET;
 static pthread_key_t exit_key;
 static size_t allocatedp_mib[2], deallocatedp_mib[2], arena_mib[2], flush_mib[3];
 static atomic_bool tcaches_gone;     /* jemalloc refused one: ask no more */
@@ -458,8 +459,9 @@ void tm_thread_fold(void)
 void tm_thread_fold_frees(void)
 {
 	tm_thread_rec *r = tm_self.rec;
-	if (r && *r->deallocated - atomic_load_explicit(&r->seen_dealloc, memory_order_relaxed) >=
-			 TM_SAMPLE_BYTES) {
+	if (r && tm_thread_deallocated() -
+			 atomic_load_explicit(&r->seen_dealloc, memory_order_relaxed) >=
+		 TM_SAMPLE_BYTES) {
 		tm_self.lower_base = 0;
 		tm_self.lower_size = UINTPTR_MAX;
 	}
@@ -493,10 +495,7 @@ static void thread_exit(void *arg)
 		pthread_mutex_unlock(&pool.lock);
 	}
 	tm_place_fold(&tm_place_state);
-	memset(&tm_self, 0, sizeof(tm_self));
-	tm_self.allocated_at = tm_self.deallocated_at = NO_BYTES_AT;
-	tm_self.window_tier = -1;
-	tm_self.lower_size = UINTPTR_MAX;
+	tm_self = (tm_thread)THREAD_UNSET;
 	tm_self.state = TM_THREAD_DEAD;
 }
 

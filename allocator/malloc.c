@@ -247,10 +247,8 @@ static inline void free_block(void *p, size_t size)
 {
 	if (TM_UNLIKELY(tm_thread_free_slow(p)))
 		free_slow(p, size);
-	else if (size)
-		sdallocx(p, size, 0);
 	else
-		tm_je_free(p);
+		je_free(p, size, 0);
 }
 
 /* Move to wherever placement now says, e.g. when growth would break the
