@@ -748,6 +748,10 @@ int main(int argc, char **argv)
 		}
 		i += takes;
 	}
+	if (!(opt.write_share >= 0 && opt.write_share <= 1)) {
+		fprintf(stderr, "gups: need 0 <= --write-share <= 1\n");
+		return 2;
+	}
 	if (opt.zipf > 0 && (opt.value_b < 8 || opt.value_b > (opt.mib << 20))) {
 		fprintf(stderr, "gups: need 8 <= --value-b <= the table\n");
 		return 2;
