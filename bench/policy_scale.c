@@ -227,7 +227,7 @@ static void params(tm_plan_params *p)
 	*p = (tm_plan_params){.tiers = 2, .budget = BUDGET_PAGES};
 	p->cap[0] = (int64_t)(B.pages >> QUOTA_SHIFT);
 	p->cap[1] = (int64_t)B.pages;
-	tm_migrator_plan_settings(p, B.hm.credit_shift);
+	tm_plan_settings(p, B.hm.credit_shift, &(tm_margin){0});
 }
 
 /* migrator.c's migrate(): plan the period, move in rounds. */

@@ -111,14 +111,18 @@ static int fail(char *why, size_t len, const char *what, int err)
 	return -1;
 }
 
-/* kdamond 0 carries our set-up: we made it, or a tiermalloc process did. */
+/* kdamond 0 carries our set-up: we made it, or a tiermalloc process did.
+ * Its intervals may have been stretched (damon_pace). */
 static bool ours(tm_damon_src *d)
 {
 	char text[32];
-	for (size_t i = 0; i < sizeof(setup) / sizeof(setup[0]); i++)
+	for (size_t i = 0; i < sizeof(setup) / sizeof(setup[0]); i++) {
+		if (strstr(setup[i].path, "/intervals/"))
+			continue;
 		if (tm_read_textf(text, sizeof(text), d->root, "%s", setup[i].path) < 0 ||
 		    strcmp(text, setup[i].value) != 0)
 			return false;
+	}
 	return true;
 }
 
@@ -272,6 +276,16 @@ static void damon_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 	}
 }
 
+/* Sampling and aggregation stretch alike, so a region hot throughout
+ * still counts max_accesses checks. */
+static void damon_pace(tm_heat_src *s, unsigned every)
+{
+	tm_damon_src *d = self(s);
+	if (write_u64(d, (uint64_t)SAMPLE_US * every, CTX "/monitoring_attrs/intervals/sample_us") == 0 &&
+	    write_u64(d, (uint64_t)AGGR_US * every, CTX "/monitoring_attrs/intervals/aggr_us") == 0)
+		tm_write_textf("commit", d->root, KD "/0/state");
+}
+
 static void damon_close(tm_heat_src *s)
 {
 	release(self(s));
@@ -292,6 +306,7 @@ void tm_damon_src_init(tm_damon_src *s, const char *sysfs_root)
 		.name = "damon",
 		.open = damon_open,
 		.collect = damon_collect,
+		.pace = damon_pace,
 		.close = damon_close,
 		.forget = damon_forget,
 	};

@@ -131,10 +131,11 @@ static void clip(const tm_heatmap *hm, const tm_span *sp, uintptr_t limit,
 
 /* A page's share of a credit: half while two sources share it, except in
  * huge blocks, which only write tracking credits then (region: the
- * source is DAMON's kind). */
+ * source is DAMON's kind); as many times as the periods it stands for. */
 static unsigned page_credit(const tm_heatmap *hm, const tm_span *sp, size_t i,
 			    unsigned credit, bool region)
 {
+	credit *= 1 + hm->periods_skipped;
 	if (!hm->huge_by_writes || !tm_heatmap_in_huge(hm, sp, i))
 		return credit >> hm->credit_shift;
 	return region ? 0 : credit;

@@ -66,6 +66,9 @@ typedef struct {
 	 * that write tracking measures page by page. Their pages get write
 	 * tracking's credit whole. */
 	bool huge_by_writes;
+	/* Periods skipped before this collection (see pace.h): its credit
+	 * counts for each of them too, as the cooling does. */
+	unsigned periods_skipped;
 	_Atomic uint64_t credited; /* pages credited so far, by any source */
 	/* The program's CPU time over the last period's wall time, in 1/1000
 	 * (at most 1000). A source that samples the clock (DAMON) scales by

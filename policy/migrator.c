@@ -12,14 +12,12 @@
 #include "allocator/prim/os.h"
 #include "allocator/services.h"
 #include "policy/mover.h"
+#include "policy/pace.h"
 #include "policy/planner.h"
 #include "policy/sites.h"
 
-#define MIN_AGE 4                       /* periods a moved page stays put */
-#define SWAP_MARGIN (TM_HEAT_FULL / 2)  /* heat a swap must win by */
-#define MIN_PROMOTE_HEAT (TM_HEAT_FULL / 8)
-#define HEADROOM_SHIFT 5                /* 1/32 of DRAM left to new allocations */
 #define RESERVE_SHIFT 6                 /* 1/64 of a tier left to the kernel */
+#define SETTLED_SHIFT 6                 /* plans moving under 1/64 of DRAM */
 #define BLIND_WHY "saw nothing in %d periods while the program ran"
 
 static struct {
@@ -36,6 +34,9 @@ static struct {
 	tm_move moves[TM_MIGRATOR_ROUND];
 	int64_t applied[TM_TIER_MAX];  /* bytes this thread added to used[] */
 	double tokens;                 /* migration budget, bytes */
+	tm_pace pace;                  /* how often heat is measured */
+	tm_margin margin;              /* what a swap must win by */
+	size_t heap_pages;             /* the heap's pages, last period */
 	uint64_t last_ns, start_ns;
 	_Atomic bool running, stopping;
 	pthread_mutex_t lock;
@@ -54,15 +55,21 @@ static int64_t page_bytes(void)
 
 /* ---- one period -------------------------------------------------------------- */
 
-/* The heap only grows (the arenas bump through their reservations). */
-static void follow_heap(void)
+/* The heap only grows (the arenas bump through their reservations);
+ * whether it did. */
+static bool follow_heap(void)
 {
 	tm_heatmap *hm = mg.cfg.hm;
+	size_t pages = 0;
 	for (int s = 0; s < hm->nspans; s++) {
 		uintptr_t start, end;
 		tm_heap_committed(hm->span[s].home, &start, &end);
 		tm_heatmap_extend(hm, s, end);
+		pages += tm_span_pages(hm, &hm->span[s]);
 	}
+	bool grew = pages != mg.heap_pages;
+	mg.heap_pages = pages;
+	return grew;
 }
 
 /* The allocator counts bytes to the tier whose arena made them; a page
@@ -108,15 +115,7 @@ static void capacities(tm_plan_params *p, const tm_residency *r)
 	int64_t quota = tm_heap_quota() / page_bytes();
 	if (quota < p->cap[0])
 		p->cap[0] = quota;
-	tm_migrator_plan_settings(p, mg.cfg.hm->credit_shift);
-}
-
-void tm_migrator_plan_settings(tm_plan_params *p, unsigned credit_shift)
-{
-	p->headroom = p->cap[0] >> HEADROOM_SHIFT;
-	p->min_age = MIN_AGE;
-	p->margin = SWAP_MARGIN >> credit_shift;
-	p->min_heat = MIN_PROMOTE_HEAT >> credit_shift;
+	tm_plan_settings(p, mg.cfg.hm->credit_shift, &mg.margin);
 }
 
 /* TIERMALLOC_MIGRATE_MBPS as a token bucket holding two periods' worth. */
@@ -136,6 +135,7 @@ static void add_result(tm_move_result *sum, const tm_move_result *r)
 {
 	sum->promoted += r->promoted;
 	sum->demoted += r->demoted;
+	sum->undone += r->undone;
 	for (int k = 0; k < TM_FAIL_KINDS; k++)
 		sum->failed[k] += r->failed[k];
 }
@@ -160,8 +160,8 @@ static void migrate(const tm_plan_params *p, tm_plan_summary *sum,
 	}
 }
 
-static void publish(const tm_plan_summary *sum, const tm_move_result *mv,
-		    const tm_residency *r)
+static void publish(const tm_plan_params *p, const tm_plan_summary *sum,
+		    const tm_move_result *mv, const tm_residency *r)
 {
 	uint64_t cpu = tm_os_thread_cpu_ns();
 	pthread_mutex_lock(&mg.stats_lock);
@@ -173,6 +173,8 @@ static void publish(const tm_plan_summary *sum, const tm_move_result *mv,
 	s->demoted_bytes += mv->demoted * (uint64_t)page_bytes();
 	for (int k = 0; k < TM_FAIL_KINDS; k++)
 		s->failed[k] += mv->failed[k];
+	s->undone_pages += mv->undone;
+	s->swap_margin = p->margin;
 	s->cpu_ns = cpu;
 	s->wall_ns = tm_now_ns() - mg.start_ns;
 	for (int t = 0; t < TM_TIER_MAX; t++)
@@ -180,6 +182,7 @@ static void publish(const tm_plan_summary *sum, const tm_move_result *mv,
 	tm_heatmap_histogram(mg.cfg.hm, s->heat_hist);
 	s->observed = mg.src->observed + (mg.partner ? mg.partner->observed : 0);
 	s->boundary = sum->boundary;
+	s->heat_every = mg.pace.every;
 	s->pressure = sum->pressure;
 	pthread_mutex_unlock(&mg.stats_lock);
 }
@@ -237,18 +240,48 @@ static void found_blind(tm_heat_src *src)
 	choose_source();
 }
 
-static void period(unsigned period_ms)
+/* Cool the heat map and collect heat for the periods since the last
+ * measurement: a page seen now counts for each of them. */
+static void measure(unsigned periods, unsigned period_ms)
 {
 	tm_heatmap *hm = mg.cfg.hm;
-	follow_heap();
-	tm_mover_find_huge(&mg.mover, hm);
-	tm_heatmap_cool(hm);
+	for (unsigned k = 0; k < periods; k++)
+		tm_heatmap_cool(hm);
+	hm->periods_skipped = periods - 1;
 	bool ran = program_ran(period_ms);
 	if (tm_source_blind(&mg.watch, collect(mg.src, period_ms), ran))
 		found_blind(mg.src);
 	if (mg.partner &&
 	    tm_source_blind(&mg.partner_watch, collect(mg.partner, period_ms), ran))
 		found_blind(mg.partner);
+}
+
+/* After a period's plan: fewer measurements once placement has settled.
+ * A plan that moves under 1/64 of DRAM's pages counts as settled: pages
+ * whose heat hovers at the swap margin keep a few moving in any program. */
+static void pace(bool busy)
+{
+	unsigned every = mg.pace.every;
+	tm_pace_done(&mg.pace, busy);
+	if (mg.pace.every == every)
+		return;
+	tm_info("heat measured every %u period%s%s", mg.pace.every,
+		mg.pace.every > 1 ? "s: placement has settled" : "",
+		mg.pace.every > 1 ? "" : ": pages move again");
+	if (mg.src->pace)
+		mg.src->pace(mg.src, mg.pace.every);
+	if (mg.partner && mg.partner->pace)
+		mg.partner->pace(mg.partner, mg.pace.every);
+}
+
+static void period(unsigned period_ms)
+{
+	tm_heatmap *hm = mg.cfg.hm;
+	bool grew = follow_heap();
+	tm_mover_find_huge(&mg.mover, hm);
+	unsigned periods = tm_pace_due(&mg.pace);
+	if (periods)
+		measure(periods, period_ms);
 	tm_residency res;
 	tm_mover_locate(&mg.mover, hm, TM_MIGRATOR_LOCATE_NEW, TM_MIGRATOR_LOCATE_AGAIN, &res);
 	tm_plan_params p;
@@ -263,8 +296,10 @@ static void period(unsigned period_ms)
 	tm_plan_summary sum;
 	tm_move_result moved = {0};
 	migrate(&p, &sum, &moved);
+	tm_margin_update(&mg.margin, moved.promoted, moved.undone);
+	pace(grew || sum.promotions + sum.demotions > p.cap[0] >> SETTLED_SHIFT);
 	tm_sites_update(hm, &sum, p.tiers - 1);
-	publish(&sum, &moved, &res);
+	publish(&p, &sum, &moved, &res);
 }
 
 /* ---- the thread ------------------------------------------------------------ */
@@ -292,6 +327,7 @@ static void choose_source(void)
 	tm_heat_source_stat st[TM_HEAT_SOURCES];
 	follow_heap();
 	mg.watch = mg.partner_watch = (tm_blind_watch){0};
+	mg.pace = TM_PACE_INIT;
 	mg.src = tm_sources_choose(mg.cfg.srcs, mg.cfg.forced, mg.benched, mg.cfg.hm,
 				   period_ms(), st, &mg.partner);
 	for (int i = 0; i < TM_HEAT_SOURCES; i++)

@@ -31,11 +31,6 @@ typedef struct {
 	const char *sysfs_root;
 } tm_migrator_config;
 
-/* The plan's settings that do not come from the machine (hysteresis,
- * margins, DRAM's headroom from its capacity in p->cap[0]); margins
- * shrink with the credit as tm_heatmap's credit_shift halves it. */
-void tm_migrator_plan_settings(tm_plan_params *p, unsigned credit_shift);
-
 /* Start the thread (once; again after a fork). 0 or -errno. */
 int tm_migrator_start(const tm_migrator_config *cfg);
 

@@ -177,10 +177,12 @@ static void settle(const tm_mover *m, tm_cell *c, const tm_move *mv,
 		   int status, tm_move_result *res)
 {
 	int64_t n = mv->pages;
+	bool undoes = mv->from == 0 && c->age < TM_UNDONE_AGE;
 	for (int64_t k = 0; k < n; k++)
 		c[k].age = 0;
 	if (status == m->node_of_tier[mv->to]) {
 		set_tier(c, (size_t)n, (uint8_t)mv->to);
+		res->undone += undoes ? (uint64_t)n : 0;
 		*(mv->to == 0 ? &res->promoted : &res->demoted) += (uint64_t)n;
 		res->gained[mv->to] += n;
 		res->gained[mv->from] -= n;

@@ -22,11 +22,15 @@
 
 #define TM_MOVE_BATCH 512
 #define TM_HUGE_RUNS 64
+#define TM_UNDONE_AGE 16
 
 
 typedef struct {
 	uint64_t pages;                      /* pages the moves were for */
 	uint64_t promoted, demoted;          /* pages */
+	uint64_t undone;                     /* pages demoted within
+					      * TM_UNDONE_AGE periods of a move
+					      * up: promotions that did not pay */
 	uint64_t failed[TM_FAIL_KINDS];
 	int64_t gained[TM_TIER_MAX];         /* pages each tier gained (or lost) */
 } tm_move_result;

@@ -9,12 +9,43 @@
 #define RANKS TM_PLAN_RANKS
 #define RANK_HOT (RANKS - 1)
 
+#define MIN_AGE 4               /* periods a moved page stays put */
+#define MIN_PROMOTE_HEAT (TM_HEAT_FULL / 8)
+#define HEADROOM_SHIFT 5        /* 1/32 of DRAM left to new allocations */
+/* What a swap must win by, at least: more than a period of constant access
+ * adds. Half of that kept hundreds of GUPS's cold pages a period swapping
+ * on the noise of their heat. */
+#define SWAP_MARGIN TM_HEAT_FULL
+#define UNDONE_MIN 8      /* pages: fewer undone say nothing */
+#define UNDONE_SHARE 4    /* a quarter of the promotions undone: noise */
+#define CALM_PERIODS 16
+
 typedef struct {
 	int64_t fast[RANKS];         /* movable pages on tier 0, per rank */
 	int64_t slow[RANKS];         /* movable pages on slower tiers */
 	int64_t all[RANKS];          /* every present page */
 	int64_t resident[TM_TIER_MAX];
 } census;
+
+void tm_margin_update(tm_margin *m, uint64_t promoted, uint64_t undone)
+{
+	if (undone >= UNDONE_MIN && undone * UNDONE_SHARE >= promoted) {
+		m->level += m->level + 1 < TM_MARGIN_LEVELS;
+		m->calm = 0;
+	} else if (++m->calm >= CALM_PERIODS) {
+		m->level -= m->level > 0;
+		m->calm = 0;
+	}
+}
+
+void tm_plan_settings(tm_plan_params *p, unsigned credit_shift,
+		      const tm_margin *m)
+{
+	p->headroom = p->cap[0] >> HEADROOM_SHIFT;
+	p->min_age = MIN_AGE;
+	p->margin = (SWAP_MARGIN + m->level * SWAP_MARGIN / 2) >> credit_shift;
+	p->min_heat = MIN_PROMOTE_HEAT >> credit_shift;
+}
 
 static int64_t min64(int64_t a, int64_t b)
 {

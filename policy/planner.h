@@ -75,6 +75,28 @@ typedef struct {
 	tm_plan_cursor up_at, down_at;
 } tm_plan_state;
 
+/* How far a swap must win, learned from what swaps achieved. The margin
+ * starts at a period of constant access (TM_HEAT_FULL) and grows by half
+ * of that, twice at most, while moves undo themselves: when pages demoted
+ * within TM_UNDONE_AGE periods of coming up are a quarter or more of a
+ * period's promotions (8 pages at least), those promotions were noise in
+ * the heat of pages no hotter than the ones they displaced, and each cost
+ * two migrations. After 16 periods without that, it comes down a step. */
+#define TM_MARGIN_LEVELS 3
+typedef struct {
+	unsigned level;  /* 0 .. TM_MARGIN_LEVELS - 1 */
+	unsigned calm;   /* periods since moves last undid themselves */
+} tm_margin;
+
+void tm_margin_update(tm_margin *m, uint64_t promoted, uint64_t undone);
+
+/* The plan's settings that do not come from the machine (hysteresis,
+ * margins at the learned level, DRAM's headroom from its capacity in
+ * p->cap[0]); margins shrink with the credit as tm_heatmap's credit_shift
+ * halves it. */
+void tm_plan_settings(tm_plan_params *p, unsigned credit_shift,
+		      const tm_margin *m);
+
 /* Plan a period (at most p->budget pages move) and fill sum. */
 void tm_plan_start(tm_plan_state *st, const tm_heatmap *hm,
 		   const tm_plan_params *p, tm_plan_summary *sum);

@@ -51,9 +51,13 @@ typedef struct {
 	tm_heat_source_stat sources[TM_HEAT_SOURCES];
 	bool running;           /* the migrator thread exists */
 	uint64_t periods;       /* periods run */
+	unsigned heat_every;    /* heat is measured every this many periods
+				 * (more than 1 once placement has settled) */
 	uint64_t promoted_pages, demoted_pages;
 	uint64_t promoted_bytes, demoted_bytes;
 	uint64_t failed[TM_FAIL_KINDS];       /* pages, by reason */
+	uint64_t undone_pages;  /* demoted soon after coming up (see planner.h) */
+	unsigned swap_margin;   /* heat a swap must win by, as learned */
 	uint64_t cpu_ns;        /* CPU time of the migrator thread */
 	uint64_t wall_ns;       /* since it started: cpu_ns / wall_ns is its share */
 	uint64_t resident_pages[TM_TIER_MAX]; /* heap pages present, per tier */

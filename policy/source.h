@@ -37,6 +37,10 @@ struct tm_heat_src {
 	/* Once per period: follow the heap's growth (the spans' end), and
 	 * credit what was accessed since the last call. */
 	void (*collect)(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms);
+	/* Optional: heat is now collected every that many periods (see
+	 * pace.h). A source that samples between collections (DAMON's
+	 * kdamond) slows its sampling to match. */
+	void (*pace)(tm_heat_src *s, unsigned every);
 	/* Stop and release kernel resources. */
 	void (*close)(tm_heat_src *s);
 	/* In a forked child: drop file descriptors and mappings without

@@ -99,6 +99,7 @@ static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
 	tm_json_array_end(j);
 	notes(j, ps);
 	tm_json_string(j, "reads", reads(in_use));
+	tm_json_u64(j, "measured_every_periods", ps->heat_every);
 	tm_json_object_end(j);
 }
 
@@ -123,6 +124,8 @@ static void migration(tm_json *j, const tm_policy_snapshot *ps)
 		tm_json_object_end(j);
 	}
 	tm_json_array_end(j);
+	tm_json_u64(j, "undone_pages", ps->undone_pages);
+	tm_json_u64(j, "swap_margin", ps->swap_margin);
 	tm_json_double(j, "migrator_cpu_s", (double)ps->cpu_ns / 1e9);
 	tm_json_double(j, "migrator_cpu_share",
 		       ps->wall_ns ? (double)ps->cpu_ns / (double)ps->wall_ns : 0.0);

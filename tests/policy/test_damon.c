@@ -146,6 +146,22 @@ static void test_monitoring(void)
 	snprintf(text, sizeof(text), "%lu", (unsigned long)fx_addr(1, 12));
 	CHECK(!strcmp(fx_get(root, CTX "/targets/0/regions/1/end"), text), "grown");
 
+	/* Measured every 4th period: sampling stretches 4 times, and a region
+	 * hot throughout still reads as full heat. */
+	d.base.pace(&d.base, 4);
+	CHECK(!strcmp(fx_get(root, CTX "/monitoring_attrs/intervals/sample_us"), "20000"),
+	      "sampling stretched");
+	CHECK(!strcmp(fx_get(root, CTX "/monitoring_attrs/intervals/aggr_us"), "400000"),
+	      "aggregation too");
+	CHECK(!strcmp(fx_get(root, KD "/0/state"), "commit"), "committed while on");
+	atomic_store(&fx_cell(0, 2)->heat, 0);
+	tried(root, 0, fx_addr(0, 0), fx_addr(0, 4), 20);
+	d.base.collect(&d.base, &hm, 100);
+	CHECK_EQ(atomic_load(&fx_cell(0, 2)->heat), TM_HEAT_FULL, "hot at any pace");
+	d.base.pace(&d.base, 1);
+	CHECK(!strcmp(fx_get(root, CTX "/monitoring_attrs/intervals/sample_us"), "5000"),
+	      "back to every period");
+
 	d.base.close(&d.base);
 	CHECK(!strcmp(fx_get(root, KD "/0/state"), "off"), "kdamond off at close");
 	CHECK(!strcmp(fx_get(root, KD "/nr_kdamonds"), "0"), "and removed");
@@ -307,6 +323,7 @@ static void test_stale(void)
 	if (owner == 0) {
 		tm_damon_src_init(&d, root);
 		c = d.base.open(&d.base, &hm, 100, why, sizeof(why)) == 0;
+		d.base.pace(&d.base, 2); /* its intervals stretched */
 		if (write(up[1], &c, 1) == 1)
 			pause();
 		_exit(1);

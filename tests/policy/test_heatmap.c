@@ -40,6 +40,13 @@ static void test_credit_and_cooling(void)
 	fx_heat(0, 6, 1, 200);
 	tm_heatmap_cool(&hm);
 	CHECK_EQ(atomic_load(&fx_cell(0, 6)->heat), 150, "cooling takes a quarter");
+
+	/* A collection after 3 skipped periods counts for 4. */
+	fx_heat(0, 7, 1, 0);
+	hm.periods_skipped = 3;
+	tm_heatmap_credit(&hm, fx_addr(0, 7), fx_addr(0, 8), 10);
+	CHECK_EQ(atomic_load(&fx_cell(0, 7)->heat), 40, "credit for each period");
+	hm.periods_skipped = 0;
 }
 
 /* Beside write tracking, DAMON's credit (a region's) leaves huge blocks

@@ -228,6 +228,28 @@ static void test_apply(void)
 	CHECK_EQ(r2.failed[TM_FAIL_DENIED], 2, "a refused call fails each page");
 }
 
+/* A page demoted within TM_UNDONE_AGE periods of a move up undoes it;
+ * one in DRAM for longer (or from the start) does not. */
+static void test_undone(void)
+{
+	tm_heatmap hm;
+	static tm_mover m;
+	fx_map(&hm, 2, (size_t[]){4, 4});
+	mover(&m);
+	fx_cell(0, 0)->age = TM_UNDONE_AGE - 1;
+	fx_cell(0, 1)->age = TM_UNDONE_AGE;
+	tm_move mv[3];
+	for (int i = 0; i < 3; i++) {
+		node_of[0][i] = 0;
+		answer[0][i] = 1;
+		mv[i] = (tm_move){fx_addr(0, (size_t)i), 0, 1, 1};
+	}
+	tm_move_result r = {0};
+	tm_mover_apply(&m, &hm, mv, 3, &r);
+	CHECK_EQ(r.demoted, 3, "three demoted");
+	CHECK_EQ(r.undone, 1, "one of them had come up lately");
+}
+
 static void test_fail_kinds(void)
 {
 	CHECK_EQ(tm_move_fail_kind(-EAGAIN), TM_FAIL_BUSY, "EAGAIN is busy");
@@ -303,6 +325,7 @@ int main(void)
 	test_locate();
 	test_locate_budget();
 	test_apply();
+	test_undone();
 	test_fail_kinds();
 	test_huge_moves();
 	return check_summary();

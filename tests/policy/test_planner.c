@@ -428,6 +428,61 @@ static void test_failed_demotions(void)
 	CHECK_EQ(up, 42, "promotions stopped when the swap demotions ran out");
 }
 
+/* The migrator's swap margin is a period of constant access: a slow page
+ * seen throughout one period (a cold page's burst of luck looks so) leaves
+ * DRAM's cold pages alone; seen throughout two in a row, it swaps in. With
+ * a smaller margin, cold pages of GUPS kept swapping on noise, hundreds a
+ * period. Both with one source and with two sharing the credit. */
+static void test_margin_is_a_period(void)
+{
+	for (unsigned shift = 0; shift <= 1; shift++) {
+		tm_heatmap hm;
+		tm_plan_summary sum;
+		fx_map(&hm, 2, (size_t[]){100, 100});
+		tm_plan_params p = params(2, 100);
+		tm_plan_settings(&p, shift, &(tm_margin){0});
+		unsigned period = TM_HEAT_FULL >> shift;
+		fx_heat(1, 10, 20, period);
+		CHECK_EQ(fx_plan(&hm, &p, moves, MAX_MOVES, &sum), 0,
+			 "one period's heat does not swap (credit shift %u)", shift);
+		fx_heat(1, 10, 20, period * 3 / 4 + period);
+		CHECK_EQ(fx_plan(&hm, &p, moves, MAX_MOVES, &sum), 40,
+			 "two periods' does (credit shift %u)", shift);
+	}
+}
+
+/* The margin grows while moves undo themselves, and comes back down. */
+static void test_margin_learns(void)
+{
+	tm_margin m = {0};
+	tm_plan_params p = params(2, 100);
+	tm_plan_settings(&p, 0, &m);
+	CHECK_EQ(p.margin, TM_HEAT_FULL, "starts at a period's heat");
+	tm_margin_update(&m, 100, 7);
+	CHECK_EQ(m.level, 0, "a few pages undone say nothing");
+	tm_margin_update(&m, 100, 20);
+	CHECK_EQ(m.level, 0, "a fifth of the promotions undone: kept");
+	tm_margin_update(&m, 100, 25);
+	CHECK_EQ(m.level, 1, "a quarter undone: raised");
+	tm_plan_settings(&p, 0, &m);
+	CHECK_EQ(p.margin, TM_HEAT_FULL * 3 / 2, "by half a period's heat");
+	tm_plan_settings(&p, 1, &m);
+	CHECK_EQ(p.margin, TM_HEAT_FULL * 3 / 4, "halved with shared credit");
+	for (int i = 0; i < 5; i++)
+		tm_margin_update(&m, 40, 40);
+	CHECK_EQ(m.level, TM_MARGIN_LEVELS - 1, "at most twice");
+	tm_plan_settings(&p, 0, &m);
+	CHECK_EQ(p.margin, 2 * TM_HEAT_FULL, "two periods' heat");
+	for (int i = 0; i < 15; i++)
+		tm_margin_update(&m, 50, 0);
+	CHECK_EQ(m.level, TM_MARGIN_LEVELS - 1, "15 calm periods: kept");
+	tm_margin_update(&m, 50, 0);
+	CHECK_EQ(m.level, TM_MARGIN_LEVELS - 2, "16: a step down");
+	for (int i = 0; i < 100; i++)
+		tm_margin_update(&m, 0, 0);
+	CHECK_EQ(m.level, 0, "and back to the start");
+}
+
 int main(void)
 {
 	test_swap();
@@ -444,5 +499,7 @@ int main(void)
 	test_huge_swap();
 	test_rounds();
 	test_failed_demotions();
+	test_margin_is_a_period();
+	test_margin_learns();
 	return check_summary();
 }

@@ -38,6 +38,9 @@ void tm_policy_snapshot_get(tm_policy_snapshot *out)
 	out->cpu_ns = 1500000000;
 	out->wall_ns = 3000000000;
 	out->periods = periods_run;
+	out->heat_every = 4;
+	out->undone_pages = 5;
+	out->swap_margin = 96;
 	out->heat_hist[0][7] = 5;
 	out->heat_hist[1][0] = 9;
 	out->samples = 40;
@@ -103,6 +106,10 @@ static void test_summary(void)
 	      "the source in use is not among the others");
 	CHECK(strstr(t, "\"reads\":\"not seen: uffd tracks writes only") != NULL,
 	      "write tracking alone: reads are not seen, and it says so: %s", t);
+	CHECK(strstr(t, "\"undone_pages\":5,\"swap_margin\":96") != NULL,
+	      "what swaps achieved: %s", t);
+	CHECK(strstr(t, "\"measured_every_periods\":4") != NULL,
+	      "how often heat is measured: %s", t);
 	CHECK(strstr(t, "\"name\":\"damon\"") && strstr(t, "\"why\":\"xxxxxxxx"),
 	      "an unterminated reason is cut at its field");
 	CHECK(strstr(t, "\"promoted\":{\"pages\":10,\"bytes\":40960},\"demoted\":"

@@ -103,6 +103,9 @@ def policy_lines(stats):
         lines.append(f"heat source: unavailable ({hs['unavailable']})")
     else:
         lines.append(f"heat source: {hs['name']}, {hs.get('why', '')}")
+        every = hs.get("measured_every_periods", 1)
+        if every > 1:
+            lines.append(f"  measured every {every} periods: placement has settled")
         for note in hs.get("notes", []):
             lines.append(f"  {note['name']}: {note['note']}")
         for other in hs.get("not_used", []):
@@ -118,6 +121,11 @@ def policy_lines(stats):
             f"{number(mig['demoted']['pages'])} pages "
             f"({size(mig['demoted']['bytes'])}); failed: {fails or 'none'}; "
             f"migrator CPU {mig.get('migrator_cpu_s', 0):.2f} s")
+        if "swap_margin" in mig:
+            lines.append(
+                f"  swaps must win by heat {mig['swap_margin']}; "
+                f"{number(mig['undone_pages'])} pages went down soon after "
+                f"coming up")
     return lines
 
 
