@@ -30,7 +30,9 @@
  *
  * --oracle SLOW_NODE places the table the best static way before first
  * touch (mbind of each chunk): the chunks of the first phase's hot set, then
- * others up to the quota, on the fast node, the rest on SLOW_NODE. Under
+ * others up to the quota, on the fast node, the rest on SLOW_NODE. With
+ * --zipf, the first phase's heaviest pages up to the quota are moved to the
+ * fast node and the rest to SLOW_NODE before the first interval. Under
  * any allocator that leaves the pages where they are bound (glibc), it is
  * the upper bound of the quota's worth, in throughput as in share.
  *
@@ -79,6 +81,7 @@
 #define WORDS_PER_PAGE (PAGE / 8)
 #define QUERY_BATCH 1024
 #define MPOL_BIND 2
+#define MPOL_MF_MOVE (1 << 1)
 
 static struct {
 	size_t mib, hot_mib, quota_mib, chunk_kib;
@@ -157,6 +160,27 @@ static void locate(int *into)
 		if (syscall(SYS_move_pages, 0, n, addr, NULL, into + p, 0) < 0)
 			for (size_t k = 0; k < n; k++)
 				into[p + k] = -1;
+	}
+}
+
+/* --oracle with --zipf: values are allocated one by one, so the best
+ * static placement is made by moving pages once their weights are known
+ * (before the first interval): the oracle's pages (hot[]) to the fast
+ * node, the rest to the slow one. */
+static void place_oracle_kv(void)
+{
+	void *addr[QUERY_BATCH];
+	int node[QUERY_BATCH], status[QUERY_BATCH];
+	for (size_t p = 0; p < pages; p += QUERY_BATCH) {
+		size_t n = pages - p < QUERY_BATCH ? pages - p : QUERY_BATCH;
+		for (size_t k = 0; k < n; k++) {
+			addr[k] = page_addr(p + k);
+			node[k] = hot[p + k] ? opt.fast_node : opt.oracle_slow;
+		}
+		if (syscall(SYS_move_pages, 0, n, addr, node, status, MPOL_MF_MOVE) < 0) {
+			perror("move_pages");
+			exit(2);
+		}
 	}
 }
 
@@ -520,6 +544,8 @@ static int run_phase(int phase)
 	if (opt.zipf > 0) {
 		place_keys();
 		orc = oracle(1);
+		if (phase == 0 && opt.oracle_slow >= 0)
+			place_oracle_kv();
 	} else {
 		place_hot(phase);
 		orc = oracle(0);

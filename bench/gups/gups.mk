@@ -5,8 +5,10 @@
 #   make bench-tiering  bench/gups/tiering.sh in the kmem guest (issue 6):
 #                       bench/results/tiering.md, tiering.csv, tiering.png
 #   make bench-cxl      bench/gups/cxl.sh in the cxl guest (issue 13):
-#                       throughput by placement, bench/results/cxl.md
-#                       (BENCH_CXL_RATIOS, default 4; BENCH_CXL_RUNS, 3)
+#                       throughput by placement before and after a
+#                       popularity shift, bench/results/cxl.md, cxl.png
+#                       and cxl-intervals.csv (BENCH_CXL_WORKLOADS, default
+#                       "gups kv"; BENCH_CXL_RATIOS, 4; BENCH_CXL_RUNS, 3)
 #
 # Included by bench/bench.mk and by tests/policy/policy.mk (its guest test
 # runs it), hence the guard.
@@ -46,10 +48,13 @@ CXL_RUN := $(B)/vm/results/bench-cxl
 .PHONY: bench-cxl
 bench-cxl: all $(GUPS_BIN)
 	@rm -rf $(CXL_RUN) && mkdir -p $(CXL_RUN) bench/results
-	tests/vm/run-guest.sh --mode cxl --timeout 1800 --results $(CXL_RUN) -- \
-	  env BENCH_CXL_RATIOS="$(or $(BENCH_CXL_RATIOS),4)" BENCH_CXL_RUNS=$(or $(BENCH_CXL_RUNS),3) \
+	tests/vm/run-guest.sh --mode cxl --timeout 5400 --results $(CXL_RUN) -- \
+	  env BENCH_CXL_WORKLOADS="$(or $(BENCH_CXL_WORKLOADS),gups kv)" \
+	  BENCH_CXL_RATIOS="$(or $(BENCH_CXL_RATIOS),4)" BENCH_CXL_RUNS=$(or $(BENCH_CXL_RUNS),3) \
 	  bench/gups/cxl.sh
-	@{ echo "# GUPS throughput by placement (make bench-cxl, cxl guest)"; echo; \
+	@{ echo "# Throughput by placement (make bench-cxl, cxl guest)"; echo; \
 	  cat $(CXL_RUN)/cxl.md; } >bench/results/cxl.md
+	cp $(CXL_RUN)/cxl-intervals.csv bench/results/cxl-intervals.csv
+	/usr/bin/python3 bench/gups/cxl_plot.py bench/results/cxl-intervals.csv bench/results/cxl.png
 
 endif
