@@ -4,7 +4,8 @@
  * was quiet, on a heap that did not grow), heat is measured every 2nd,
  * then every 4th period; a busy plan, or growth, brings it back to every
  * period. Between measurements the heat map is left as it was (not
- * cooled), so the plan sees the last measured heat.
+ * cooled), so the plan sees the last measured heat; the next measurement
+ * cools it and credits it once for each period it stands for.
  *
  * The price is in reaction time: a popularity shift in a settled program
  * is seen up to TM_PACE_MAX - 1 periods late. */

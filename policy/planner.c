@@ -30,10 +30,12 @@ typedef struct {
 void tm_margin_update(tm_margin *m, uint64_t promoted, uint64_t undone)
 {
 	if (undone >= UNDONE_MIN && undone * UNDONE_SHARE >= promoted) {
-		m->level += m->level + 1 < TM_MARGIN_LEVELS;
+		if (m->level + 1 < TM_MARGIN_LEVELS)
+			m->level++;
 		m->calm = 0;
 	} else if (++m->calm >= CALM_PERIODS) {
-		m->level -= m->level > 0;
+		if (m->level > 0)
+			m->level--;
 		m->calm = 0;
 	}
 }
