@@ -36,6 +36,14 @@
  * any allocator that leaves the pages where they are bound (glibc), it is
  * the upper bound of the quota's worth, in throughput as in share.
  *
+ * --interleave SLOW_NODE spreads the data over the fast node and SLOW_NODE
+ * with the kernel's weighted interleave (MPOL_WEIGHTED_INTERLEAVE, 6.9+),
+ * whose weights the caller sets in /sys/kernel/mm/mempolicy/weighted_
+ * interleave/: each chunk is bound before first touch; under --zipf the
+ * process takes the policy while it allocates the values and only then
+ * (the data alone, never code: see interleave_values). Exit 3 when the
+ * kernel does not have it.
+ *
  * --tlb-flush-ms N flushes the process's TLB every N ms, which accessed-bit
  * sampling needs under QEMU's software emulation (see tlb_turnover.h).
  *
@@ -81,6 +89,8 @@
 #define WORDS_PER_PAGE (PAGE / 8)
 #define QUERY_BATCH 1024
 #define MPOL_BIND 2
+#define MPOL_DEFAULT 0
+#define MPOL_WEIGHTED_INTERLEAVE 6
 #define MPOL_MF_MOVE (1 << 1)
 
 static struct {
@@ -89,7 +99,8 @@ static struct {
 	int interval_ms, intervals, phases, fast_node, tlb_flush_ms, oracle_slow;
 	const char *label;
 	size_t value_b;
-} opt = {64, 8, 0, 1024, 0.9, 0, 0, 0, 1, 500, 20, 2, 0, 0, -1, "gups", 1024};
+	int interleave_slow;
+} opt = {64, 8, 0, 1024, 0.9, 0, 0, 0, 1, 500, 20, 2, 0, 0, -1, "gups", 1024, -1};
 
 static uint64_t **chunks;
 static int (*heat_of)(const void *); /* tiermalloc's tm_heat_of, if loaded */
@@ -343,6 +354,60 @@ static size_t page_index(uintptr_t page)
 	return lo;
 }
 
+/* The kernel's answer when it has no weighted interleave. */
+static void no_weighted_interleave(void)
+{
+	if (errno != EINVAL)
+		return;
+	fprintf(stderr, "gups: this kernel has no weighted interleave\n");
+	exit(3);
+}
+
+/* Give the pages of [p, p+len) the policy (rounded out to whole pages: a
+ * chunk has its mapping to itself, so its neighbours are not affected). */
+static void bind_policy(void *p, size_t len, int mode, unsigned long mask)
+{
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)(PAGE - 1);
+	uintptr_t e = ((uintptr_t)p + len + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+	if (syscall(SYS_mbind, (void *)a, e - a, mode, &mask, 65UL, 0U) != 0) {
+		if (mode == MPOL_WEIGHTED_INTERLEAVE)
+			no_weighted_interleave();
+		perror("mbind");
+		exit(2);
+	}
+}
+
+static void bind_to(void *p, size_t len, int node)
+{
+	bind_policy(p, len, MPOL_BIND, 1UL << node);
+}
+
+static unsigned long interleave_mask(void)
+{
+	return 1UL << opt.fast_node | 1UL << opt.interleave_slow;
+}
+
+/* --interleave with --zipf: the values come from malloc, so the process
+ * takes the policy while it allocates them. Code must never land on the
+ * slow node (in the cxl guest that ends QEMU), so every page mapped so
+ * far is made resident first (mlockall faults them in); what the policy
+ * then places is the values' heap. */
+static void interleave_values(int on)
+{
+	unsigned long mask = interleave_mask();
+	if (on && (mlockall(MCL_CURRENT) != 0 || munlockall() != 0)) {
+		perror("mlockall");
+		exit(2);
+	}
+	long rc = on ? syscall(SYS_set_mempolicy, MPOL_WEIGHTED_INTERLEAVE, &mask, 65UL)
+		     : syscall(SYS_set_mempolicy, MPOL_DEFAULT, NULL, 0UL);
+	if (rc != 0) {
+		no_weighted_interleave();
+		perror("set_mempolicy");
+		exit(2);
+	}
+}
+
 /* --zipf: the values, one malloc each, and the pages they lie on. */
 static void allocate_kv(void)
 {
@@ -352,6 +417,8 @@ static void allocate_kv(void)
 	rank_key = calloc(nkeys, sizeof(*rank_key));
 	zcdf = calloc(nkeys, sizeof(*zcdf));
 	void **all = calloc(nkeys * 2, sizeof(*all));
+	if (opt.interleave_slow >= 0)
+		interleave_values(1);
 	for (size_t k = 0; k < nkeys; k++) {
 		values[k] = malloc(words * 8);
 		if (!values[k]) {
@@ -363,6 +430,8 @@ static void allocate_kv(void)
 		all[2 * k] = (void *)(a & ~(uintptr_t)(PAGE - 1));
 		all[2 * k + 1] = (void *)((a + words * 8 - 1) & ~(uintptr_t)(PAGE - 1));
 	}
+	if (opt.interleave_slow >= 0)
+		interleave_values(0);
 	qsort(all, nkeys * 2, sizeof(*all), addr_cmp);
 	size_t n = 0;
 	for (size_t i = 0; i < nkeys * 2; i++)
@@ -417,19 +486,6 @@ static size_t hot_start(int phase)
 	return (size_t)(where[phase % 4] * (double)(pages - hot_pages));
 }
 
-/* Bind the pages of [p, p+len) to node (rounded out to whole pages: a
- * chunk has its mapping to itself, so its neighbours are not affected). */
-static void bind_to(void *p, size_t len, int node)
-{
-	unsigned long mask = 1UL << node;
-	uintptr_t a = (uintptr_t)p & ~(uintptr_t)(PAGE - 1);
-	uintptr_t e = ((uintptr_t)p + len + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
-	if (syscall(SYS_mbind, (void *)a, e - a, MPOL_BIND, &mask, 65UL, 0U) != 0) {
-		perror("mbind");
-		exit(2);
-	}
-}
-
 /* --oracle: chunk c's node. The hot chunks take their share of the quota
  * first (all of it if they need it); cold ones fill the rest, in allocation
  * order. */
@@ -469,6 +525,9 @@ static void allocate(void)
 		}
 		if (opt.oracle_slow >= 0)
 			bind_to(chunks[c], opt.chunk_kib << 10, oracle_node(c, per_chunk));
+		if (opt.interleave_slow >= 0)
+			bind_policy(chunks[c], opt.chunk_kib << 10, MPOL_WEIGHTED_INTERLEAVE,
+				    interleave_mask());
 		memset(chunks[c], 0, opt.chunk_kib << 10); /* first touch */
 	}
 	for (size_t p = 0; p < pages; p++)
@@ -764,6 +823,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--write-share")) opt.write_share = atof(v);
 		else if (!strcmp(a, "--value-b")) opt.value_b = strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--oracle")) opt.oracle_slow = atoi(v);
+		else if (!strcmp(a, "--interleave")) opt.interleave_slow = atoi(v);
 		else if (!strcmp(a, "--balloon")) mode = 'b', balloon_mib = strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--track-file")) track_file = v;
 		else if (!strcmp(a, "--reserve-mib")) reserve_mib = strtoul(v, NULL, 10);

@@ -8,7 +8,8 @@
 #                       throughput by placement before and after a
 #                       popularity shift, bench/results/cxl.md, cxl.png
 #                       and cxl-intervals.csv (BENCH_CXL_WORKLOADS, default
-#                       "gups kv"; BENCH_CXL_RATIOS, 4; BENCH_CXL_RUNS, 3)
+#                       "gups kv redis"; BENCH_CXL_RATIOS, 4;
+#                       BENCH_CXL_RUNS, 3)
 #
 # Included by bench/bench.mk and by tests/policy/policy.mk (its guest test
 # runs it), hence the guard.
@@ -21,6 +22,17 @@ VM_TEST_BINS += $(GUPS_BIN)
 $(GUPS_BIN): bench/gups/gups.c bench/gups/tlb_turnover.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -o $@ $< -ldl -pthread -lm
+
+# bench-cxl's redis workload: our client, and the TLB flusher preloaded
+# into the server.
+REDIS_ZIPF_BIN := $(B)/bench/gups/redis_zipf
+TLB_TURNOVER_SO := $(B)/bench/gups/libtlb_turnover.so
+$(REDIS_ZIPF_BIN): bench/gups/redis_zipf.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -o $@ $< -lm
+$(TLB_TURNOVER_SO): bench/gups/tlb_turnover_preload.c bench/gups/tlb_turnover.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -shared -fPIC -o $@ $< -pthread
 
 .PHONY: bench-gups
 bench-gups: all $(GUPS_BIN)
@@ -46,10 +58,11 @@ bench-tiering: all $(GUPS_BIN)
 
 CXL_RUN := $(B)/vm/results/bench-cxl
 .PHONY: bench-cxl
-bench-cxl: all $(GUPS_BIN)
+bench-cxl: all $(GUPS_BIN) $(REDIS_ZIPF_BIN) $(TLB_TURNOVER_SO)
+	@bench/deps.sh
 	@rm -rf $(CXL_RUN) && mkdir -p $(CXL_RUN) bench/results
 	tests/vm/run-guest.sh --mode cxl --timeout 5400 --results $(CXL_RUN) -- \
-	  env BENCH_CXL_WORKLOADS="$(or $(BENCH_CXL_WORKLOADS),gups kv)" \
+	  env BENCH_CXL_WORKLOADS="$(or $(BENCH_CXL_WORKLOADS),gups kv redis)" \
 	  BENCH_CXL_RATIOS="$(or $(BENCH_CXL_RATIOS),4)" BENCH_CXL_RUNS=$(or $(BENCH_CXL_RUNS),3) \
 	  bench/gups/cxl.sh
 	@{ echo "# Throughput by placement (make bench-cxl, cxl guest)"; echo; \
