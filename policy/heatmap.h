@@ -25,16 +25,24 @@
 #define TM_HEAT_MAX 255
 #define TM_HEAT_FULL 64         /* settles at 4 x 64: the top */
 #define TM_TIER_NONE 0xff       /* page not present (never touched, purged) */
-#define TM_AGE_MAX 255          /* moved long ago, or never */
+#define TM_AGE_MAX 127          /* moved long ago, or never */
+#define TM_AGE_CAME_UP 0x80     /* age's top bit: its last move brought the
+				 * page up to DRAM */
 #define TM_HUGE_SHIFT 21        /* a PMD-mapped transparent huge page */
 
 typedef struct {
 	_Atomic uint8_t heat;   /* written by the migrator, read by anyone */
 	_Atomic uint8_t hint;   /* TM_NORMAL/HOT/COLD, written by tm_advise */
 	uint8_t tier;           /* where the page is now; migrator only */
-	uint8_t age;            /* periods since it last moved (saturating; a
-				 * new page starts at TM_AGE_MAX) */
+	uint8_t age;            /* periods since it last moved or failed to
+				 * (saturating; a new page starts at
+				 * TM_AGE_MAX), and TM_AGE_CAME_UP */
 } tm_cell;
+
+static inline unsigned tm_cell_age(const tm_cell *c)
+{
+	return c->age & TM_AGE_MAX;
+}
 
 /* Grows the committed part of a span's cell array from old to new bytes;
  * 0 or -errno. NULL when the cells are all committed up front (tests). */

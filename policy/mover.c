@@ -146,7 +146,7 @@ static void census(const tm_heatmap *hm, tm_residency *res)
 		size_t pages = tm_span_pages(hm, sp);
 		for (size_t i = 0; i < pages; i++) {
 			tm_cell *c = &sp->cells[i];
-			if (c->age < TM_AGE_MAX)
+			if (tm_cell_age(c) < TM_AGE_MAX)
 				c->age++;
 			if (c->tier != TM_TIER_NONE)
 				res->pages[sp->home][c->tier]++;
@@ -170,17 +170,26 @@ static void set_tier(tm_cell *c, size_t n, uint8_t tier)
 		c[k].tier = tier;
 }
 
+/* A unit's cells (n from c) start their age again, remembering whether
+ * the unit's last move brought it up. */
+static void set_age(tm_cell *c, size_t n, uint8_t came_up)
+{
+	for (size_t k = 0; k < n; k++)
+		c[k].age = came_up;
+}
+
 /* A unit (its n cells from c) that did not move waits out its hysteresis
  * age before the planner picks it again; one that is gone is no longer
- * present. */
+ * present. A demotion undoes a promotion when the page's last move was
+ * up, within TM_UNDONE_AGE periods (of it or of a failed try since). */
 static void settle(const tm_mover *m, tm_cell *c, const tm_move *mv,
 		   int status, tm_move_result *res)
 {
 	int64_t n = mv->pages;
-	bool undoes = mv->from == 0 && c->age < TM_UNDONE_AGE;
-	for (int64_t k = 0; k < n; k++)
-		c[k].age = 0;
+	bool undoes = mv->from == 0 && (c->age & TM_AGE_CAME_UP) &&
+		      tm_cell_age(c) < TM_UNDONE_AGE;
 	if (status == m->node_of_tier[mv->to]) {
+		set_age(c, (size_t)n, mv->to == 0 ? TM_AGE_CAME_UP : 0);
 		set_tier(c, (size_t)n, (uint8_t)mv->to);
 		res->undone += undoes ? (uint64_t)n : 0;
 		*(mv->to == 0 ? &res->promoted : &res->demoted) += (uint64_t)n;
@@ -190,6 +199,7 @@ static void settle(const tm_mover *m, tm_cell *c, const tm_move *mv,
 	}
 	if (status >= 0) { /* moved, but elsewhere (a full node's fallback) */
 		uint8_t tier = tier_of_status(m, status);
+		set_age(c, (size_t)n, tier == 0 && mv->from != 0 ? TM_AGE_CAME_UP : 0);
 		set_tier(c, (size_t)n, tier);
 		if (tier != TM_TIER_NONE && tier != mv->from) {
 			res->gained[tier] += n;
@@ -198,6 +208,7 @@ static void settle(const tm_mover *m, tm_cell *c, const tm_move *mv,
 		res->failed[TM_FAIL_OTHER] += (uint64_t)n;
 		return;
 	}
+	set_age(c, (size_t)n, c->age & TM_AGE_CAME_UP);
 	int kind = tm_move_fail_kind(status);
 	if (kind == TM_FAIL_GONE)
 		set_tier(c, (size_t)n, TM_TIER_NONE);

@@ -69,7 +69,7 @@ static unsigned rank_of(const tm_cell *c)
 /* Hints are the application's word: they skip the hysteresis. */
 static bool movable(const tm_cell *c, unsigned min_age)
 {
-	return c->age >= min_age ||
+	return tm_cell_age(c) >= min_age ||
 	       atomic_load_explicit(&c->hint, memory_order_relaxed) != TM_NORMAL;
 }
 

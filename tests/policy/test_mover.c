@@ -229,15 +229,16 @@ static void test_apply(void)
 }
 
 /* A page demoted within TM_UNDONE_AGE periods of a move up undoes it;
- * one in DRAM for longer (or from the start) does not. */
+ * one in DRAM for longer, or from the start, does not, even when its
+ * demotion had to be tried twice. */
 static void test_undone(void)
 {
 	tm_heatmap hm;
 	static tm_mover m;
 	fx_map(&hm, 2, (size_t[]){4, 4});
 	mover(&m);
-	fx_cell(0, 0)->age = TM_UNDONE_AGE - 1;
-	fx_cell(0, 1)->age = TM_UNDONE_AGE;
+	fx_cell(0, 0)->age = TM_AGE_CAME_UP | (TM_UNDONE_AGE - 1);
+	fx_cell(0, 1)->age = TM_AGE_CAME_UP | TM_UNDONE_AGE;
 	tm_move mv[3];
 	for (int i = 0; i < 3; i++) {
 		node_of[0][i] = 0;
@@ -248,6 +249,27 @@ static void test_undone(void)
 	tm_mover_apply(&m, &hm, mv, 3, &r);
 	CHECK_EQ(r.demoted, 3, "three demoted");
 	CHECK_EQ(r.undone, 1, "one of them had come up lately");
+
+	/* Page 3 was always in DRAM, page 0 comes up: both demotions fail
+	 * once (busy), then succeed. */
+	node_of[1][0] = 1;
+	answer[1][0] = 0;
+	tm_move up = {fx_addr(1, 0), 1, 0, 1};
+	memset(&r, 0, sizeof(r));
+	tm_mover_apply(&m, &hm, &up, 1, &r);
+	CHECK_EQ(r.promoted, 1, "one page came up");
+	tm_move down[2] = {{fx_addr(0, 3), 0, 1, 1}, {fx_addr(1, 0), 0, 1, 1}};
+	node_of[0][3] = 0;
+	answer[0][3] = answer[1][0] = -EBUSY;
+	memset(&r, 0, sizeof(r));
+	tm_mover_apply(&m, &hm, down, 2, &r);
+	CHECK_EQ(r.failed[TM_FAIL_BUSY], 2, "both busy");
+	answer[0][3] = answer[1][0] = 1;
+	memset(&r, 0, sizeof(r));
+	tm_mover_apply(&m, &hm, down, 2, &r);
+	CHECK_EQ(r.demoted, 2, "both demoted at the second try");
+	CHECK_EQ(r.undone, 1, "only the one that had come up undoes a promotion");
+	memset(answer, 0, sizeof(answer));
 }
 
 static void test_fail_kinds(void)
@@ -304,8 +326,8 @@ static void test_huge_moves(void)
 	CHECK_EQ(r.pages, FX_BLOCK, "and tried");
 	CHECK_EQ(r.gained[0], FX_BLOCK, "tier 0 gained them");
 	CHECK_EQ(r.gained[1], -FX_BLOCK, "tier 1 lost them");
-	CHECK(fx_cell(1, FX_BLOCK - 1)->tier == 0 && fx_cell(1, FX_BLOCK - 1)->age == 0,
-	      "all its cells follow");
+	CHECK(fx_cell(1, FX_BLOCK - 1)->tier == 0 &&
+	      fx_cell(1, FX_BLOCK - 1)->age == TM_AGE_CAME_UP, "all its cells follow");
 	tm_mover_locate(&m, &hm, 1 << 20, 1 << 20, &res);
 	CHECK_EQ(res.pages[1][0], FX_BLOCK, "residency follows all 512 pages");
 

@@ -46,7 +46,7 @@ static void age_all(int spans, const size_t *pages)
 {
 	for (int s = 0; s < spans; s++)
 		for (size_t i = 0; i < pages[s]; i++)
-			if (fx_cell(s, i)->age < 255)
+			if (tm_cell_age(fx_cell(s, i)) < TM_AGE_MAX)
 				fx_cell(s, i)->age++;
 }
 
