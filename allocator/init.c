@@ -24,8 +24,6 @@
 
 extern char **environ;
 
-tm_runtime tm_rt;
-
 static unsigned arenas_per_tier(void)
 {
 	long n = tm_opt_num(TM_OPT_ARENAS);
@@ -35,25 +33,9 @@ static unsigned arenas_per_tier(void)
 	return cpus > ARENAS_PER_TIER_MAX ? ARENAS_PER_TIER_MAX : cpus;
 }
 
-static void configure_placement(void)
-{
-	tm_placement_configure(&tm_place_state, tm_rt.tiered ? tm_rt.tiers.count : 1,
-			       tm_rt.tiers.tier[0].capacity);
-}
-
 static void on_option_change(tm_opt_id id)
 {
-	configure_placement();
-}
-
-/* Before the services start, for the stats. Tiered allocation reads the
- * description at start-up (choose_mode), as TIERMALLOC_VERBOSE does; a
- * one-tier process only now, not at every exec. The quota can be a share
- * of the capacity just read. */
-void tm_runtime_describe(void)
-{
-	tm_tiers_describe(tm_opt_str(TM_OPT_SYSFS), &tm_rt.tiers);
-	configure_placement();
+	tm_runtime_configure_placement();
 }
 
 static void report_tiers(void)
@@ -102,7 +84,7 @@ __attribute__((constructor)) static void tm_init(void)
 	choose_mode();
 	if (tm_opt_num(TM_OPT_VERBOSE))
 		tm_tiers_describe(tm_opt_str(TM_OPT_SYSFS), &tm_rt.tiers);
-	configure_placement();
+	tm_runtime_configure_placement();
 	tm_config_on_change(on_option_change);
 	tm_plugins_init(&tm_rt.tiers, tm_rt.tiered);
 	tm_malloc_bind(tm_rt.tiered);

@@ -26,8 +26,12 @@ extern tm_runtime tm_rt;
 
 /* The tiers' capacity, HMAT numbers and CPU-lessness, and the DRAM quota
  * (which can be a share of capacity), read once: at start-up when tiered
- * or verbose, else before the services start (init.c). */
+ * or verbose, else before the services start. */
 void tm_runtime_describe(void);
+
+/* Placement's tiers and DRAM quota from tm_rt and the options; again
+ * whenever an option changes. */
+void tm_runtime_configure_placement(void);
 
 
 #endif

@@ -72,6 +72,11 @@ $(BENCH_POLICY): bench/policy_scale.c $(B)/libtmcore.a
 	      -I. $< $(B)/libtmcore.a \
 	      -ljemalloc -lhwloc -lpthread -ldl -o $@
 
+# The policy's objects link without the library's start-up and entry
+# points (libtmcore.a has no malloc.o): test-policy builds the benchmark
+# to keep it so.
+test-policy: $(BENCH_POLICY)
+
 .PHONY: bench-policy
 bench-policy: $(BENCH_POLICY)
 	$(BENCH_POLICY) $(BENCH_POLICY_ARGS)

@@ -12,15 +12,12 @@
 #include <sys/auxv.h>
 
 #include "allocator/config.h"
-#include "allocator/placement.h"
 #include "allocator/plugin.h"
 #include "allocator/runtime.h"
 #include "allocator/services.h"
 #include "policy/policy.h"
 
 extern char **environ;
-
-tm_runtime tm_rt;
 
 /* policy/ is not in this build (one tier: the replies say so before they
  * would ask it). */
@@ -34,13 +31,6 @@ void tm_policy_snapshot_get(tm_policy_snapshot *out)
 static void start_plugins(void)
 {
 	tm_plugins_call(TM_PLUGIN_START, false);
-}
-
-/* init.c's, for one tier. */
-void tm_runtime_describe(void)
-{
-	tm_tiers_describe(tm_opt_str(TM_OPT_SYSFS), &tm_rt.tiers);
-	tm_placement_configure(&tm_place_state, 1, tm_rt.tiers.tier[0].capacity);
 }
 
 __attribute__((constructor)) static void start(void)

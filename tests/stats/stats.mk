@@ -20,7 +20,7 @@ STATS_ENV   := TM_LIB=$(B)/libtiermalloc.so TM_VICTIM=$(STATS_BIN)/victim \
 STATS_ASAN_SRC := $(addprefix stats/,json.c proto.c heap.c policy.c report.c \
                   server.c sites.c statsd.c) \
                   $(addprefix allocator/,services.c plugin.c snapshot.c config.c log.c tiers.c \
-                  placement.c arena.c prim/sock.c prim/fd.c prim/file.c prim/os.c)
+                  placement.c arena.c runtime.c prim/sock.c prim/fd.c prim/file.c prim/os.c)
 HOST_SUITES += test-stats
 
 $(STATS_BIN)/unit_json_proto: STATS_UNIT_OBJ := $(STATS_OBJ)
