@@ -9,6 +9,8 @@
 #define FIRST_LOOK_US 100     /* the shortest first wait of a window */
 #define LOOKS 16              /* first wait: 1/LOOKS of the window, doubled */
 #define OWN_PERMILLE 20       /* our own protecting and scanning: 2% */
+#define KEEP_RETRY_MIN 4      /* periods before keeping is tried again, */
+#define KEEP_RETRY_MAX 64     /* doubling each time it came out dearer */
 
 static tm_uffd_src *self(tm_heat_src *s)
 {
@@ -72,13 +74,18 @@ static void protect_heap(tm_uffd_src *u, const tm_heatmap *hm, bool on)
 			       u->registered[s] - hm->span[s].base, on);
 }
 
+/* The faults a period may cost the program, in ns: TIERMALLOC_HEAT_CPU. */
+static uint64_t fault_budget_ns(const tm_uffd_src *u, unsigned period_ms)
+{
+	return (uint64_t)period_ms * 1000000 / 100 * u->cpu_percent;
+}
+
 /* The period's windows and what each may see: the faults the budget buys,
  * split into windows of at least MIN_WINDOW_PAGES, each letting at most a
  * quarter of the heap be written (or every page would look alike). */
 static void plan(tm_uffd_src *u, size_t pages, unsigned period_ms)
 {
-	uint64_t budget = (uint64_t)period_ms * 1000000 / 100 * u->cpu_percent /
-			  u->fault_ns;
+	uint64_t budget = fault_budget_ns(u, period_ms) / u->fault_ns;
 	uint64_t windows = budget / MIN_WINDOW_PAGES;
 	windows = windows < 1 ? 1 : windows > MAX_WINDOWS ? MAX_WINDOWS : windows;
 	size_t quarter = pages / 4 ? pages / 4 : 1;
@@ -129,10 +136,54 @@ static void watch(tm_uffd_src *u, tm_heatmap *hm, uint64_t window_ns)
 	}
 }
 
+/* Per page of a heap of pages, what a walk that took ns cost (at least 1:
+ * it has been measured). */
+static uint64_t per_page(uint64_t ns, size_t pages)
+{
+	return ns / (pages ? pages : 1) + 1;
+}
+
+/* At a period's start, after a gap kept protected: the pages the program
+ * wrote in it (a fault each), and whether keeping paid: it cost less than
+ * lifting would have, and the gap's faults fit in what the windows left
+ * of the budget. If not, lifting again, and keeping is tried again later. */
+static void judge_gap(tm_uffd_src *u, tm_heatmap *hm, size_t pages, unsigned period_ms)
+{
+	uint64_t gap_faults = scan_heap(u, hm, SIZE_MAX, 0);
+	u->faults += gap_faults;
+	u->gap_faults = gap_faults;
+	uint64_t faults_ns = (gap_faults + u->window_faults) * u->fault_ns;
+	uint64_t keep = gap_faults * u->fault_ns + u->keep_ns_per_page * pages;
+	if (keep < u->lift_ns_per_page * pages && faults_ns <= fault_budget_ns(u, period_ms)) {
+		u->keep_retry = u->keep_in = 0;
+		return;
+	}
+	u->keep_retry = !u->keep_retry ? KEEP_RETRY_MIN
+		      : u->keep_retry < KEEP_RETRY_MAX ? u->keep_retry * 2 : KEEP_RETRY_MAX;
+	u->keep_in = u->keep_retry;
+}
+
+/* The end of a period: lift the protection, or keep the heap protected
+ * over the gap to the next period, whichever cost less when last measured
+ * (judge_gap). Lifting is measured first, keeping tried then. */
+static void end_period(tm_uffd_src *u, const tm_heatmap *hm, size_t pages)
+{
+	bool keep = u->lift_ns_per_page && u->keep_in == 0;
+	if (u->lift_ns_per_page && u->keep_in > 0)
+		u->keep_in--;
+	uint64_t t0 = u->os->now_ns();
+	protect_heap(u, hm, keep);
+	uint64_t cost = per_page(u->os->now_ns() - t0, pages);
+	*(keep ? &u->keep_ns_per_page : &u->lift_ns_per_page) = cost;
+	u->kept = keep;
+}
+
 /* Each window credits its written pages with 1/windows of the full heat. */
 static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 {
 	tm_uffd_src *u = self(s);
+	if (u->kept) /* before growth: new pages were never protected */
+		judge_gap(u, hm, heap_pages(u, hm), period_ms);
 	register_growth(u, hm);
 	size_t pages = heap_pages(u, hm);
 	plan(u, pages, period_ms);
@@ -141,12 +192,14 @@ static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 	uint64_t window_ns = (uint64_t)period_ms * 1000000 / 4 / u->windows;
 	uint64_t t0 = u->os->now_ns();
 	u->waited_ns = 0;
+	u->window_faults = 0;
 	for (unsigned w = 0; w < u->windows; w++) {
 		protect_heap(u, hm, true);
 		watch(u, hm, window_ns);
-		u->faults += scan_heap(u, hm, SIZE_MAX, TM_HEAT_FULL / u->windows);
+		u->window_faults += scan_heap(u, hm, SIZE_MAX, TM_HEAT_FULL / u->windows);
 	}
-	protect_heap(u, hm, false);
+	u->faults += u->window_faults;
+	end_period(u, hm, pages);
 	u->base.observed += pages * u->windows;
 	uint64_t own = u->os->now_ns() - t0 - u->waited_ns;
 	u->window_cost_ns = own / u->windows + 1;
