@@ -28,7 +28,10 @@ TM_JEMALLOC := $(B)/jemalloc/libjemalloc_tm.a
 # not libm's.
 # --wrap: a thread that frees folds its counts in jemalloc's thread events
 # (malloc.c).
-TM_LIBS := $(TM_JEMALLOC) -lpthread -ldl -static-libgcc -Wl,--wrap=je_te_event_trigger
+# allocator/exec.ld: what every exec runs and writes, gathered into the
+# fewest pages (the script says why and what).
+TM_LIBS := $(TM_JEMALLOC) -lpthread -ldl -static-libgcc -Wl,--wrap=je_te_event_trigger \
+           -Wl,-T,allocator/exec.ld
 
 # Library objects: every .c under allocator/, policy/ and stats/, and the C++
 # operators (cxx.cc). malloc.o and cxx.o hold the interposed entry points, so
@@ -91,7 +94,8 @@ $(TM_JEMALLOC): Makefile | $(B)/.build-deps
 	        $@.tmp $@
 	rm $@.tmp
 
-$(B)/libtiermalloc.so: $(LIB_OBJ) $(TM_JEMALLOC) allocator/exports.map Makefile
+$(B)/libtiermalloc.so: $(LIB_OBJ) $(TM_JEMALLOC) allocator/exports.map \
+		       allocator/exec.ld Makefile
 	$(CC) -shared -o $@ $(LIB_OBJ) $(LDFLAGS) $(TM_LIBS) -Wl,-z,nodelete \
 	      -Wl,-z,defs -Wl,-soname,libtiermalloc.so.$(TM_SOVERSION) \
 	      -Wl,-Bsymbolic-functions -Wl,--version-script=allocator/exports.map

@@ -122,7 +122,7 @@ $(PL_B)/ubsan/obj/%.o: %.cc
 	@mkdir -p $(@D)
 	$(CXX) -O1 -g $(TM_CXXFLAGS) -fsanitize=undefined \
 	      -fno-sanitize-recover=undefined -c $< -o $@
-$(PL_B)/ubsan/libtiermalloc.so: $(PL_UBSAN_OBJ) $(TM_JEMALLOC) allocator/exports.map
+$(PL_B)/ubsan/libtiermalloc.so: $(PL_UBSAN_OBJ) $(TM_JEMALLOC) allocator/exports.map allocator/exec.ld
 	$(CC) -shared -fsanitize=undefined -o $@ $(PL_UBSAN_OBJ) $(TM_LIBS) \
 	      -Wl,-z,nodelete -Wl,-Bsymbolic-functions \
 	      -Wl,--version-script=allocator/exports.map
@@ -132,7 +132,7 @@ $(PL_B)/ubsan/libtiermalloc.so: $(PL_UBSAN_OBJ) $(TM_JEMALLOC) allocator/exports
 # the library's own calls to its API (mallctl, sdallocx) bind directly and
 # nothing can count them. Here they go through the PLT, where many_threads
 # and sized_delete stand in for them. Otherwise $(B)/libtiermalloc.so's link.
-$(PL_B)/interpose/libtiermalloc.so: $(LIB_OBJ) $(TM_JEMALLOC) allocator/exports.map
+$(PL_B)/interpose/libtiermalloc.so: $(LIB_OBJ) $(TM_JEMALLOC) allocator/exports.map allocator/exec.ld
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(LIB_OBJ) $(TM_LIBS) -Wl,-z,nodelete -Wl,-z,defs \
 	      -Wl,--version-script=allocator/exports.map

@@ -326,11 +326,13 @@ sys.exit(3)" | cat; echo "status ${PIPESTATUS[0]}"'
 # Every exec on a system that preloads the library pays its start-up, of
 # which page faults are the largest part (10-40 us each in these VMs, about
 # 1 us on bare metal). Counted, not timed: /bin/true under the library
-# against an empty preloaded library: 12 pages, of which the loader's
-# relocation of jemalloc's mallctl tables and of our GOT is about 7; 22
-# before start-up stopped parsing through libc's ctype and printf, reading
-# sysfs and the clock on one node and relocating pointers in tm_self's image.
-STARTUP_PAGES_MAX=15
+# against an empty preloaded library: 9 pages, of which the loader's
+# relocation of jemalloc's mallctl tables is 5; 12 before allocator/exec.ld
+# gathered the start-up code after .init and its variables after .data (10
+# to 12 from run to run with the page cache's state), 22 before start-up
+# stopped parsing through libc's ctype and printf, reading sysfs and the
+# clock on one node and relocating pointers in tm_self's image.
+STARTUP_PAGES_MAX=10
 startup_pages() {
 	local empty ours
 	empty=$("$bin/exec_faults" "$bin/libempty_preload.so" /bin/true) &&
