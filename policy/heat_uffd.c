@@ -219,6 +219,19 @@ static const char *open_reason(int err)
 	}
 }
 
+/* What it sees, what a fault costs, and the protection between periods. */
+static void uffd_note(const tm_heat_src *s, char *why, size_t len)
+{
+	const tm_uffd_src *u = (const tm_uffd_src *)s;
+	int n = snprintf(why, len, "sees writes only (reads are not seen); a write "
+			 "fault costs %.1f us here; faults kept to %u%% of a CPU",
+			 (double)u->fault_ns / 1000, u->cpu_percent);
+	if (n > 0 && (size_t)n < len && u->lift_ns_per_page)
+		snprintf(why + n, len - (size_t)n, "; between periods %s (lifting: "
+			 "%.2f us a page)", u->kept ? "kept protected" : "lifted",
+			 (double)u->lift_ns_per_page / 1000);
+}
+
 static int uffd_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 		     char *why, size_t len)
 {
@@ -238,9 +251,7 @@ static int uffd_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 	u->uffd = fd;
 	u->pagemap = pm;
 	u->fault_ns = u->os->fault_ns(fd);
-	snprintf(why, len, "sees writes only (reads are not seen); a write fault "
-		 "costs %.1f us here; faults kept to %u%% of a CPU",
-		 (double)u->fault_ns / 1000, u->cpu_percent);
+	uffd_note(s, why, len);
 	for (int i = 0; i < hm->nspans; i++)
 		u->registered[i] = hm->span[i].base;
 	return 0;
@@ -264,6 +275,7 @@ void tm_uffd_src_init(tm_uffd_src *s, const tm_uffd_os *os, unsigned cpu_percent
 		.page_exact = true,
 		.open = uffd_open,
 		.collect = uffd_collect,
+		.note = uffd_note,
 		.close = uffd_close,
 		.forget = uffd_close,
 	};

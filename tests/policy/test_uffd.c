@@ -331,6 +331,10 @@ static void test_keep_over_gap(void)
 	CHECK_EQ(heat(10) - heat_before, TM_HEAT_FULL / u.windows * u.windows,
 		 "windows as before");
 	CHECK_EQ(protected_pages(4096), 4096, "2 faults cost less: kept");
+	char note[192];
+	u.base.note(&u.base, note, sizeof(note));
+	CHECK(strstr(note, "between periods kept protected (lifting: 5.00 us a page)"),
+	      "the stats' note says so: %s", note);
 
 	u.fault_ns = 100000; /* 100 us a fault, the program writes it all */
 	for (int round = 0; round < 2; round++) {
@@ -356,6 +360,8 @@ static void test_keep_over_gap(void)
 	u.base.collect(&u.base, &hm, 500);
 	CHECK_EQ(u.gap_faults, 2000, "2000 pages written in the gap");
 	CHECK_EQ(protected_pages(4096), 0, "over the budget: lifted");
+	u.base.note(&u.base, note, sizeof(note));
+	CHECK(strstr(note, "between periods lifted"), "the note says so: %s", note);
 	u.base.close(&u.base);
 }
 
