@@ -42,11 +42,17 @@
 #
 # Throughput of a phase is the median of its per-interval rates over its
 # last STEADY intervals (the host's stalls under emulation are outliers);
-# latencies are the medians of the intervals' p50 and p99. After the shift, "recovered" is the first interval of
+# latencies are the medians of the intervals' p50 and p99. A ratio to the
+# oracle or to all-in-DRAM is taken within each run (a round of every
+# configuration in turn), then the median over the runs: the host's speed
+# drifts more between rounds than within one. After the shift, "recovered" is the first interval of
 # phase 1 from which tiermalloc heat's rate stays at 0.9 of its phase-0
 # steady rate or more for 3 intervals (its periods are the intervals).
 # The oracle's phase-0 placement is the reference for both phases: a
 # static placement made for phase 1 would do as well there.
+#
+# bench/gups/cxl.sh --report remakes cxl.md from the runs already in
+# $TM_VM_RESULTS (runs nothing; for results put together from several runs).
 #
 # Writes to $TM_VM_RESULTS: cxl-runs.txt (a line per run), cxl-intervals.csv
 # (every interval's rate, for plots), cxl.md (the tables: median and range,
@@ -125,6 +131,14 @@ run_gups() {
 		--phases 2 --tlb-flush-ms 5 --label "$2" "${pargs[@]}"
 }
 
+# anon_pages_by_node PID: "N0=pages N1=pages" of the process's anonymous
+# memory (numa_maps), for the log: whether all in DRAM was.
+anon_pages_by_node() {
+	awk '/anon=/ && !/file=/ { for (i = 1; i <= NF; i++) if ($i ~ /^N[0-9]+=/) {
+		split($i, kv, "="); n[kv[1]] += kv[2] } }
+		END { for (k in n) printf "%s=%d ", k, n[k] }' "/proc/$1/numa_maps"
+}
+
 # run_redis CONFIG: redis-server under the configuration, driven by our
 # client; prints the client's output.
 run_redis() {
@@ -140,14 +154,19 @@ run_redis() {
 	done
 	"$REDIS_ZIPF" --socket "$sock" --keys $REDIS_KEYS --value-b 1000 --label "$1" \
 		--interval-ms "$INTERVAL_MS" --intervals "$INTERVALS" --phases 2 "${pargs[@]}" || rc=$?
+	echo "redis-server's anonymous pages by node: $(anon_pages_by_node "$server")"
 	kill "$server"
 	wait "$server" || true
 	return $rc
 }
 
-# run_config W CONFIG R: one run; prints its output.
+# run_config W CONFIG R: one run; prints its output. Each starts with an
+# empty page cache: what earlier runs read through 9p fills node 0 (512 MiB)
+# and would push a later run's memory onto the CXL node.
 run_config() {
 	placement "$@" || return 0
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
 	if [[ $1 == redis ]]; then run_redis "$2"; else run_gups "$@"; fi
 }
 
@@ -199,27 +218,42 @@ readonly TABLE_AWK='
 		for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
 			t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
 		lo = v[1]; hi = v[n]; return v[int((n + 1) / 2)] }
+	function sorted_median(v, n,   i, j, t) {
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
+			t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+		return n ? v[int((n + 1) / 2)] : 0 }
+	# The median over the runs of key'"'"'s rate in col over ref'"'"'s phase-0
+	# rate in the same run: runs are rounds of every configuration in
+	# turn, so a ratio within one cancels the host'"'"'s drift between them.
+	function ratio(key, ref, col,   v, n, r) {
+		n = 0
+		for (r = 1; r <= maxrun; r++)
+			if ((key, col, r) in byrun && (ref, 5, r) in byrun && byrun[ref, 5, r] > 0)
+				v[++n] = byrun[key, col, r] / byrun[ref, 5, r]
+		return sorted_median(v, n) }
 	{ key = $1 SUBSEP $2 SUBSEP $3; if (!(($1, $2) in seen)) { seen[$1, $2]; order[++groups] = $1 SUBSEP $2 }
-	  for (col = 5; col <= NF; col++) vals[key, col] = vals[key, col] " " $col }'
+	  for (col = 5; col <= NF; col++) vals[key, col] = vals[key, col] " " $col
+	  byrun[key, 5, $4] = $5; byrun[key, 6, $4] = $6; if ($4 > maxrun) maxrun = $4 }'
 
 # table: the throughput table of cxl-runs.txt.
 table() {
-	echo "| workload | 1:R | placement | before the shift: Mops/s median (range) | / oracle | / all in DRAM | after the shift | / oracle | recovered after | page share / oracle |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
+	echo "| workload | 1:R | placement | runs | before the shift: Mops/s median (range) | / oracle | / all in DRAM | after the shift | / oracle | recovered after | page share / oracle |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 	awk -v configs="${CONFIGS[*]}" -v k=$INTERVALS "$TABLE_AWK"'
 		END { nc = split(configs, cs, " ")
 			for (g = 1; g <= groups; g++) { split(order[g], wr, SUBSEP)
-				o = median(wr[1] SUBSEP wr[2] SUBSEP "oracle", 5)
-				d = median(wr[1] SUBSEP wr[2] SUBSEP "dram", 5)
+				o = wr[1] SUBSEP wr[2] SUBSEP "oracle"
+				d = wr[1] SUBSEP wr[2] SUBSEP "dram"
 				for (j = 1; j <= nc; j++) { key = wr[1] SUBSEP wr[2] SUBSEP cs[j]
 					if (!((key, 5) in vals)) continue
 					b = median(key, 5); blo = lo; bhi = hi
 					a = median(key, 6); alo = lo; ahi = hi
 					rec = cs[j] == "tm-heat" ? periods(median(key, 7)) " (" periods(lo) "-" periods(hi) ")" : ""
 					share = median(key, 8)
-					printf "| %s | 1:%s | %s | %.4g (%.4g-%.4g) | %.2f | %.2f | %.4g (%.4g-%.4g) | %.2f | %s | %s |\n",
-						wr[1], wr[2], cs[j], b, blo, bhi, o ? b / o : 0, d ? b / d : 0,
-						a, alo, ahi, o ? a / o : 0, rec, share == "-" ? "-" : sprintf("%.2f", share) } } }' \
+					printf "| %s | 1:%s | %s | %d | %.4g (%.4g-%.4g) | %.2f | %.2f | %.4g (%.4g-%.4g) | %.2f | %s | %s |\n",
+						wr[1], wr[2], cs[j], split(vals[key, 5], all, " "), b, blo, bhi,
+						ratio(key, o, 5), ratio(key, d, 5),
+						a, alo, ahi, ratio(key, o, 6), rec, share == "-" ? "-" : sprintf("%.2f", share) } } }' \
 		"$OUT/cxl-runs.txt"
 }
 
@@ -250,27 +284,15 @@ one() {
 		echo "$1 1:$2 $3 run $4: $(tail -1 "$log")" | tee -a "$OUT/cxl-failures.txt"
 }
 
-main() {
-	local w r run config
-	: >"$OUT/cxl-runs.txt"
-	: >"$OUT/cxl-failures.txt"
-	echo "workload,ratio,config,run,phase,interval,mops" >"$OUT/cxl-intervals.csv"
-	for w in $workloads; do
-		for r in $ratios; do
-			for ((run = 1; run <= runs; run++)); do
-				for config in "${CONFIGS[@]}"; do
-					one "$w" "$r" "$config" "$run"
-				done
-			done
-		done
-	done
+# report: cxl.md from cxl-runs.txt and cxl-failures.txt.
+report() {
 	{
 		echo "cxl guest, ${MIB} MiB footprint; gups: 256 KiB chunks, 16 MiB hot set with 90% of"
 		echo "the updates; kv: 1 KiB values, Zipf(0.99), 10% writes; redis: redis-server, 118,000"
 		echo "keys of 1,000 B, Zipf(0.99), 90% GET / 10% SET, one request in flight. Two phases"
 		echo "of ${INTERVALS} intervals of ${INTERVAL_MS} ms, the popularity shifting between them;"
-		echo "throughput and latency: the median of each phase's last $STEADY intervals; $runs runs"
-		echo "each, median and range; $(date -u +%Y-%m-%d). Ratios are to the oracle's and"
+		echo "throughput and latency: the median of each phase's last $STEADY intervals; over"
+		echo "the runs, median and range; $(date -u +%Y-%m-%d). Ratios are to the oracle's and"
 		echo "all-in-DRAM's phase 0."
 		echo
 		table
@@ -285,4 +307,21 @@ main() {
 	cat "$OUT/cxl.md"
 }
 
-main "$@"
+main() {
+	local w r run config
+	: >"$OUT/cxl-runs.txt"
+	: >"$OUT/cxl-failures.txt"
+	echo "workload,ratio,config,run,phase,interval,mops" >"$OUT/cxl-intervals.csv"
+	for w in $workloads; do
+		for r in $ratios; do
+			for ((run = 1; run <= runs; run++)); do
+				for config in "${CONFIGS[@]}"; do
+					one "$w" "$r" "$config" "$run"
+				done
+			done
+		done
+	done
+	report
+}
+
+if [[ ${1-} == --report ]]; then report; else main; fi

@@ -15,10 +15,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-CONFIGS = ["dram", "oracle", "first-touch", "tm-heat", "tm-ratio", "libmemtier"]
+CONFIGS = ["dram", "oracle", "first-touch", "tm-heat", "tm-ratio", "libmemtier",
+           "interleave"]
 STYLES = {"dram": ("black", ":"), "oracle": ("tab:green", "--"),
           "first-touch": ("tab:gray", "--"), "tm-heat": ("tab:red", "-"),
-          "tm-ratio": ("tab:olive", "--"), "libmemtier": ("tab:purple", "--")}
+          "tm-ratio": ("tab:olive", "--"), "libmemtier": ("tab:purple", "--"),
+          "interleave": ("tab:blue", "-.")}
 
 src, dst = sys.argv[1], sys.argv[2]
 rates = defaultdict(lambda: defaultdict(list))  # (wl, ratio, config) -> t -> rates
