@@ -84,6 +84,7 @@
 #include <unistd.h>
 
 #include "tlb_turnover.h"
+#include "zipf.h"
 
 #define PAGE 4096
 #define WORDS_PER_PAGE (PAGE / 8)
@@ -117,20 +118,10 @@ static uint64_t **values;
 static double *zcdf;
 static size_t nkeys, *rank_key;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static uint64_t rng = 88172645463325252ULL;
 static uint64_t next(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift(&rng);
 }
 
 /* Anonymous memory of a process ("self" or a pid) on node n, in MiB, from
@@ -447,24 +438,14 @@ static void allocate_kv(void)
 	tables();
 	memcpy(paddr, all, n * sizeof(*all));
 	free(all);
-	double z = 0;
-	for (size_t r = 0; r < nkeys; r++)
-		zcdf[r] = z += 1 / pow((double)(r + 1), opt.zipf);
-	for (size_t r = 0; r < nkeys; r++)
-		zcdf[r] /= z;
+	zipf_cdf(zcdf, nkeys, opt.zipf);
 }
 
 /* --zipf, phase k: a new popularity order; page weights follow. */
 static void place_keys(void)
 {
 	size_t bytes = opt.value_b / 8 * 8;
-	for (size_t r = 0; r < nkeys; r++)
-		rank_key[r] = r;
-	for (size_t r = nkeys - 1; r > 0; r--) {
-		size_t j = next() % (r + 1), t = rank_key[r];
-		rank_key[r] = rank_key[j];
-		rank_key[j] = t;
-	}
+	shuffle_ranks(rank_key, nkeys, &rng);
 	memset(pw, 0, pages * sizeof(*pw));
 	for (size_t r = 0; r < nkeys; r++) {
 		double pr = zcdf[r] - (r ? zcdf[r - 1] : 0);
@@ -555,16 +536,8 @@ static uint64_t update_kv_for(double seconds)
 	for (double until = now_s() + seconds; now_s() < until;)
 		for (int i = 0; i < 4096; i++, n++) {
 			uint64_t r = next();
-			double u = (double)(r >> 11) * 0x1p-53;
-			size_t lo = 0, hi = nkeys - 1;
-			while (lo < hi) {
-				size_t mid = (lo + hi) / 2;
-				if (zcdf[mid] < u)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			uint64_t *w = &values[rank_key[lo]][(r >> 3) % words];
+			size_t rank = zipf_rank(zcdf, nkeys, (double)(r >> 11) * 0x1p-53);
+			uint64_t *w = &values[rank_key[rank]][(r >> 3) % words];
 			/* Its own number: r's bits chose the key and the word. */
 			if (writes == 65536 || (next() & 0xffff) < writes)
 				*w ^= r;

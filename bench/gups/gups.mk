@@ -19,7 +19,7 @@ GUPS_MK := 1
 GUPS_BIN := $(B)/bench/gups/gups
 VM_TEST_BINS += $(GUPS_BIN)
 
-$(GUPS_BIN): bench/gups/gups.c bench/gups/tlb_turnover.h
+$(GUPS_BIN): bench/gups/gups.c bench/gups/tlb_turnover.h bench/gups/zipf.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -o $@ $< -ldl -pthread -lm
 
@@ -27,7 +27,7 @@ $(GUPS_BIN): bench/gups/gups.c bench/gups/tlb_turnover.h
 # into the server.
 REDIS_ZIPF_BIN := $(B)/bench/gups/redis_zipf
 TLB_TURNOVER_SO := $(B)/bench/gups/libtlb_turnover.so
-$(REDIS_ZIPF_BIN): bench/gups/redis_zipf.c
+$(REDIS_ZIPF_BIN): bench/gups/redis_zipf.c bench/gups/zipf.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -o $@ $< -lm
 $(TLB_TURNOVER_SO): bench/gups/tlb_turnover_preload.c bench/gups/tlb_turnover.h

@@ -27,8 +27,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "zipf.h"
 
 static struct {
 	const char *socket, *label;
@@ -44,20 +45,6 @@ static size_t *rank_key; /* the key of each popularity rank */
 static unsigned long bad_replies;
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-static uint64_t next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void die(const char *what)
 {
@@ -163,29 +150,9 @@ static void reply(int is_get)
 
 /* ---- the workload ----------------------------------------------------------- */
 
-static void shuffle_popularity(void)
+static double uniform(void)
 {
-	for (size_t r = 0; r < opt.keys; r++)
-		rank_key[r] = r;
-	for (size_t r = opt.keys - 1; r > 0; r--) {
-		size_t j = next() % (r + 1), t = rank_key[r];
-		rank_key[r] = rank_key[j];
-		rank_key[j] = t;
-	}
-}
-
-static size_t draw_rank(void)
-{
-	double u = (double)(next() >> 11) * 0x1p-53;
-	size_t lo = 0, hi = opt.keys - 1;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (zcdf[mid] < u)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return (double)(xorshift(&rng) >> 11) * 0x1p-53;
 }
 
 /* SET keys in batches: key_of(i) for i < n, values of len bytes. */
@@ -251,8 +218,9 @@ static void interval(int k, int phase)
 	double t0 = now_s(), end = t0 + opt.interval_ms / 1000.0, t = t0;
 	while (t < end) {
 		for (int i = 0; i < opt.pipeline; i++) {
-			is_get[i] = (double)(next() >> 11) * 0x1p-53 >= opt.write_share;
-			request(rank_key[draw_rank()], is_get[i] ? 0 : opt.value_b);
+			is_get[i] = uniform() >= opt.write_share;
+			request(rank_key[zipf_rank(zcdf, opt.keys, uniform())],
+				is_get[i] ? 0 : opt.value_b);
 		}
 		flush_requests();
 		for (int i = 0; i < opt.pipeline; i++)
@@ -289,13 +257,9 @@ static int benchmark(void)
 	if (!value || !zcdf || !rank_key)
 		die("malloc");
 	memset(value, 'v', opt.value_b);
-	double z = 0;
-	for (size_t r = 0; r < opt.keys; r++)
-		zcdf[r] = z += 1 / pow((double)(r + 1), opt.zipf);
-	for (size_t r = 0; r < opt.keys; r++)
-		zcdf[r] /= z;
+	zipf_cdf(zcdf, opt.keys, opt.zipf);
 	connect_server();
-	shuffle_popularity();
+	shuffle_ranks(rank_key, opt.keys, &rng);
 	double t0 = now_s();
 	if (opt.hot_first) {
 		load(in_key_order, 1);
@@ -305,7 +269,7 @@ static int benchmark(void)
 	double loaded = now_s() - t0;
 	for (int phase = 0; phase < opt.phases; phase++) {
 		if (phase)
-			shuffle_popularity();
+			shuffle_ranks(rank_key, opt.keys, &rng);
 		for (int k = 1; k <= opt.intervals; k++)
 			interval(k, phase);
 	}

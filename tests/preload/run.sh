@@ -333,17 +333,25 @@ sys.exit(3)" | cat; echo "status ${PIPESTATUS[0]}"'
 # stopped parsing through libc's ctype and printf, reading sysfs and the
 # clock on one node and relocating pointers in tm_self's image.
 STARTUP_PAGES_MAX=10
+# The count moves by up to 2 now and then on a busy machine (once in a run
+# of the suites beside two CPU hogs), and a regression does not go away: the
+# fewest of three measurements counts.
 startup_pages() {
-	local empty ours
-	empty=$("$bin/exec_faults" "$bin/libempty_preload.so" /bin/true) &&
-		ours=$("$bin/exec_faults" "$lib" /bin/true) || {
-		fail "exec start-up: /bin/true did not run"
-		return
-	}
-	if [ $((ours - empty)) -le $STARTUP_PAGES_MAX ]; then
-		ok "exec start-up: $((ours - empty)) page faults over an empty preload (at most $STARTUP_PAGES_MAX)"
+	local empty ours extra least=
+	for _ in 1 2 3; do
+		empty=$("$bin/exec_faults" "$bin/libempty_preload.so" /bin/true) &&
+			ours=$("$bin/exec_faults" "$lib" /bin/true) || {
+			fail "exec start-up: /bin/true did not run"
+			return
+		}
+		extra=$((ours - empty))
+		[ -z "$least" ] || [ "$extra" -lt "$least" ] && least=$extra
+		[ "$least" -le $STARTUP_PAGES_MAX ] && break
+	done
+	if [ "$least" -le $STARTUP_PAGES_MAX ]; then
+		ok "exec start-up: $least page faults over an empty preload (at most $STARTUP_PAGES_MAX)"
 	else
-		fail "exec start-up: $((ours - empty)) page faults over an empty preload (at most $STARTUP_PAGES_MAX)"
+		fail "exec start-up: $least page faults over an empty preload (at most $STARTUP_PAGES_MAX)"
 	fi
 }
 
