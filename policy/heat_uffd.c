@@ -165,10 +165,13 @@ static void judge_gap(tm_uffd_src *u, tm_heatmap *hm, size_t pages, unsigned per
 
 /* The end of a period: lift the protection, or keep the heap protected
  * over the gap to the next period, whichever cost less when last measured
- * (judge_gap). Lifting is measured first, keeping tried then. */
-static void end_period(tm_uffd_src *u, const tm_heatmap *hm, size_t pages)
+ * (judge_gap). Lifting is measured first, keeping tried then, but not
+ * after a window that the program filled: it writes faster than the
+ * budget affords, and a gap, longer than the windows, would cost more. */
+static void end_period(tm_uffd_src *u, const tm_heatmap *hm, size_t pages,
+		       bool filled)
 {
-	bool keep = u->lift_ns_per_page && u->keep_in == 0;
+	bool keep = u->lift_ns_per_page && u->keep_in == 0 && !filled;
 	if (u->lift_ns_per_page && u->keep_in > 0)
 		u->keep_in--;
 	uint64_t t0 = u->os->now_ns();
@@ -193,13 +196,16 @@ static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 	uint64_t t0 = u->os->now_ns();
 	u->waited_ns = 0;
 	u->window_faults = 0;
+	bool filled = false;
 	for (unsigned w = 0; w < u->windows; w++) {
 		protect_heap(u, hm, true);
 		watch(u, hm, window_ns);
-		u->window_faults += scan_heap(u, hm, SIZE_MAX, TM_HEAT_FULL / u->windows);
+		size_t seen = scan_heap(u, hm, SIZE_MAX, TM_HEAT_FULL / u->windows);
+		filled |= seen >= u->window_pages;
+		u->window_faults += seen;
 	}
 	u->faults += u->window_faults;
-	end_period(u, hm, pages);
+	end_period(u, hm, pages, filled);
 	u->base.observed += pages * u->windows;
 	uint64_t own = u->os->now_ns() - t0 - u->waited_ns;
 	u->window_cost_ns = own / u->windows + 1;

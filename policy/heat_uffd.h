@@ -30,7 +30,9 @@
  * heat). Both are measured: lifting first, then keeping, which goes on
  * while it costs less and its faults, with the windows', stay within the
  * budget (they are the program's time, lifting is ours), and is tried
- * again after 4, 8, ... 64 periods of lifting each time it did not. */
+ * again after 4, 8, ... 64 periods of lifting each time it did not; never
+ * while the program fills its windows (it writes faster than the budget
+ * affords, and the gap is longer than the windows). */
 #ifndef TM_HEAT_UFFD_H
 #define TM_HEAT_UFFD_H
 

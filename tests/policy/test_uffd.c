@@ -365,6 +365,24 @@ static void test_keep_over_gap(void)
 	u.base.close(&u.base);
 }
 
+/* A program that fills its windows writes faster than the budget affords:
+ * keeping the protection over the gap is not even tried. */
+static void test_keep_not_tried(void)
+{
+	tm_heatmap hm;
+	tm_uffd_src u;
+	open_over(&u, &hm, 4096, 4096, 1000, 3);
+	protect_cost_ns[0] = 5000;
+	protect_cost_ns[1] = 500;
+	window_first = 0;
+	window_count = 4096;
+	for (int period = 0; period < 10; period++) {
+		u.base.collect(&u.base, &hm, 500);
+		CHECK_EQ(protected_pages(4096), 0, "lifted (period %d)", period);
+	}
+	u.base.close(&u.base);
+}
+
 static void test_fallbacks(void)
 {
 	char why[120];
@@ -448,6 +466,7 @@ int main(void)
 	test_own_cost();
 	test_growth();
 	test_keep_over_gap();
+	test_keep_not_tried();
 	test_fallbacks();
 	test_real_kernel();
 	return check_summary();
