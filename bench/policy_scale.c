@@ -47,7 +47,6 @@
 #define PERIOD_MS 1000       /* TIERMALLOC_SCAN_MS's default */
 #define BUDGET_PAGES 65536   /* TIERMALLOC_MIGRATE_MBPS's 256 MiB/s, a period */
 #define STEADY_PERIODS 3
-#define UFFD_PERIODS 8
 #define SHIFT_PERIODS 6
 #define SITES 64
 #define MAX_RUNS 15
@@ -441,21 +440,20 @@ typedef struct {
 	size_t len;
 	uint64_t skipped_ns;           /* the program's time in waits, not spent */
 	double program_ms;             /* CPU of its writes and their faults */
-	unsigned write_shift;          /* it writes 1 / 2^write_shift of the heap */
 } real_heap;
 
 static real_heap R;
 
 /* Write tracking waits for the program between its looks. Here the
- * program writes its hot set (every 2^write_shift-th object of 64 KiB: a
- * 16th of the heap, or a 1024th) and is taken to have run for the wait on a clock of its own
+ * program writes its hot set (every 16th object of 64 KiB: a 16th of the
+ * heap) and is taken to have run for the wait on a clock of its own
  * (program_now), so no time passes idle; its writes (and faults) are
  * counted apart from the source's own work. */
 static void program_wait(unsigned us)
 {
 	double t0 = cpu_ms();
 	size_t pages = R.len >> SHIFT;
-	for (size_t p = 0; p < pages; p += RUN_PAGES << R.write_shift)
+	for (size_t p = 0; p < pages; p += RUN_PAGES << HOT_SHIFT)
 		for (size_t k = 0; k < RUN_PAGES; k++)
 			R.mem[(p + k) << SHIFT]++;
 	R.program_ms += cpu_ms() - t0;
@@ -473,9 +471,8 @@ static uint64_t program_ran(void)
 }
 
 typedef struct {
-	double locate_new, locate_again, find_huge;
-	double uffd[2], uffd_program[2];  /* writing a 16th, a 1024th */
-	bool kept[2];
+	double locate_new, locate_again, find_huge, uffd;
+	unsigned windows;
 } kernel_cost;
 
 static double since_ms(double t0)
@@ -529,15 +526,8 @@ static void measure_mover(kernel_cost *c)
 }
 
 /* Write tracking's periods (the real source, TIERMALLOC_HEAT_CPU's 3%):
- * the median of UFFD_PERIODS periods' own CPU time (the first one lifts
- * the protection to measure that), the program's writes left out. The
- * program also writes its hot set once between periods, as a program
- * runs on between the source's windows: the source may keep the heap
- * protected over that gap (heat_uffd.h), and the program then pays a
- * fault for each page it writes there. The program's CPU time of a
- * period, its writes and faults in the windows and in the gap, is the
- * median of the same periods. */
-static void measure_uffd(kernel_cost *c, int w)
+ * the median period's own CPU time, the program's writes left out. */
+static void measure_uffd(kernel_cost *c)
 {
 	static tm_uffd_src u;
 	static tm_uffd_os os;
@@ -549,21 +539,17 @@ static void measure_uffd(kernel_cost *c, int w)
 	tm_uffd_src_init(&u, &os, 3);
 	if (u.base.open(&u.base, &R.hm, PERIOD_MS, why, sizeof(why)) < 0) {
 		fprintf(stderr, "write tracking: %s\n", why);
-		c->uffd[w] = -1;
+		c->uffd = -1;
 		return;
 	}
-	double took[UFFD_PERIODS], program_took[UFFD_PERIODS];
-	for (int i = 0; i < UFFD_PERIODS; i++) {
-		double program = R.program_ms;
-		program_wait(0); /* the gap */
-		double t = cpu_ms(), in_windows = R.program_ms;
+	double took[STEADY_PERIODS];
+	for (int i = 0; i < STEADY_PERIODS; i++) {
+		double t = cpu_ms(), program = R.program_ms;
 		u.base.collect(&u.base, &R.hm, PERIOD_MS);
-		took[i] = since_ms(t) - (R.program_ms - in_windows);
-		program_took[i] = R.program_ms - program;
+		took[i] = since_ms(t) - (R.program_ms - program);
 	}
-	c->uffd[w] = spread_of(took, UFFD_PERIODS).median;
-	c->uffd_program[w] = spread_of(program_took, UFFD_PERIODS).median;
-	c->kept[w] = u.kept;
+	c->uffd = spread_of(took, STEADY_PERIODS).median;
+	c->windows = u.windows;
 	u.base.close(&u.base);
 }
 
@@ -572,10 +558,7 @@ static kernel_cost measure_kernel(size_t mib, bool huge)
 	kernel_cost c = {0};
 	map_real(mib, huge);
 	measure_mover(&c);
-	R.write_shift = HOT_SHIFT;
-	measure_uffd(&c, 0);
-	R.write_shift = 10;
-	measure_uffd(&c, 1);
+	measure_uffd(&c);
 	free_spans(&R.hm);
 	munmap(R.mem, R.len);
 	return c;
@@ -589,9 +572,8 @@ static void print_kernel(size_t mib)
 	       "CPU ms of the benchmark's thread (its kernel time included), one "
 	       "run, in 4 KiB pages and in transparent huge pages. Write tracking "
 	       "is the real source (TIERMALLOC_HEAT_CPU 3%%) over a program that "
-	       "writes a 16th, or a 1024th, of the heap in each look and between "
-	       "periods; the source's time leaves the program's writes and faults "
-	       "out, which are given apart. Not measured: moves between nodes (one node here), DAMON "
+	       "writes a 16th of the heap; the program's writes and faults are "
+	       "left out. Not measured: moves between nodes (one node here), DAMON "
 	       "(a kdamond is a shared kernel resource), perf sampling (no PMU "
 	       "here).\n\n"
 	       "| part of a period | 4 KiB pages | THP | grows with |\n"
@@ -604,16 +586,9 @@ static void print_kernel(size_t mib)
 	       TM_MIGRATOR_LOCATE_AGAIN, k[0].locate_again, k[1].locate_again);
 	printf("| huge pages: PAGEMAP_SCAN of the heap, per GiB | %.2f | %.2f | heap |\n",
 	       k[0].find_huge / gib, k[1].find_huge / gib);
-	static const char *const writes[2] = {"a 16th", "a 1024th"};
-	for (int w = 0; w < 2; w++) {
-		printf("| write tracking (uffd), the program writing %s of the heap: "
-		       "a period, per GiB | %.2f (%s) | %.2f (%s) | heap x windows |\n",
-		       writes[w], k[0].uffd[w] / gib, k[0].kept[w] ? "kept" : "lifted",
-		       k[1].uffd[w] / gib, k[1].kept[w] ? "kept" : "lifted");
-		printf("| the program then: its writes and faults, a period, per GiB | "
-		       "%.2f | %.2f | pages it writes x (windows + 1) |\n",
-		       k[0].uffd_program[w] / gib, k[1].uffd_program[w] / gib);
-	}
+	printf("| write tracking (uffd): a period, per GiB | %.2f (windows: %u) | "
+	       "%.2f (windows: %u) | heap x windows |\n", k[0].uffd / gib,
+	       k[0].windows, k[1].uffd / gib, k[1].windows);
 }
 
 int main(int argc, char **argv)

@@ -9,8 +9,6 @@
 #define FIRST_LOOK_US 100     /* the shortest first wait of a window */
 #define LOOKS 16              /* first wait: 1/LOOKS of the window, doubled */
 #define OWN_PERMILLE 20       /* our own protecting and scanning: 2% */
-#define KEEP_RETRY_MIN 4      /* periods before keeping is tried again, */
-#define KEEP_RETRY_MAX 64     /* doubling each time it came out dearer */
 
 static tm_uffd_src *self(tm_heat_src *s)
 {
@@ -74,18 +72,13 @@ static void protect_heap(tm_uffd_src *u, const tm_heatmap *hm, bool on)
 			       u->registered[s] - hm->span[s].base, on);
 }
 
-/* The faults a period may cost the program, in ns: TIERMALLOC_HEAT_CPU. */
-static uint64_t fault_budget_ns(const tm_uffd_src *u, unsigned period_ms)
-{
-	return (uint64_t)period_ms * 1000000 / 100 * u->cpu_percent;
-}
-
 /* The period's windows and what each may see: the faults the budget buys,
  * split into windows of at least MIN_WINDOW_PAGES, each letting at most a
  * quarter of the heap be written (or every page would look alike). */
 static void plan(tm_uffd_src *u, size_t pages, unsigned period_ms)
 {
-	uint64_t budget = fault_budget_ns(u, period_ms) / u->fault_ns;
+	uint64_t budget = (uint64_t)period_ms * 1000000 / 100 * u->cpu_percent /
+			  u->fault_ns;
 	uint64_t windows = budget / MIN_WINDOW_PAGES;
 	windows = windows < 1 ? 1 : windows > MAX_WINDOWS ? MAX_WINDOWS : windows;
 	size_t quarter = pages / 4 ? pages / 4 : 1;
@@ -136,57 +129,10 @@ static void watch(tm_uffd_src *u, tm_heatmap *hm, uint64_t window_ns)
 	}
 }
 
-/* Per page of a heap of pages, what a walk that took ns cost (at least 1:
- * it has been measured). */
-static uint64_t per_page(uint64_t ns, size_t pages)
-{
-	return ns / (pages ? pages : 1) + 1;
-}
-
-/* At a period's start, after a gap kept protected: the pages the program
- * wrote in it (a fault each), and whether keeping paid: it cost less than
- * lifting would have, and the gap's faults fit in what the windows left
- * of the budget. If not, lifting again, and keeping is tried again later. */
-static void judge_gap(tm_uffd_src *u, tm_heatmap *hm, size_t pages, unsigned period_ms)
-{
-	uint64_t gap_faults = scan_heap(u, hm, SIZE_MAX, 0);
-	u->faults += gap_faults;
-	u->gap_faults = gap_faults;
-	uint64_t faults_ns = (gap_faults + u->window_faults) * u->fault_ns;
-	uint64_t keep = gap_faults * u->fault_ns + u->keep_ns_per_page * pages;
-	if (keep < u->lift_ns_per_page * pages && faults_ns <= fault_budget_ns(u, period_ms)) {
-		u->keep_retry = u->keep_in = 0;
-		return;
-	}
-	u->keep_retry = !u->keep_retry ? KEEP_RETRY_MIN
-		      : u->keep_retry < KEEP_RETRY_MAX ? u->keep_retry * 2 : KEEP_RETRY_MAX;
-	u->keep_in = u->keep_retry;
-}
-
-/* The end of a period: lift the protection, or keep the heap protected
- * over the gap to the next period, whichever cost less when last measured
- * (judge_gap). Lifting is measured first, keeping tried then, but not
- * after a window that the program filled: it writes faster than the
- * budget affords, and a gap, longer than the windows, would cost more. */
-static void end_period(tm_uffd_src *u, const tm_heatmap *hm, size_t pages,
-		       bool filled)
-{
-	bool keep = u->lift_ns_per_page && u->keep_in == 0 && !filled;
-	if (u->lift_ns_per_page && u->keep_in > 0)
-		u->keep_in--;
-	uint64_t t0 = u->os->now_ns();
-	protect_heap(u, hm, keep);
-	uint64_t cost = per_page(u->os->now_ns() - t0, pages);
-	*(keep ? &u->keep_ns_per_page : &u->lift_ns_per_page) = cost;
-	u->kept = keep;
-}
-
 /* Each window credits its written pages with 1/windows of the full heat. */
 static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 {
 	tm_uffd_src *u = self(s);
-	if (u->kept) /* before growth: new pages were never protected */
-		judge_gap(u, hm, heap_pages(u, hm), period_ms);
 	register_growth(u, hm);
 	size_t pages = heap_pages(u, hm);
 	plan(u, pages, period_ms);
@@ -195,17 +141,12 @@ static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 	uint64_t window_ns = (uint64_t)period_ms * 1000000 / 4 / u->windows;
 	uint64_t t0 = u->os->now_ns();
 	u->waited_ns = 0;
-	u->window_faults = 0;
-	bool filled = false;
 	for (unsigned w = 0; w < u->windows; w++) {
 		protect_heap(u, hm, true);
 		watch(u, hm, window_ns);
-		size_t seen = scan_heap(u, hm, SIZE_MAX, TM_HEAT_FULL / u->windows);
-		filled |= seen >= u->window_pages;
-		u->window_faults += seen;
+		u->faults += scan_heap(u, hm, SIZE_MAX, TM_HEAT_FULL / u->windows);
 	}
-	u->faults += u->window_faults;
-	end_period(u, hm, pages, filled);
+	protect_heap(u, hm, false);
 	u->base.observed += pages * u->windows;
 	uint64_t own = u->os->now_ns() - t0 - u->waited_ns;
 	u->window_cost_ns = own / u->windows + 1;
@@ -223,19 +164,6 @@ static const char *open_reason(int err)
 	default:
 		return strerror(-err);
 	}
-}
-
-/* What it sees, what a fault costs, and the protection between periods. */
-static void uffd_note(const tm_heat_src *s, char *why, size_t len)
-{
-	const tm_uffd_src *u = (const tm_uffd_src *)s;
-	int n = snprintf(why, len, "sees writes only (reads are not seen); a write "
-			 "fault costs %.1f us here; faults kept to %u%% of a CPU",
-			 (double)u->fault_ns / 1000, u->cpu_percent);
-	if (n > 0 && (size_t)n < len && u->lift_ns_per_page)
-		snprintf(why + n, len - (size_t)n, "; between periods %s (lifting: "
-			 "%.2f us a page)", u->kept ? "kept protected" : "lifted",
-			 (double)u->lift_ns_per_page / 1000);
 }
 
 static int uffd_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
@@ -257,7 +185,9 @@ static int uffd_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 	u->uffd = fd;
 	u->pagemap = pm;
 	u->fault_ns = u->os->fault_ns(fd);
-	uffd_note(s, why, len);
+	snprintf(why, len, "sees writes only (reads are not seen); a write fault "
+		 "costs %.1f us here; faults kept to %u%% of a CPU",
+		 (double)u->fault_ns / 1000, u->cpu_percent);
 	for (int i = 0; i < hm->nspans; i++)
 		u->registered[i] = hm->span[i].base;
 	return 0;
@@ -281,7 +211,6 @@ void tm_uffd_src_init(tm_uffd_src *s, const tm_uffd_os *os, unsigned cpu_percent
 		.page_exact = true,
 		.open = uffd_open,
 		.collect = uffd_collect,
-		.note = uffd_note,
 		.close = uffd_close,
 		.forget = uffd_close,
 	};

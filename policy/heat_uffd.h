@@ -18,21 +18,8 @@
  * walks): there are no more windows than fit 2% of the period at what a
  * window cost last time. The pages written first in a window are
  * the ones written most often, and a page's credit is the share of windows
- * it was written in: a frequency, page by page.
- *
- * After the last window the protection is lifted, so that faults stay
- * within the windows, or kept until the next period, whichever costs less.
- * Lifting walks every page-table entry of the heap: on a virtual machine
- * several us a page, 10-20 times what protecting costs, so on a big heap
- * that the program writes little of, lifting is the dear part of a period.
- * Keeping costs a protecting walk and a fault for each page the program
- * writes in the gap; the next period counts those first (as faults, not
- * heat). Both are measured: lifting first, then keeping, which goes on
- * while it costs less and its faults, with the windows', stay within the
- * budget (they are the program's time, lifting is ours), and is tried
- * again after 4, 8, ... 64 periods of lifting each time it did not; never
- * while the program fills its windows (it writes faster than the budget
- * affords, and the gap is longer than the windows). */
+ * it was written in: a frequency, page by page. The protection is lifted
+ * after the last window, so faults stay within the windows. */
 #ifndef TM_HEAT_UFFD_H
 #define TM_HEAT_UFFD_H
 
@@ -53,17 +40,6 @@ typedef struct {
 	uint64_t faults;              /* pages seen written (one fault each) */
 	uint64_t window_cost_ns;      /* our own time a window took, last period */
 	uint64_t waited_ns;           /* this period's waits: the program's time */
-	bool kept;                    /* the heap stayed protected since the
-				       * last period */
-	uint64_t lift_ns_per_page;    /* what lifting the protection cost, */
-	uint64_t keep_ns_per_page;    /* and protecting at a period's end,
-				       * when last measured (0: not yet) */
-	uint64_t window_faults;       /* pages seen written in the last
-				       * period's windows */
-	uint64_t gap_faults;          /* pages written in the last kept gap */
-	unsigned keep_retry;          /* periods of lifting before keeping is
-				       * tried again, */
-	unsigned keep_in;             /* and those left */
 	tm_page_run runs[TM_UFFD_RUNS];
 } tm_uffd_src;
 

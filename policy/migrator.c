@@ -160,23 +160,6 @@ static void migrate(const tm_plan_params *p, tm_plan_summary *sum,
 	}
 }
 
-static int source_index(const tm_heat_src *src)
-{
-	int i = 0;
-	while (mg.cfg.srcs[i] != src)
-		i++;
-	return i;
-}
-
-/* A source in use says how it is limited now (under the stats lock). */
-static void refresh_note(const tm_heat_src *src)
-{
-	if (src && src->note) {
-		tm_heat_source_stat *st = &mg.pub.sources[source_index(src)];
-		src->note(src, st->why, sizeof(st->why));
-	}
-}
-
 static void publish(const tm_plan_params *p, const tm_plan_summary *sum,
 		    const tm_move_result *mv, const tm_residency *r)
 {
@@ -198,8 +181,6 @@ static void publish(const tm_plan_params *p, const tm_plan_summary *sum,
 		s->resident_pages[t] = (uint64_t)resident(r, t);
 	tm_heatmap_histogram(mg.cfg.hm, s->heat_hist);
 	s->observed = mg.src->observed + (mg.partner ? mg.partner->observed : 0);
-	refresh_note(mg.src);
-	refresh_note(mg.partner);
 	s->boundary = sum->boundary;
 	s->heat_every = mg.pace.every;
 	s->pressure = sum->pressure;
@@ -239,7 +220,9 @@ static void found_blind(tm_heat_src *src)
 {
 	if (src == &tm_hints_source) /* measures nothing by design */
 		return;
-	int i = source_index(src);
+	int i = 0;
+	while (mg.cfg.srcs[i] != src)
+		i++;
 	if (mg.cfg.forced == i) {
 		tm_heat_source_stat *st = &mg.pub.sources[i];
 		pthread_mutex_lock(&mg.stats_lock);

@@ -31,7 +31,7 @@ enum {
 typedef struct {
 	const char *name;       /* "perf", "damon", "uffd", "hints" */
 	bool tried, available;
-	char why[192];          /* why it is not in use; for one in use, how it
+	char why[120];          /* why it is not in use; for one in use, how it
 	                         * is limited or what it took over, or "" */
 } tm_heat_source_stat;
 

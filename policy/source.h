@@ -41,9 +41,6 @@ struct tm_heat_src {
 	 * pace.h). A source that samples between collections (DAMON's
 	 * kdamond) slows its sampling to match. */
 	void (*pace)(tm_heat_src *s, unsigned every);
-	/* Optional: how it is limited now, for the stats (its note while in
-	 * use), when that changes as it runs; rewrites why. */
-	void (*note)(const tm_heat_src *s, char *why, size_t len);
 	/* Stop and release kernel resources. */
 	void (*close)(tm_heat_src *s);
 	/* In a forked child: drop file descriptors and mappings without

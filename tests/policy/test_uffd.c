@@ -40,7 +40,6 @@ static size_t writes_from;
 static int every_other_page;
 static uint64_t clock_ns, program_clock_ns, fault_cost_ns = 1000;
 static uint64_t scan_cost_ns; /* a page-table walk: this thread's time */
-static uint64_t protect_cost_ns[2]; /* a page lifted, protected: ours too */
 
 static void f_wait(unsigned us)
 {
@@ -69,14 +68,12 @@ static int f_register(int fd, uintptr_t start, size_t len)
 	return 0;
 }
 
-/* Protecting starts a window; lifting the protection (or protecting
- * again) ends the period. */
+/* Protecting starts a window; lifting the protection ends the period. */
 static int f_protect(int fd, uintptr_t start, size_t len, bool on)
 {
 	if (start + len > registered_end)
 		return -ENOENT;
 	protects++;
-	clock_ns += protect_cost_ns[on] * (len >> FX_SHIFT);
 	windows_done += on;
 	waits_in_window = 0;
 	memset(wp + page_of(start), on, len >> FX_SHIFT);
@@ -132,7 +129,6 @@ static void reset_kernel(size_t pages)
 	windows_done = waits_in_window = writes_from = 0;
 	clock_ns = program_clock_ns = 0;
 	every_other_page = 0;
-	protect_cost_ns[0] = protect_cost_ns[1] = 0;
 }
 
 /* A source opened over a heap of `pages` pages, `present` of which the fake
@@ -293,96 +289,6 @@ static void test_growth(void)
 	u.base.close(&u.base);
 }
 
-static size_t protected_pages(size_t pages)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < pages; i++)
-		n += wp[i];
-	return n;
-}
-
-/* Lifting costs 5 us a page, protecting 0.5: on a heap the program writes
- * little of, the protection is kept over the gap between periods, and
- * what it writes there is counted as faults, not heat. Once the gap's
- * faults cost more than lifting, or more than the budget, lifting it is,
- * and keeping is tried again after 4 periods, then 8. */
-static void test_keep_over_gap(void)
-{
-	tm_heatmap hm;
-	tm_uffd_src u;
-	open_over(&u, &hm, 4096, 4096, 1000, 3);
-	protect_cost_ns[0] = 5000;
-	protect_cost_ns[1] = 500;
-	window_first = 10;
-	window_count = 4;
-	u.base.collect(&u.base, &hm, 500);
-	CHECK_EQ(protected_pages(4096), 0, "first lifted: its cost is measured");
-	CHECK_EQ(u.lift_ns_per_page, 5001, "5 us a page");
-	u.base.collect(&u.base, &hm, 500);
-	CHECK_EQ(protected_pages(4096), 4096, "then kept over the gap");
-	write_page(2000);
-	write_page(2001);
-	uint64_t faults = u.faults;
-	unsigned heat_before = heat(10);
-	u.base.collect(&u.base, &hm, 500);
-	CHECK_EQ(u.gap_faults, 2, "two pages written in the gap");
-	CHECK_EQ(u.faults - faults, 2 + u.windows * 4, "counted as faults");
-	CHECK_EQ(heat(2000), 0, "not as heat");
-	CHECK_EQ(heat(10) - heat_before, TM_HEAT_FULL / u.windows * u.windows,
-		 "windows as before");
-	CHECK_EQ(protected_pages(4096), 4096, "2 faults cost less: kept");
-	char note[192];
-	u.base.note(&u.base, note, sizeof(note));
-	CHECK(strstr(note, "between periods kept protected (lifting: 5.00 us a page)"),
-	      "the stats' note says so: %s", note);
-
-	u.fault_ns = 100000; /* 100 us a fault, the program writes it all */
-	for (int round = 0; round < 2; round++) {
-		for (size_t i = 0; i < 4096; i++)
-			write_page(i);
-		u.base.collect(&u.base, &hm, 500);
-		CHECK_EQ(u.gap_faults, 4096, "the whole heap written in the gap");
-		CHECK_EQ(protected_pages(4096), 0, "dearer than lifting: lifted");
-		unsigned lifted = 1;
-		while (u.base.collect(&u.base, &hm, 500), protected_pages(4096) == 0)
-			lifted++;
-		CHECK_EQ(lifted, round ? 8 : 4, "kept again after %u periods of lifting",
-			 round ? 8 : 4);
-	}
-
-	/* Lifting at 50 us a page is dearer than 2000 faults of 10 us, but
-	 * those are the program's 20 ms, over the 15 ms budget of a period
-	 * of 500 ms at 3%: lifted. */
-	protect_cost_ns[0] = 50000;
-	u.fault_ns = 10000;
-	for (size_t i = 0; i < 2000; i++)
-		write_page(i);
-	u.base.collect(&u.base, &hm, 500);
-	CHECK_EQ(u.gap_faults, 2000, "2000 pages written in the gap");
-	CHECK_EQ(protected_pages(4096), 0, "over the budget: lifted");
-	u.base.note(&u.base, note, sizeof(note));
-	CHECK(strstr(note, "between periods lifted"), "the note says so: %s", note);
-	u.base.close(&u.base);
-}
-
-/* A program that fills its windows writes faster than the budget affords:
- * keeping the protection over the gap is not even tried. */
-static void test_keep_not_tried(void)
-{
-	tm_heatmap hm;
-	tm_uffd_src u;
-	open_over(&u, &hm, 4096, 4096, 1000, 3);
-	protect_cost_ns[0] = 5000;
-	protect_cost_ns[1] = 500;
-	window_first = 0;
-	window_count = 4096;
-	for (int period = 0; period < 10; period++) {
-		u.base.collect(&u.base, &hm, 500);
-		CHECK_EQ(protected_pages(4096), 0, "lifted (period %d)", period);
-	}
-	u.base.close(&u.base);
-}
-
 static void test_fallbacks(void)
 {
 	char why[120];
@@ -465,8 +371,6 @@ int main(void)
 	test_busy_machine();
 	test_own_cost();
 	test_growth();
-	test_keep_over_gap();
-	test_keep_not_tried();
 	test_fallbacks();
 	test_real_kernel();
 	return check_summary();
