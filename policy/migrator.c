@@ -297,7 +297,11 @@ static void period(unsigned period_ms)
 	tm_move_result moved = {0};
 	migrate(&p, &sum, &moved);
 	tm_margin_update(&mg.margin, moved.promoted, moved.undone);
-	pace(grew || sum.promotions + sum.demotions > p.cap[0] >> SETTLED_SHIFT);
+	/* Without pressure nothing moves whatever the heat does, so a quiet
+	 * plan says nothing: heat's readers (stats, tm_heat_of, the sites)
+	 * keep it measured every period there. */
+	pace(grew || !sum.pressure ||
+	     sum.promotions + sum.demotions > p.cap[0] >> SETTLED_SHIFT);
 	tm_sites_update(hm, &sum, p.tiers - 1);
 	publish(&p, &sum, &moved, &res);
 }
