@@ -29,9 +29,11 @@ TM_JEMALLOC := $(B)/jemalloc/libjemalloc_tm.a
 # --wrap: a thread that frees folds its counts in jemalloc's thread events
 # (malloc.c).
 # allocator/exec.ld: what every exec runs and writes, gathered into the
-# fewest pages (the script says why and what).
+# fewest pages (the script says why and what); the lookups of jemalloc's
+# mallctl tree are wrapped to relocate it at its first use (je_ctl.c).
+TM_JE_CTL_LOOKUPS := byname nametomib bymib mibnametomib bymibname
 TM_LIBS := $(TM_JEMALLOC) -lpthread -ldl -static-libgcc -Wl,--wrap=je_te_event_trigger \
-           -Wl,-T,allocator/exec.ld
+           $(TM_JE_CTL_LOOKUPS:%=-Wl,--wrap=je_ctl_%) -Wl,-T,allocator/exec.ld
 
 # Library objects: every .c under allocator/, policy/ and stats/, and the C++
 # operators (cxx.cc). malloc.o and cxx.o hold the interposed entry points, so
@@ -94,11 +96,14 @@ $(TM_JEMALLOC): Makefile | $(B)/.build-deps
 	        $@.tmp $@
 	rm $@.tmp
 
+# tools/defer_relocs.py: the loader leaves the mallctl tree's relocations to
+# je_ctl.c (one page fault less per page of it at every exec).
 $(B)/libtiermalloc.so: $(LIB_OBJ) $(TM_JEMALLOC) allocator/exports.map \
-		       allocator/exec.ld Makefile
+		       allocator/exec.ld tools/defer_relocs.py Makefile
 	$(CC) -shared -o $@ $(LIB_OBJ) $(LDFLAGS) $(TM_LIBS) -Wl,-z,nodelete \
 	      -Wl,-z,defs -Wl,-soname,libtiermalloc.so.$(TM_SOVERSION) \
 	      -Wl,-Bsymbolic-functions -Wl,--version-script=allocator/exports.map
+	tools/defer_relocs.py $@ || { rm -f $@; exit 1; }
 	ln -sf libtiermalloc.so $(B)/libtiermalloc.so.$(TM_SOVERSION) # for -ltiermalloc
 
 # Core objects as an archive, for unit tests and fuzzers.

@@ -109,6 +109,11 @@ int tm_os_commit(void *addr, size_t len)
 	return mprotect(addr, len, PROT_READ | PROT_WRITE) == 0 ? 0 : -errno;
 }
 
+int tm_os_make_readonly(void *addr, size_t len)
+{
+	return mprotect(addr, len, PROT_READ) == 0 ? 0 : -errno;
+}
+
 int tm_os_purge(void *addr, size_t len, bool forced)
 {
 	return madvise(addr, len, forced ? MADV_DONTNEED : MADV_FREE) == 0 ? 0

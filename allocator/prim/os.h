@@ -22,6 +22,9 @@ void tm_os_release(void *addr, size_t len);
 /* Make a reserved range readable and writable. 0 or -errno. */
 int tm_os_commit(void *addr, size_t len);
 
+/* Make a range read-only (RELRO data once written). 0 or -errno. */
+int tm_os_make_readonly(void *addr, size_t len);
+
 /* Give pages back; forced drops them now, otherwise the kernel may take
  * them lazily (MADV_FREE). 0 or -errno. */
 int tm_os_purge(void *addr, size_t len, bool forced);

@@ -49,7 +49,8 @@ PL_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -Wno-unused-parameter -pthread
 
 PL_C := conform stress_threads stress_fork stdio_exit busy dlopen_cxx lowfds \
-	fork_start vma_flat quota_exact many_threads exec_faults tier_full
+	fork_start vma_flat quota_exact many_threads exec_faults tier_full \
+	mallctl_lazy
 PL_CXX := conform_cxx stress_churn mt_map sized_delete
 PL_ASAN_C := conform stress_threads stress_fork
 PL_ASAN_CXX := conform_cxx stress_churn
@@ -65,7 +66,7 @@ $(addprefix $(PL_B)/,$(PL_C)): $(PL_B)/%: $(PL_SRC)/%.c $(PL_HDR)
 	$(CC) -std=gnu11 $(PL_CFLAGS) $< -o $@ -ldl
 
 # its pthread_create stands in for libc's, for the library's calls too
-$(PL_B)/fork_start: PL_CFLAGS += -rdynamic
+$(PL_B)/fork_start $(PL_B)/mallctl_lazy: PL_CFLAGS += -rdynamic
 # their mallctl and sdallocx stand in for jemalloc's, to count the calls
 # (under $(PL_B)/interpose/libtiermalloc.so)
 $(PL_B)/many_threads $(PL_B)/sized_delete: PL_CFLAGS += -rdynamic

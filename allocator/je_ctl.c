@@ -1,0 +1,144 @@
+/* jemalloc's mallctl tree, relocated at its first use.
+ *
+ * ctl.c's name nodes hold some 940 pointers (19 KiB). As load-time
+ * relocations they cost every exec a page fault a page, written by the
+ * loader whether or not the program ever calls mallctl, which few do.
+ * After the link, tools/defer_relocs.py moves their relocations out of the
+ * loader's list (behind its end, where they stay in the file) and records
+ * where they are in tm_je_ctl_relocs; exec.ld gives the tree pages of its
+ * own. The tree is reached only through ctl.c's five lookup functions,
+ * wrapped here (-Wl,--wrap), so the first lookup applies them.
+ *
+ * A library the tool did not process (count 0) was relocated by the
+ * loader, and nothing is left to do. */
+#include <elf.h>
+#include <errno.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "allocator/je_ctl.h"
+#include "allocator/log.h"
+#include "allocator/prim/os.h"
+
+#define TM_JE_CTL_MAGIC 0x746d637472656c6fULL /* "tmctrelo", for the tool */
+
+struct tm_deferred_relocs {
+	uint64_t magic;
+	uint64_t rela;  /* link-time address of the first Elf64_Rela */
+	uint64_t count; /* R_X86_64_RELATIVE entries, all in the tree */
+};
+
+/* Written in the file by tools/defer_relocs.py; volatile so that the
+ * compiler does not fold the zeros it sees here. */
+__attribute__((used)) const volatile struct tm_deferred_relocs tm_je_ctl_relocs = {
+	.magic = TM_JE_CTL_MAGIC,
+};
+
+extern const char __ehdr_start[]; /* the load address: segment 0 is at 0 */
+extern char __tm_je_ctl_start[], __tm_je_ctl_end[];
+
+static _Atomic pid_t applier; /* the process applying them now, or 0 */
+static _Atomic int applied;   /* 0: not yet, 1: done, -errno: failed */
+
+static int apply(void)
+{
+	uintptr_t base = (uintptr_t)__ehdr_start;
+	const Elf64_Rela *rela = (const Elf64_Rela *)(base + tm_je_ctl_relocs.rela);
+	size_t len = (size_t)(__tm_je_ctl_end - __tm_je_ctl_start);
+	int rc = tm_os_commit(__tm_je_ctl_start, len);
+	if (rc)
+		return rc;
+	for (uint64_t i = 0; i < tm_je_ctl_relocs.count; i++)
+		*(uintptr_t *)(base + rela[i].r_offset) = base + (uintptr_t)rela[i].r_addend;
+	tm_os_make_readonly(__tm_je_ctl_start, len); /* if not, it stays writable */
+	return 1;
+}
+
+/* One thread applies, the others of its process wait. An applier of
+ * another pid is the parent that forked this process while one of its
+ * threads was applying: that thread is not here, so this one takes over
+ * (applying twice is harmless: every entry writes the same value). */
+static void take_turn(pid_t self)
+{
+	pid_t owner = 0;
+	while (!atomic_compare_exchange_weak(&applier, &owner, self)) {
+		if (owner == self) {
+			sched_yield();
+			owner = 0;
+		}
+	}
+}
+
+int tm_je_ctl_relocate(void)
+{
+	if (applied == 1 || !tm_je_ctl_relocs.count)
+		return 0;
+	take_turn(getpid());
+	int state = applied;
+	if (state != 1) {
+		state = apply();
+		if (state < 0)
+			tm_warn("mallctl unavailable: its tree cannot be made writable (%d)", -state);
+		applied = state;
+	}
+	applier = 0;
+	return state < 0 ? EAGAIN : 0;
+}
+
+/* The lookups, as declared in jemalloc 5.3's ctl.h. Their callers turn a
+ * nonzero return into mallctl's error. */
+typedef struct tsd_s tsd_t;
+
+#define TM_JE_CTL_LOOKUP(name, params) \
+	int __real_je_ctl_##name params;  \
+	int __wrap_je_ctl_##name params;
+TM_JE_CTL_LOOKUP(byname, (tsd_t *tsd, const char *name, void *oldp, size_t *oldlenp,
+			  void *newp, size_t newlen))
+TM_JE_CTL_LOOKUP(nametomib, (tsd_t *tsd, const char *name, size_t *mibp, size_t *miblenp))
+TM_JE_CTL_LOOKUP(bymib, (tsd_t *tsd, const size_t *mib, size_t miblen, void *oldp,
+			 size_t *oldlenp, void *newp, size_t newlen))
+TM_JE_CTL_LOOKUP(mibnametomib, (tsd_t *tsd, size_t *mib, size_t miblen, const char *name,
+				size_t *miblenp))
+TM_JE_CTL_LOOKUP(bymibname, (tsd_t *tsd, size_t *mib, size_t miblen, const char *name,
+			     size_t *miblenp, void *oldp, size_t *oldlenp, void *newp,
+			     size_t newlen))
+
+int __wrap_je_ctl_byname(tsd_t *tsd, const char *name, void *oldp, size_t *oldlenp,
+			 void *newp, size_t newlen)
+{
+	int rc = tm_je_ctl_relocate();
+	return rc ? rc : __real_je_ctl_byname(tsd, name, oldp, oldlenp, newp, newlen);
+}
+
+int __wrap_je_ctl_nametomib(tsd_t *tsd, const char *name, size_t *mibp, size_t *miblenp)
+{
+	int rc = tm_je_ctl_relocate();
+	return rc ? rc : __real_je_ctl_nametomib(tsd, name, mibp, miblenp);
+}
+
+int __wrap_je_ctl_bymib(tsd_t *tsd, const size_t *mib, size_t miblen, void *oldp,
+			size_t *oldlenp, void *newp, size_t newlen)
+{
+	int rc = tm_je_ctl_relocate();
+	return rc ? rc : __real_je_ctl_bymib(tsd, mib, miblen, oldp, oldlenp, newp, newlen);
+}
+
+int __wrap_je_ctl_mibnametomib(tsd_t *tsd, size_t *mib, size_t miblen, const char *name,
+			       size_t *miblenp)
+{
+	int rc = tm_je_ctl_relocate();
+	return rc ? rc : __real_je_ctl_mibnametomib(tsd, mib, miblen, name, miblenp);
+}
+
+int __wrap_je_ctl_bymibname(tsd_t *tsd, size_t *mib, size_t miblen, const char *name,
+			    size_t *miblenp, void *oldp, size_t *oldlenp, void *newp,
+			    size_t newlen)
+{
+	int rc = tm_je_ctl_relocate();
+	return rc ? rc
+		  : __real_je_ctl_bymibname(tsd, mib, miblen, name, miblenp, oldp, oldlenp,
+					    newp, newlen);
+}
