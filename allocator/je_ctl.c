@@ -11,7 +11,7 @@
  *
  * A library the tool did not process (count 0) was relocated by the
  * loader, and nothing is left to do. */
-#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <sched.h>
 #include <stddef.h>
@@ -27,8 +27,9 @@
 
 struct tm_deferred_relocs {
 	uint64_t magic;
-	uint64_t rela;  /* link-time address of the first Elf64_Rela */
-	uint64_t count; /* R_X86_64_RELATIVE entries, all in the tree */
+	uint64_t rela;  /* link-time address of the first entry */
+	uint64_t count; /* R_X86_64_RELATIVE entries, all in the tree; 0 where
+			 * the tool did not run (other architectures) */
 };
 
 /* Written in the file by tools/defer_relocs.py; volatile so that the
@@ -46,7 +47,7 @@ static _Atomic int applied;   /* 0: not yet, 1: done, -errno: failed */
 static int apply(void)
 {
 	uintptr_t base = (uintptr_t)__ehdr_start;
-	const Elf64_Rela *rela = (const Elf64_Rela *)(base + tm_je_ctl_relocs.rela);
+	const ElfW(Rela) *rela = (const ElfW(Rela) *)(base + tm_je_ctl_relocs.rela);
 	size_t len = (size_t)(__tm_je_ctl_end - __tm_je_ctl_start);
 	int rc = tm_os_commit(__tm_je_ctl_start, len);
 	if (rc)

@@ -9,7 +9,8 @@ __tm_je_ctl_end) (jemalloc's mallctl tree, allocator/exec.ld) is used by few
 programs, so its R_X86_64_RELATIVE entries go to the end of .rela.dyn,
 behind the loader's DT_RELASZ, and the descriptor tm_je_ctl_relocs (in
 .rodata) says where they are and how many: allocator/je_ctl.c applies them at
-the first mallctl. Running it again on its output changes nothing.
+the first mallctl. Running it again on its output changes nothing. On other
+architectures it leaves the library as it is.
 """
 import os
 import struct
@@ -28,8 +29,6 @@ MAGIC = 0x746D637472656C6F  # je_ctl.c's TM_JE_CTL_MAGIC
 class Elf:
     def __init__(self, data):
         self.data = data
-        if data[:5] != b"\x7fELF\x02" or struct.unpack_from("<H", data, 0x12)[0] != 62:
-            sys.exit("defer_relocs: not an x86-64 ELF64 file")
         shoff, = struct.unpack_from("<Q", data, 0x28)
         shnum, shstrndx = struct.unpack_from("<HH", data, 0x3C)
         self.sections = [SHDR.unpack_from(data, shoff + i * SHDR.size) for i in range(shnum)]
@@ -88,9 +87,17 @@ def rewrite_dynamic(elf, relasz, relacount):
             DYN.pack_into(elf.data, at, tag, relasz if tag == DT_RELASZ else relacount)
 
 
+def x86_64(data):
+    return data[:5] == b"\x7fELF\x02" and struct.unpack_from("<H", data, 0x12)[0] == 62
+
+
 def main(path):
     with open(path, "rb") as f:
-        elf = Elf(bytearray(f.read()))
+        data = bytearray(f.read())
+    if not x86_64(data):  # the relocation types below are x86-64's
+        print(f"defer_relocs: {path} is not x86-64: the loader relocates it all")
+        return
+    elf = Elf(data)
     symbols = dict(elf.symbols())
     for name in ("__tm_je_ctl_start", "__tm_je_ctl_end", DESCRIPTOR):
         if name not in symbols:
