@@ -61,7 +61,16 @@ static const tm_opt_desc opt_table[TM_OPT_COUNT] = {
 		.trusted_only = true},
 };
 
-static tm_opt_value opt_values[TM_OPT_COUNT];
+/* The values as set. Strings are apart, on memory of their own (not
+ * gathered with start-up's variables: exec.ld): only a string option set
+ * in the environment writes them, a default is read from the table. So
+ * storing every default at exec writes 240 bytes, not 4 KiB over two
+ * pages. */
+static struct {
+	int64_t num, num2;
+} opt_values[TM_OPT_COUNT];
+static char opt_strings[TM_OPT_COUNT][sizeof(((tm_opt_value *)0)->str)]
+	__attribute__((section(".bss.tm_opt_strings")));
 static tm_opt_source opt_sources[TM_OPT_COUNT];
 static void (*change_hook)(tm_opt_id id);
 
@@ -251,8 +260,9 @@ static void store_value(tm_opt_id id, const tm_opt_value *v, tm_opt_source src)
 {
 	__atomic_store_n(&opt_values[id].num2, v->num2, __ATOMIC_RELAXED);
 	__atomic_store_n(&opt_values[id].num, v->num, __ATOMIC_RELEASE);
-	if (!opt_table[id].live)
-		memcpy(opt_values[id].str, v->str, sizeof(v->str));
+	if (opt_table[id].type == TM_TYPE_STRING && !opt_table[id].live &&
+	    src != TM_SRC_DEFAULT)
+		memcpy(opt_strings[id], v->str, sizeof(v->str));
 	opt_sources[id] = src;
 }
 
@@ -357,7 +367,7 @@ int64_t tm_opt_num2(tm_opt_id id)
 
 const char *tm_opt_str(tm_opt_id id)
 {
-	return opt_values[id].str;
+	return opt_sources[id] == TM_SRC_DEFAULT ? opt_table[id].def : opt_strings[id];
 }
 
 tm_opt_source tm_opt_src(tm_opt_id id)
@@ -394,7 +404,7 @@ void tm_opt_format(tm_opt_id id, char *buf, size_t len)
 		snprintf(buf, len, "%s", d->choices[a]);
 		break;
 	case TM_TYPE_STRING:
-		snprintf(buf, len, "%s", opt_values[id].str);
+		snprintf(buf, len, "%s", tm_opt_str(id));
 		break;
 	}
 }

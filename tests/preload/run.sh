@@ -326,14 +326,15 @@ sys.exit(3)" | cat; echo "status ${PIPESTATUS[0]}"'
 # Every exec on a system that preloads the library pays its start-up, of
 # which page faults are the largest part (10-40 us each in these VMs, about
 # 1 us on bare metal). Counted, not timed: /bin/true under the library
-# against an empty preloaded library: 5 pages; 9 before the loader left
-# the relocation of jemalloc's mallctl tree to its first use (je_ctl.c), 12
+# against an empty preloaded library: 3 pages; 9 before the loader left
+# the relocation of jemalloc's mallctl tree to its first use (je_ctl.c) and
+# start-up stopped writing every option's string storage (config.c), 12
 # before allocator/exec.ld gathered the start-up code after .init and its
 # variables after .data (10 to 12 from run to run with the page cache's
 # state), 22 before start-up stopped parsing through libc's ctype and
 # printf, reading sysfs and the clock on one node and relocating pointers in
 # tm_self's image.
-STARTUP_PAGES_MAX=6
+STARTUP_PAGES_MAX=4
 # The count moves by up to 2 now and then on a busy machine (once in a run
 # of the suites beside two CPU hogs), and a regression does not go away: the
 # fewest of three measurements counts.

@@ -160,6 +160,10 @@ static void test_secure(void)
 	CHECK_EQ(tm_log_warning_count() - before, 0, "no warning without AT_SECURE");
 	CHECK(strcmp(tm_opt_str(TM_OPT_STATS_DIR), "/etc") == 0, "stats dir read");
 	CHECK_EQ(tm_opt_num(TM_OPT_STATS), 1, "stats on by default");
+	/* A string set once and then left to its default reads the default. */
+	tm_config_load((char *[]){NULL}, false);
+	CHECK(tm_opt_str(TM_OPT_STATS_DIR)[0] == '\0', "stats dir back to its default");
+	CHECK(strcmp(tm_opt_str(TM_OPT_SYSFS), "/sys") == 0, "sysfs default again");
 }
 
 int main(void)
