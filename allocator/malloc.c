@@ -337,9 +337,20 @@ void tm_free_sized(void *p, size_t size)
 
 /* ---- the entry points ------------------------------------------------------ */
 
+/* malloc while the services wait to start: out of line, so that malloc
+ * itself needs no stack frame. */
+static __attribute__((noinline)) void *malloc_starting(size_t size, uintptr_t site)
+{
+	tm_services_tick(size);
+	if (!tiered || in_tier0_window(size))
+		return tm_je_malloc(size);
+	return tiered_alloc(size, 0, site);
+}
+
 TM_EXPORT void *malloc(size_t size)
 {
-	tm_services_poll(size);
+	if (TM_UNLIKELY(atomic_load_explicit(&tm_services_pending, memory_order_relaxed)))
+		return malloc_starting(size, SITE());
 	if (TM_LIKELY(!tiered || in_tier0_window(size)))
 		return tm_je_malloc(size);
 	return tiered_alloc(size, 0, SITE());

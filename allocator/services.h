@@ -27,8 +27,8 @@ int tm_je_pthread_atfork(void (*prepare)(void), void (*parent)(void),
 uint64_t tm_services_born_ns(void);
 
 /* Set until the services are started: malloc counts down and starts them
- * once start-up is over. */
-extern _Atomic int tm_services_pending;
+ * once start-up is over. Hidden: read straight, not through the GOT. */
+extern __attribute__((visibility("hidden"))) _Atomic int tm_services_pending;
 void tm_services_tick(size_t size);
 
 static inline void tm_services_poll(size_t size)
