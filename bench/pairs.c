@@ -10,7 +10,8 @@
  * that 10,000 threads on 2 cores measure the allocator and not the
  * scheduler. With fewer workers than threads, the others hold what a live
  * thread holds (its caches) without taking turns on the CPUs, whose caches
- * each switch leaves cold. Prints "ns/pair: N" on stdout. */
+ * each switch leaves cold; the workers are the threads created last, when
+ * all the others hold theirs. Prints "ns/pair: N" on stdout. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -19,7 +20,7 @@
 #include <time.h>
 
 static pthread_barrier_t all_live, all_done;
-static long pairs_each, workers;
+static long pairs_each, threads, workers;
 static size_t size;
 static _Atomic uint64_t cpu_ns;
 
@@ -34,7 +35,7 @@ static void *run(void *arg)
 {
 	free(malloc(size));
 	pthread_barrier_wait(&all_live);
-	if ((long)(intptr_t)arg >= workers) {
+	if ((long)(intptr_t)arg < threads - workers) { /* the last ones work */
 		pthread_barrier_wait(&all_done);
 		return arg;
 	}
@@ -56,7 +57,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	char *slash;
-	long threads = strtol(argv[1], &slash, 10), total = atol(argv[2]);
+	threads = strtol(argv[1], &slash, 10);
+	long total = atol(argv[2]);
 	workers = *slash == '/' ? atol(slash + 1) : threads;
 	size = argc > 3 ? (size_t)atol(argv[3]) : 64;
 	if (threads < 1 || workers < 1 || workers > threads || total < workers)
