@@ -48,7 +48,7 @@ static int apply(void)
 {
 	uintptr_t base = (uintptr_t)__ehdr_start;
 	const ElfW(Rela) *rela = (const ElfW(Rela) *)(base + tm_je_ctl_relocs.rela);
-	size_t len = (size_t)(__tm_je_ctl_end - __tm_je_ctl_start);
+	size_t len = (uintptr_t)__tm_je_ctl_end - (uintptr_t)__tm_je_ctl_start;
 	int rc = tm_os_commit(__tm_je_ctl_start, len);
 	if (rc)
 		return rc;
