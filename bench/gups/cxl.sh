@@ -17,11 +17,14 @@
 #          request in flight; ops/s and p50/p99 latency
 # at DRAM:footprint 1:R for each R in BENCH_CXL_RATIOS (default 4; the
 # quota is 128 MiB / R), under:
-#   dram         no quota: everything on node 0 (the upper bound); glibc,
-#                or redis-server's own jemalloc
+#   dram         no quota: everything on node 0 (the upper bound); gups's
+#                table under glibc, kv's values under tiermalloc dram-first
+#                without a quota (the allocator of every other kv row),
+#                redis under its own jemalloc
 #   oracle       the best static placement with the quota for phase 0:
 #                gups and kv bind it themselves before the first interval
-#                (gups --oracle); redis: tiermalloc dram-first with every
+#                (gups --oracle; kv's values allocated by tiermalloc as for
+#                dram, then moved); redis: tiermalloc dram-first with every
 #                key loaded first and the values then loaded hottest first,
 #                so the keys and the hottest values fill the quota
 #   first-touch  tiermalloc dram-first under the quota, no heat, no moves
@@ -29,7 +32,8 @@
 #   tm-ratio     tiermalloc's ratio policy, 1:(R-1), no moves
 #   libmemtier   memkind's libmemtier, STATIC_RATIO DRAM 1 : KMEM_DAX R-1
 #   interleave   the kernel's weighted interleave (6.9+), weights 1:(R-1),
-#                on the data only (gups --interleave); not for redis, where
+#                on the data only (gups --interleave; kv under glibc, as
+#                tiermalloc's arenas carry policies of their own); not for redis, where
 #                only a process-wide policy could give it, and that would
 #                put the server's code on the CXL node
 # The kernel's own tiering is not run here: demotion can put program text
@@ -98,12 +102,17 @@ placement() {
 	local tm=("TIERMALLOC_DRAM_LIMIT=$((MIB / r))M" "TIERMALLOC_SCAN_MS=$INTERVAL_MS"
 		TIERMALLOC_STATS=0)
 	penv=() preload=$LIB pargs=()
+	# kv's values are malloc'ed: its upper bounds use the allocator the
+	# other rows use (under glibc, all in DRAM ran slower than tiermalloc's).
+	local unbound=(TIERMALLOC_POLICY=dram-first TIERMALLOC_HEAT=none TIERMALLOC_STATS=0)
 	case $config in
-	dram) preload='' ;;
+	dram) [[ $w == kv ]] && penv=("${unbound[@]}") || preload='' ;;
 	oracle)
 		if [[ $w == redis ]]; then
 			penv=("${tm[@]}" TIERMALLOC_POLICY=dram-first TIERMALLOC_HEAT=none)
 			pargs=(--hot-first)
+		elif [[ $w == kv ]]; then
+			penv=("${unbound[@]}") pargs=(--oracle 1)
 		else
 			preload='' pargs=(--oracle 1)
 		fi ;;
