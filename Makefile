@@ -100,10 +100,11 @@ $(TM_JEMALLOC): Makefile | $(B)/.build-deps
 # je_ctl.c (one page fault less per page of it at every exec).
 $(B)/libtiermalloc.so: $(LIB_OBJ) $(TM_JEMALLOC) allocator/exports.map \
 		       allocator/exec.ld tools/defer_relocs.py Makefile
-	$(CC) -shared -o $@ $(LIB_OBJ) $(LDFLAGS) $(TM_LIBS) -Wl,-z,nodelete \
+	$(CC) -shared -o $@.tmp $(LIB_OBJ) $(LDFLAGS) $(TM_LIBS) -Wl,-z,nodelete \
 	      -Wl,-z,defs -Wl,-soname,libtiermalloc.so.$(TM_SOVERSION) \
 	      -Wl,-Bsymbolic-functions -Wl,--version-script=allocator/exports.map
-	tools/defer_relocs.py $@ || { rm -f $@; exit 1; }
+	tools/defer_relocs.py $@.tmp
+	mv $@.tmp $@
 	ln -sf libtiermalloc.so $(B)/libtiermalloc.so.$(TM_SOVERSION) # for -ltiermalloc
 
 # Core objects as an archive, for unit tests and fuzzers.

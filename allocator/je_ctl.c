@@ -7,17 +7,18 @@
  * loader's list (behind its end, where they stay in the file) and records
  * where they are in tm_je_ctl_relocs; exec.ld gives the tree pages of its
  * own. The tree is reached only through ctl.c's five lookup functions,
- * wrapped here (-Wl,--wrap), so the first lookup applies them.
+ * wrapped here (-Wl,--wrap), so the first lookup applies them. A tiered
+ * process makes it in its constructor (arena.c); a one-tier one only if
+ * the program calls mallctl.
  *
  * A library the tool did not process (count 0) was relocated by the
  * loader, and nothing is left to do. */
-#include <link.h>
 #include <errno.h>
-#include <sched.h>
-#include <stddef.h>
+#include <link.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <unistd.h>
 
 #include "allocator/je_ctl.h"
 #include "allocator/log.h"
@@ -32,60 +33,77 @@ struct tm_deferred_relocs {
 			 * the tool did not run (other architectures) */
 };
 
-/* Written in the file by tools/defer_relocs.py; volatile so that the
- * compiler does not fold the zeros it sees here. */
-__attribute__((used)) const volatile struct tm_deferred_relocs tm_je_ctl_relocs = {
+/* Written in the file by tools/defer_relocs.py: read through deferred(),
+ * so that the compiler does not fold the zeros it sees here. */
+__attribute__((used)) const struct tm_deferred_relocs tm_je_ctl_relocs = {
 	.magic = TM_JE_CTL_MAGIC,
 };
 
 extern const char __ehdr_start[]; /* the load address: segment 0 is at 0 */
 extern char __tm_je_ctl_start[], __tm_je_ctl_end[];
 
-static _Atomic pid_t applier; /* the process applying them now, or 0 */
-static _Atomic int applied;   /* 0: not yet, 1: done, -errno: failed */
+static pthread_mutex_t apply_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int applied; /* 0: not yet, 1: done, -errno: failed */
 
-static int apply(void)
+static const struct tm_deferred_relocs *deferred(void)
+{
+	const struct tm_deferred_relocs *d = &tm_je_ctl_relocs;
+	__asm__("" : "+r"(d)); /* its contents are the file's, not these */
+	return d;
+}
+
+/* Each entry is checked before it is written: a tool that moved the
+ * image's base or rewrote the list (prelink, a relocation packer) must not
+ * make this a write to anywhere. */
+static int apply(const struct tm_deferred_relocs *d)
 {
 	uintptr_t base = (uintptr_t)__ehdr_start;
-	const ElfW(Rela) *rela = (const ElfW(Rela) *)(base + tm_je_ctl_relocs.rela);
-	size_t len = (uintptr_t)__tm_je_ctl_end - (uintptr_t)__tm_je_ctl_start;
-	int rc = tm_os_commit(__tm_je_ctl_start, len);
+	uintptr_t start = (uintptr_t)__tm_je_ctl_start, end = (uintptr_t)__tm_je_ctl_end;
+	const ElfW(Rela) *rela = (const ElfW(Rela) *)(base + d->rela);
+	for (uint64_t i = 0; i < d->count; i++)
+		if (ELF64_R_TYPE(rela[i].r_info) != R_X86_64_RELATIVE ||
+		    base + rela[i].r_offset < start || base + rela[i].r_offset + 8 > end)
+			return -EINVAL;
+	int rc = tm_os_commit(__tm_je_ctl_start, end - start);
 	if (rc)
 		return rc;
-	for (uint64_t i = 0; i < tm_je_ctl_relocs.count; i++)
+	for (uint64_t i = 0; i < d->count; i++)
 		*(uintptr_t *)(base + rela[i].r_offset) = base + (uintptr_t)rela[i].r_addend;
-	tm_os_make_readonly(__tm_je_ctl_start, len); /* if not, it stays writable */
+	tm_os_make_readonly(__tm_je_ctl_start, end - start); /* if not, it stays writable */
 	return 1;
 }
 
-/* One thread applies, the others of its process wait. An applier of
- * another pid is the parent that forked this process while one of its
- * threads was applying: that thread is not here, so this one takes over
- * (applying twice is harmless: every entry writes the same value). */
-static void take_turn(pid_t self)
+/* A child forked while another thread held the lock has no such thread:
+ * it starts afresh (applying twice is harmless: every entry writes the
+ * same value). Registered before the lock is first taken; glibc runs a
+ * pthread_once again in a child forked during it. */
+static void reset_in_child(void)
 {
-	pid_t owner = 0;
-	while (!atomic_compare_exchange_weak(&applier, &owner, self)) {
-		if (owner == self) {
-			sched_yield();
-			owner = 0;
-		}
-	}
+	pthread_mutex_init(&apply_lock, NULL);
+}
+
+static void register_reset(void)
+{
+	pthread_atfork(NULL, NULL, reset_in_child);
 }
 
 int tm_je_ctl_relocate(void)
 {
-	if (applied == 1 || !tm_je_ctl_relocs.count)
+	static pthread_once_t registered = PTHREAD_ONCE_INIT;
+	const struct tm_deferred_relocs *d = deferred();
+	if (applied == 1 || !d->count)
 		return 0;
-	take_turn(getpid());
+	pthread_once(&registered, register_reset);
+	pthread_mutex_lock(&apply_lock);
 	int state = applied;
 	if (state != 1) {
-		state = apply();
-		if (state < 0)
-			tm_warn("mallctl unavailable: its tree cannot be made writable (%d)", -state);
+		int was = state;
+		state = apply(d);
+		if (state < 0 && was == 0) /* once: a program may retry in a loop */
+			tm_warn("mallctl unavailable: its tree cannot be relocated (%d)", -state);
 		applied = state;
 	}
-	applier = 0;
+	pthread_mutex_unlock(&apply_lock);
 	return state < 0 ? EAGAIN : 0;
 }
 

@@ -7,8 +7,8 @@ The loader applies every relocation of .rela.dyn at every exec, and each
 page it writes costs a page fault. The range [__tm_je_ctl_start,
 __tm_je_ctl_end) (jemalloc's mallctl tree, allocator/exec.ld) is used by few
 programs, so its R_X86_64_RELATIVE entries go to the end of .rela.dyn,
-behind the loader's DT_RELASZ, and the descriptor tm_je_ctl_relocs (in
-.rodata) says where they are and how many: allocator/je_ctl.c applies them at
+behind the loader's DT_RELASZ, and the descriptor tm_je_ctl_relocs (read-only
+data) says where they are and how many: allocator/je_ctl.c applies them at
 the first mallctl. Running it again on its output changes nothing. On other
 architectures it leaves the library as it is.
 """
@@ -21,7 +21,8 @@ DYN = struct.Struct("<qQ")  # d_tag, d_val
 SHDR = struct.Struct("<IIQQQQIIQQ")
 SYM = struct.Struct("<IBBHQQ")
 R_X86_64_RELATIVE = 8
-DT_NULL, DT_RELASZ, DT_RELACOUNT = 0, 8, 0x6FFFFFF9
+DT_NULL, DT_RELA, DT_RELASZ, DT_RELACOUNT = 0, 7, 8, 0x6FFFFFF9
+PT_LOAD = 1
 DESCRIPTOR = "tm_je_ctl_relocs"
 MAGIC = 0x746D637472656C6F  # je_ctl.c's TM_JE_CTL_MAGIC
 
@@ -77,12 +78,33 @@ def relative_prefix(entries):
     return count
 
 
-def rewrite_dynamic(elf, relasz, relacount):
+def dynamic_entries(elf):
+    """(file offset, tag, value) of each .dynamic entry before DT_NULL."""
     dynamic = elf.section(".dynamic")
     for at in range(dynamic[4], dynamic[4] + dynamic[5], DYN.size):
-        tag, _ = DYN.unpack_from(elf.data, at)
+        tag, value = DYN.unpack_from(elf.data, at)
         if tag == DT_NULL:
-            break
+            return
+        yield at, tag, value
+
+
+def check_layout(elf, rela):
+    """What the rewrite and je_ctl.c assume: the loader's list is .rela.dyn
+    from its start (no more, as it would be with .rela.plt counted in), and
+    the image starts at address 0 (__ehdr_start is the load address)."""
+    tags = {tag: value for _, tag, value in dynamic_entries(elf)}
+    if tags.get(DT_RELA) != rela[3] or not 0 < tags.get(DT_RELASZ, 0) <= rela[5]:
+        sys.exit("defer_relocs: DT_RELA/DT_RELASZ are not .rela.dyn's")
+    phoff, = struct.unpack_from("<Q", elf.data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", elf.data, 0x36)
+    loads = [struct.unpack_from("<IIQQ", elf.data, phoff + i * phentsize)
+             for i in range(phnum)]
+    if min(vaddr for kind, _, _, vaddr in loads if kind == PT_LOAD) != 0:
+        sys.exit("defer_relocs: the first segment is not at address 0")
+
+
+def rewrite_dynamic(elf, relasz, relacount):
+    for at, tag, _ in dynamic_entries(elf):
         if tag in (DT_RELASZ, DT_RELACOUNT):
             DYN.pack_into(elf.data, at, tag, relasz if tag == DT_RELASZ else relacount)
 
@@ -103,6 +125,7 @@ def main(path):
         if name not in symbols:
             sys.exit(f"defer_relocs: {path} has no symbol {name}")
     rela = elf.section(".rela.dyn")
+    check_layout(elf, rela)
     entries = [RELA.unpack_from(elf.data, at) for at in range(rela[4], rela[4] + rela[5], RELA.size)]
     kept, deferred = partition(entries, symbols["__tm_je_ctl_start"], symbols["__tm_je_ctl_end"])
     if not deferred:

@@ -10,7 +10,8 @@
  * The program defines mprotect (exported: built with -rdynamic), so the
  * library's call lands here: the thread that applies stops in it until the
  * main thread has forked. Exits nonzero if any of it fails, or if the first
- * mallctl made nothing of the library writable (its tree was not deferred). */
+ * mallctl made nothing of the library writable (its tree was not deferred).
+ * Run with one tier: a tiered library calls mallctl in its constructor. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <poll.h>
@@ -32,7 +33,7 @@ typedef int bymib_fn(const size_t *, size_t, void *, size_t *, void *, size_t);
 typedef void stats_print_fn(void (*)(void *, const char *), void *, const char *);
 
 static int in_apply[2], forked[2];
-static volatile int applying_seen;
+static volatile int armed, applying_seen;
 
 static int wait_readable(int fd, int ms)
 {
@@ -51,7 +52,7 @@ int mprotect(void *addr, size_t len, int prot)
 	static int (*real)(void *, size_t, int);
 	if (!real)
 		real = (int (*)(void *, size_t, int))dlsym(RTLD_NEXT, "mprotect");
-	if (prot == (PROT_READ | PROT_WRITE) && !applying_seen && in_library(addr)) {
+	if (armed && prot == (PROT_READ | PROT_WRITE) && !applying_seen && in_library(addr)) {
 		applying_seen = 1;
 		char c = 1;
 		if (write(in_apply[1], &c, 1) != 1 || !wait_readable(forked[0], WAIT_MS))
@@ -99,12 +100,14 @@ int main(void)
 {
 	tm_expect_environment();
 	CHECK(pipe(in_apply) == 0 && pipe(forked) == 0, "pipes");
+	armed = 1;
 	int applier_result = -1;
 	pthread_t applier;
 	CHECK(pthread_create(&applier, NULL, first_mallctl, &applier_result) == 0,
 	      "thread created");
 	if (!wait_readable(in_apply[0], WAIT_MS)) {
-		fprintf(stderr, "mallctl_lazy: the first mallctl made nothing of the library writable\n");
+		fprintf(stderr, "mallctl_lazy: the first mallctl made nothing of the library "
+				"writable (not deferred, or done before main: tiered?)\n");
 		pthread_join(applier, NULL);
 		return 2;
 	}

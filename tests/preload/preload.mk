@@ -123,10 +123,14 @@ $(PL_B)/ubsan/obj/%.o: %.cc
 	@mkdir -p $(@D)
 	$(CXX) -O1 -g $(TM_CXXFLAGS) -fsanitize=undefined \
 	      -fno-sanitize-recover=undefined -c $< -o $@
-$(PL_B)/ubsan/libtiermalloc.so: $(PL_UBSAN_OBJ) $(TM_JEMALLOC) allocator/exports.map allocator/exec.ld
-	$(CC) -shared -fsanitize=undefined -o $@ $(PL_UBSAN_OBJ) $(TM_LIBS) \
+# Its mallctl tree is relocated at first use, as in $(B)/libtiermalloc.so.
+$(PL_B)/ubsan/libtiermalloc.so: $(PL_UBSAN_OBJ) $(TM_JEMALLOC) allocator/exports.map \
+				allocator/exec.ld tools/defer_relocs.py
+	$(CC) -shared -fsanitize=undefined -o $@.tmp $(PL_UBSAN_OBJ) $(TM_LIBS) \
 	      -Wl,-z,nodelete -Wl,-Bsymbolic-functions \
 	      -Wl,--version-script=allocator/exports.map
+	tools/defer_relocs.py $@.tmp
+	mv $@.tmp $@
 -include $(PL_UBSAN_OBJ:.o=.d)
 
 # The library again, without -Bsymbolic-functions: jemalloc is linked in, so
