@@ -3,9 +3,12 @@
 # Boot the two-tier NUMA test guest (QEMU, software emulation) and run one
 # command in it; exit with the command's exit status.
 #
-#   tests/vm/run-guest.sh --mode hmat|kmem|cxl [--timeout S] [--results DIR] -- COMMAND...
+#   tests/vm/run-guest.sh --mode hmat|kmem|cxl [--timeout S] [--results DIR]
+#                         [--node0 MIB] [--node1 MIB] -- COMMAND...
 #
-# Modes (node 0: 2 CPUs + 512 MiB DRAM; node 1: CPU-less, 1-1.1 GiB):
+# Modes (node 0: 2 CPUs + 512 MiB DRAM; node 1: CPU-less, 1-1.1 GiB;
+# --node0 and --node1 set the two sizes in hmat and kmem mode, multiples
+# of 128 MiB, for big heaps: under emulation touching a GiB takes seconds):
 #   hmat  node 1 is plain RAM; ACPI HMAT says 3x latency and 1/4 bandwidth.
 #   kmem  node 1 is an emulated NVDIMM onlined as system RAM (KMEM DAX).
 #   cxl   node 1 is a CXL Type-3 memory device (pmem region -> devdax ->
@@ -50,6 +53,8 @@ readonly KERNEL_STAMP="modules: ${MODULES_9P[*]} | ${MODULES_KMEM[*]} | ${MODULE
 mode=
 timeout_s=300
 results=
+node0_mib=512
+node1_mib=1024
 
 log() { printf 'run-guest: %s\n' "$*" >&2; }
 die() {
@@ -58,7 +63,7 @@ die() {
 }
 
 usage() {
-	sed -n '3,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -68,6 +73,8 @@ parse_args() {
 		--mode) mode=${2-} && shift 2 ;;
 		--timeout) timeout_s=${2-} && shift 2 ;;
 		--results) results=${2-} && shift 2 ;;
+		--node0) node0_mib=${2-} && shift 2 ;;
+		--node1) node1_mib=${2-} && shift 2 ;;
 		--) shift && break ;;
 		-h | --help) usage ;;
 		*) log "unknown argument: $1" && usage ;;
@@ -75,8 +82,22 @@ parse_args() {
 	done
 	[[ $mode =~ ^(hmat|kmem|cxl)$ ]] || usage
 	[[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout needs whole seconds"
+	check_sizes
 	(($#)) || usage
 	command_args=("$@")
+}
+
+# Memory blocks come in 128 MiB; the CXL layout's sizes are tied to its
+# window and region steps, so it keeps its own.
+check_sizes() {
+	local n
+	for n in "$node0_mib" "$node1_mib"; do
+		if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 256 || n % 128)); then
+			die "--node0/--node1 need MiB, a multiple of 128, at least 256"
+		fi
+	done
+	[[ $mode != cxl ]] || ((node0_mib == 512 && node1_mib == 1024)) ||
+		die "--node0/--node1 are for hmat and kmem mode"
 }
 
 ### Host packages #############################################################
@@ -248,21 +269,24 @@ machine_options() {
 		-numa hmat-lb,initiator=0,target=1,hierarchy=memory,data-type=access-bandwidth,bandwidth=5G
 	)
 	local node0=(
-		-object memory-backend-ram,id=m0,size=512M
+		-object "memory-backend-ram,id=m0,size=${node0_mib}M"
 		-numa node,nodeid=0,memdev=m0,cpus=0-1,initiator=0
 	)
 	case $mode in
 	hmat)
-		qemu_args+=(-cpu max -machine pc,hmat=on -m 1536M "${node0[@]}"
-			-object memory-backend-ram,id=m1,size=1024M
+		qemu_args+=(-cpu max -machine pc,hmat=on -m $((node0_mib + node1_mib))M "${node0[@]}"
+			-object "memory-backend-ram,id=m1,size=${node1_mib}M"
 			-numa node,nodeid=1,memdev=m1,initiator=0 "${hmat[@]}")
 		;;
 	kmem)
-		# 1152 MiB of NVDIMM leave 1 GiB of onlinable memory blocks after
-		# the devdax metadata (struct pages) and alignment.
-		qemu_args+=(-cpu max -machine pc,hmat=on,nvdimm=on -m 512M,slots=2,maxmem=2560M "${node0[@]}"
+		# The devdax metadata (struct pages: 1/64) and alignment take
+		# their own 128 MiB memory blocks; what is left is onlined
+		# (1152 MiB of NVDIMM: 1 GiB of node 1).
+		local nv=$((node1_mib + (node1_mib / 64 + 16 + 127) / 128 * 128))
+		qemu_args+=(-cpu max -machine pc,hmat=on,nvdimm=on
+			-m "${node0_mib}M,slots=2,maxmem=$((node0_mib + nv + 896))M" "${node0[@]}"
 			-numa node,nodeid=1,initiator=0 "${hmat[@]}"
-			-object memory-backend-ram,id=nv1,size=1152M
+			-object "memory-backend-ram,id=nv1,size=${nv}M"
 			-device nvdimm,id=nvdimm1,memdev=nv1,node=1)
 		;;
 	cxl)
