@@ -37,6 +37,7 @@ static struct {
 	tm_pace pace;                  /* how often heat is measured */
 	tm_margin margin;              /* what a swap must win by */
 	size_t heap_pages;             /* the heap's pages, last period */
+	uint64_t heat_cpu_ns;          /* this thread's CPU in measure() */
 	uint64_t last_ns, start_ns;
 	_Atomic bool running, stopping;
 	pthread_mutex_t lock;
@@ -176,6 +177,7 @@ static void publish(const tm_plan_params *p, const tm_plan_summary *sum,
 	s->undone_pages += mv->undone;
 	s->swap_margin = p->margin;
 	s->cpu_ns = cpu;
+	s->heat_cpu_ns = mg.heat_cpu_ns;
 	s->wall_ns = tm_now_ns() - mg.start_ns;
 	for (int t = 0; t < TM_TIER_MAX; t++)
 		s->resident_pages[t] = (uint64_t)resident(r, t);
@@ -280,8 +282,13 @@ static void period(unsigned period_ms)
 	bool grew = follow_heap();
 	tm_mover_find_huge(&mg.mover, hm);
 	unsigned periods = tm_pace_due(&mg.pace);
-	if (periods)
+	if (periods) {
+		/* The sources' share of a period, apart from the plan's:
+		 * their cost grows differently with the heap. */
+		uint64_t cpu = tm_os_thread_cpu_ns();
 		measure(periods, period_ms);
+		mg.heat_cpu_ns += tm_os_thread_cpu_ns() - cpu;
+	}
 	tm_residency res;
 	tm_mover_locate(&mg.mover, hm, TM_MIGRATOR_LOCATE_NEW, TM_MIGRATOR_LOCATE_AGAIN, &res);
 	tm_plan_params p;

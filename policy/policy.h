@@ -59,6 +59,8 @@ typedef struct {
 	uint64_t undone_pages;  /* demoted soon after coming up (see planner.h) */
 	unsigned swap_margin;   /* heat a swap must win by, as learned */
 	uint64_t cpu_ns;        /* CPU time of the migrator thread */
+	uint64_t heat_cpu_ns;   /* of which measuring heat: cooling and the
+				 * sources' collection (not kdamond's) */
 	uint64_t wall_ns;       /* since it started: cpu_ns / wall_ns is its share */
 	uint64_t resident_pages[TM_TIER_MAX]; /* heap pages present, per tier */
 	uint64_t heat_hist[TM_TIER_MAX][TM_HEAT_HIST];

@@ -129,6 +129,7 @@ static void migration(tm_json *j, const tm_policy_snapshot *ps)
 	tm_json_double(j, "migrator_cpu_s", (double)ps->cpu_ns / 1e9);
 	tm_json_double(j, "migrator_cpu_share",
 		       ps->wall_ns ? (double)ps->cpu_ns / (double)ps->wall_ns : 0.0);
+	tm_json_double(j, "heat_cpu_s", (double)ps->heat_cpu_ns / 1e9);
 	tm_json_u64(j, "periods", ps->periods);
 	tm_json_u64(j, "heat_boundary", ps->boundary);
 	tm_json_bool(j, "dram_pressure", ps->pressure);

@@ -36,6 +36,7 @@ void tm_policy_snapshot_get(tm_policy_snapshot *out)
 	out->demoted_bytes = 12288;
 	out->failed[TM_FAIL_BUSY] = 2;
 	out->cpu_ns = 1500000000;
+	out->heat_cpu_ns = 250000000;
 	out->wall_ns = 3000000000;
 	out->periods = periods_run;
 	out->heat_every = 4;
@@ -116,7 +117,7 @@ static void test_summary(void)
 			"{\"pages\":3,\"bytes\":12288}") != NULL, "migrations: %s", t);
 	CHECK(strstr(t, "{\"reason\":\"busy\",\"pages\":2}") != NULL, "failures");
 	CHECK(strstr(t, "\"migrator_cpu_s\":1.5,\"migrator_cpu_share\":0.5,"
-			"\"periods\":7") != NULL, "migrator CPU: %s", t);
+			"\"heat_cpu_s\":0.25,\"periods\":7") != NULL, "migrator CPU: %s", t);
 
 	paired = true;
 	t = reply(summary);
