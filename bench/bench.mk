@@ -8,6 +8,8 @@
 #                       tiermalloc (one tier, tiered) side by side, 1 to
 #                       10,000 threads (bench/pairs.sh)
 #   make bench-policy   the heat policy's cost at heaps of 1, 16, 64 GiB (~1 min)
+#   make bench-bigheap  the same in the two-tier guest, GUPS at a 4 GiB heap
+#                       beside 512 MiB (bench/gups/gups.mk; ~25 min)
 #
 # BENCH_ARGS passes options to bench/compare.py, for example
 #   make bench BENCH_ARGS='--allocators glibc,jemalloc,tiermalloc'

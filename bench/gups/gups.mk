@@ -10,6 +10,12 @@
 #                       and cxl-intervals.csv (BENCH_CXL_WORKLOADS, default
 #                       "gups kv redis"; BENCH_CXL_RATIOS, 4;
 #                       BENCH_CXL_RUNS, 3)
+#   make bench-bigheap  bench/gups/bigheap.sh in an hmat guest with node 0
+#                       1.5 GiB and node 1 4.5 GiB (issue 14): the heat
+#                       policy's CPU per period per GiB and its memory at a
+#                       4 GiB heap beside 512 MiB (BENCH_BIGHEAP_ARGS, e.g.
+#                       '--runs 1'); bench/results/big-heap.csv, the
+#                       write-up in bench/results/big-heap.md by hand
 #
 # Included by bench/bench.mk and by tests/policy/policy.mk (its guest test
 # runs it), hence the guard.
@@ -69,5 +75,15 @@ bench-cxl: all $(GUPS_BIN) $(REDIS_ZIPF_BIN) $(TLB_TURNOVER_SO)
 	  cat $(CXL_RUN)/cxl.md; } >bench/results/cxl.md
 	cp $(CXL_RUN)/cxl-intervals.csv bench/results/cxl-intervals.csv
 	/usr/bin/python3 bench/gups/cxl_plot.py bench/results/cxl-intervals.csv bench/results/cxl.png
+
+# The guest's memory: the 4 GiB heap's quarter in DRAM beside the kernel,
+# the tmpfs and the tools; node 1 the rest with room to spare.
+BIGHEAP_RUN := $(B)/vm/results/bigheap
+.PHONY: bench-bigheap
+bench-bigheap: all $(GUPS_BIN)
+	@rm -rf $(BIGHEAP_RUN) && mkdir -p $(BIGHEAP_RUN) bench/results
+	tests/vm/run-guest.sh --mode hmat --node0 1536 --node1 4608 --timeout 3600 \
+	  --results $(BIGHEAP_RUN) -- bench/gups/bigheap.sh $(BENCH_BIGHEAP_ARGS)
+	cp $(BIGHEAP_RUN)/bigheap.csv bench/results/big-heap.csv
 
 endif
