@@ -1,6 +1,7 @@
 #include "policy/heat_uffd.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,8 +69,9 @@ static size_t heap_pages(const tm_uffd_src *u, const tm_heatmap *hm)
 static void protect_heap(tm_uffd_src *u, const tm_heatmap *hm, bool on)
 {
 	for (int s = 0; s < hm->nspans; s++)
-		u->os->protect(u->uffd, hm->span[s].base,
-			       u->registered[s] - hm->span[s].base, on);
+		if (u->registered[s] > hm->span[s].base) /* a tier yet unused */
+			u->os->protect(u->uffd, hm->span[s].base,
+				       u->registered[s] - hm->span[s].base, on);
 }
 
 /* The period's windows and what each may see: the faults the budget buys,
@@ -91,6 +93,14 @@ static void plan(tm_uffd_src *u, size_t pages, unsigned period_ms)
 		if (affordable < u->windows)
 			u->windows = affordable ? (unsigned)affordable : 1;
 	}
+}
+
+/* Asked to stop (the program is exiting): the windows end now, and the
+ * protection is lifted, rather than holding up the exit for up to half a
+ * period. */
+static bool stopping(const tm_uffd_src *u)
+{
+	return u->base.stop && atomic_load(u->base.stop);
 }
 
 /* Waits are the program's time; the rest of a window is ours. */
@@ -119,7 +129,7 @@ static void watch(tm_uffd_src *u, tm_heatmap *hm, uint64_t window_ns)
 	for (unsigned us = first > FIRST_LOOK_US ? first : FIRST_LOOK_US;; us *= 2) {
 		uint64_t wall = u->os->now_ns() - wall0;
 		uint64_t ran = since(u->os->program_ns(), ran0);
-		if (ran >= window_ns || wall >= 2 * window_ns)
+		if (ran >= window_ns || wall >= 2 * window_ns || stopping(u))
 			break;
 		uint64_t left = window_ns - ran < 2 * window_ns - wall
 			? window_ns - ran : 2 * window_ns - wall;
@@ -141,7 +151,7 @@ static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 	uint64_t window_ns = (uint64_t)period_ms * 1000000 / 4 / u->windows;
 	uint64_t t0 = u->os->now_ns();
 	u->waited_ns = 0;
-	for (unsigned w = 0; w < u->windows; w++) {
+	for (unsigned w = 0; w < u->windows && !stopping(u); w++) {
 		protect_heap(u, hm, true);
 		watch(u, hm, window_ns);
 		u->faults += scan_heap(u, hm, SIZE_MAX, TM_HEAT_FULL / u->windows);

@@ -339,6 +339,9 @@ static void choose_source(void)
 	follow_heap();
 	mg.watch = mg.partner_watch = (tm_blind_watch){0};
 	mg.pace = TM_PACE_INIT;
+	for (int i = 0; i < TM_HEAT_SOURCES; i++)
+		if (mg.cfg.srcs[i])
+			mg.cfg.srcs[i]->stop = &mg.stopping;
 	mg.src = tm_sources_choose(mg.cfg.srcs, mg.cfg.forced, mg.benched, mg.cfg.hm,
 				   period_ms(), st, &mg.partner);
 	for (int i = 0; i < TM_HEAT_SOURCES; i++)

@@ -30,6 +30,9 @@ struct tm_heat_src {
 	uint64_t observed;
 	/* Credits single pages (perf, uffd), not whole regions (DAMON). */
 	bool page_exact;
+	/* Set by the migrator: true once it is asked to stop (at exit), so
+	 * that a source that waits within collect returns early. NULL: never. */
+	const _Atomic bool *stop;
 	/* Start observing the heap of hm. 0 (why may note how it is limited),
 	 * or -1 with the reason in why. */
 	int (*open)(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,

@@ -41,9 +41,15 @@ static int every_other_page;
 static uint64_t clock_ns, program_clock_ns, fault_cost_ns = 1000;
 static uint64_t scan_cost_ns; /* a page-table walk: this thread's time */
 
+static _Atomic bool stop_flag;
+static size_t stop_at_wait; /* the wait of the period that sets it; 0: none */
+static size_t waits_in_period;
+
 static void f_wait(unsigned us)
 {
 	clock_ns += us * 1000ULL;
+	if (++waits_in_period == stop_at_wait)
+		atomic_store(&stop_flag, true);
 	if (waits_in_window++ < writes_from)
 		return;
 	program_clock_ns += us * 1000ULL;
@@ -127,6 +133,8 @@ static void reset_kernel(size_t pages)
 	registered_end = 0;
 	protects = 0;
 	windows_done = waits_in_window = writes_from = 0;
+	waits_in_period = stop_at_wait = 0;
+	atomic_store(&stop_flag, false);
 	clock_ns = program_clock_ns = 0;
 	every_other_page = 0;
 }
@@ -209,6 +217,29 @@ static void test_window_follows_progress(size_t per_call)
 	CHECK_EQ(u.base.observed, 8 * 4096, "pages watched, counted");
 	u.base.close(&u.base);
 	fault_cost_ns = 1000;
+}
+
+/* Asked to stop in its first window (the program exits), the source ends
+ * that window at once, watches no other, and lifts the protection: exit
+ * waits for no more of the period. */
+static void test_stop(void)
+{
+	tm_heatmap hm;
+	tm_uffd_src u;
+	open_over(&u, &hm, 4096, 4096, 1000, 3);
+	u.base.stop = &stop_flag;
+	window_first = 0;
+	window_count = 0; /* writes nothing: every window would run its time */
+	stop_at_wait = 1;
+	u.base.collect(&u.base, &hm, 1000);
+	CHECK_EQ(u.windows, 8, "8 windows planned");
+	CHECK_EQ(windows_done, 1, "one watched");
+	CHECK_EQ(waits_in_period, 1, "which ended at the stop");
+	size_t still = 0;
+	for (size_t i = 0; i < 4096; i++)
+		still += wp[i];
+	CHECK_EQ(still, 0, "no page left protected");
+	u.base.close(&u.base);
 }
 
 /* A busy machine runs the program late in each window: the window waits
@@ -369,6 +400,7 @@ int main(void)
 	test_window_follows_progress(1000);
 	test_window_follows_progress(1);
 	test_busy_machine();
+	test_stop();
 	test_own_cost();
 	test_growth();
 	test_fallbacks();
