@@ -50,15 +50,17 @@ def admitted(path, timeout):
     help request), retried while the slots are all busy."""
     end = time.monotonic() + 20
     while True:
+        s = r = None
         try:
             s = connect(path, timeout)
             s.sendall(b"help\n")
             r = reply_or_close(s)
         except BlockingIOError:  # the listen backlog is full
-            r = None
-        if r and r.get("request") == "help" or time.monotonic() > end:
+            pass
+        if s and (r and r.get("request") == "help" or time.monotonic() > end):
             return s
-        s.close()
+        if s:
+            s.close()
         time.sleep(0.02)
 
 
