@@ -31,9 +31,12 @@ TM_JEMALLOC := $(B)/jemalloc/libjemalloc_tm.a
 # allocator/exec.ld: what every exec runs and writes, gathered into the
 # fewest pages (the script says why and what); the lookups of jemalloc's
 # mallctl tree are wrapped to relocate it at its first use (je_ctl.c).
+# --no-undefined-version: every symbol exports.map exports must be defined
+# here; a lost entry point (free) would otherwise link to libc's unnoticed.
 TM_JE_CTL_LOOKUPS := byname nametomib bymib mibnametomib bymibname
 TM_LIBS := $(TM_JEMALLOC) -lpthread -ldl -static-libgcc -Wl,--wrap=je_te_event_trigger \
-           $(TM_JE_CTL_LOOKUPS:%=-Wl,--wrap=je_ctl_%) -Wl,-T,allocator/exec.ld
+           $(TM_JE_CTL_LOOKUPS:%=-Wl,--wrap=je_ctl_%) -Wl,-T,allocator/exec.ld \
+           -Wl,--no-undefined-version
 
 # Library objects: every .c under allocator/, policy/ and stats/, and the C++
 # operators (cxx.cc). malloc.o and cxx.o hold the interposed entry points, so

@@ -347,9 +347,11 @@ static __attribute__((noinline)) void *malloc_starting(size_t size, uintptr_t si
 	return tiered_alloc(size, 0, site);
 }
 
+/* The site (the return address) is read in the branches that use it: on
+ * the fast path it would be one load more. */
 TM_EXPORT void *malloc(size_t size)
 {
-	if (TM_UNLIKELY(atomic_load_explicit(&tm_services_pending, memory_order_relaxed)))
+	if (tm_services_waiting())
 		return malloc_starting(size, SITE());
 	if (TM_LIKELY(!tiered || in_tier0_window(size)))
 		return tm_je_malloc(size);

@@ -31,10 +31,15 @@ uint64_t tm_services_born_ns(void);
 extern __attribute__((visibility("hidden"))) _Atomic int tm_services_pending;
 void tm_services_tick(size_t size);
 
+static inline bool tm_services_waiting(void)
+{
+	return __builtin_expect(atomic_load_explicit(&tm_services_pending,
+						     memory_order_relaxed), 0);
+}
+
 static inline void tm_services_poll(size_t size)
 {
-	if (__builtin_expect(atomic_load_explicit(&tm_services_pending,
-						  memory_order_relaxed), 0))
+	if (tm_services_waiting())
 		tm_services_tick(size);
 }
 
