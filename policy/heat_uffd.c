@@ -16,17 +16,22 @@ static tm_uffd_src *self(tm_heat_src *s)
 	return (tm_uffd_src *)s;
 }
 
+/* How a scan leaves the pages it finds written: as they are (a look
+ * during a window), or protected again (a window's end: the next window
+ * starts there, without protecting the whole heap again). */
+typedef enum { LOOK, REARM } scan_mode;
+
 /* Visit the runs of span s written since it was protected, up to at least
  * max pages; the pages seen. With credit, each page gets it. */
 static size_t scan_span(tm_uffd_src *u, tm_heatmap *hm, int s, size_t max,
-			unsigned credit)
+			unsigned credit, scan_mode mode)
 {
 	uintptr_t at = hm->span[s].base, end = u->registered[s];
 	size_t pages = 0;
 	while (at < end && pages < max) {
 		uintptr_t walk_end = at;
-		long n = u->os->scan_written(u->pagemap, at, end, u->runs,
-					     TM_UFFD_RUNS, &walk_end);
+		long n = (mode == REARM ? u->os->take_written : u->os->scan_written)(
+			u->pagemap, at, end, u->runs, TM_UFFD_RUNS, &walk_end);
 		for (long k = 0; k < n; k++)
 			pages += credit ? tm_heatmap_credit(hm, u->runs[k].start,
 							    u->runs[k].end, credit)
@@ -38,11 +43,12 @@ static size_t scan_span(tm_uffd_src *u, tm_heatmap *hm, int s, size_t max,
 	return pages;
 }
 
-static size_t scan_heap(tm_uffd_src *u, tm_heatmap *hm, size_t max, unsigned credit)
+static size_t scan_heap(tm_uffd_src *u, tm_heatmap *hm, size_t max,
+			unsigned credit, scan_mode mode)
 {
 	size_t pages = 0;
 	for (int s = 0; s < hm->nspans && pages < max; s++)
-		pages += scan_span(u, hm, s, max - pages, credit);
+		pages += scan_span(u, hm, s, max - pages, credit, mode);
 	return pages;
 }
 
@@ -121,12 +127,13 @@ static uint64_t since(uint64_t now, uint64_t then)
 /* Let the program run until it has written the window's pages, or has
  * run for the window's time (its CPU time: on a busy machine it runs less
  * of the wall clock), or at most twice that on the wall clock, for a
- * program that sleeps. Waits double, so a window costs a few scans. */
-static void watch(tm_uffd_src *u, tm_heatmap *hm, uint64_t window_ns)
+ * program that sleeps. Waits double from the first, so a window costs a
+ * few scans. */
+static void watch(tm_uffd_src *u, tm_heatmap *hm, uint64_t window_ns,
+		  unsigned first_us)
 {
 	uint64_t wall0 = u->os->now_ns(), ran0 = u->os->program_ns();
-	unsigned first = (unsigned)(window_ns / 1000 / LOOKS);
-	for (unsigned us = first > FIRST_LOOK_US ? first : FIRST_LOOK_US;; us *= 2) {
+	for (unsigned us = first_us;; us *= 2) {
 		uint64_t wall = u->os->now_ns() - wall0;
 		uint64_t ran = since(u->os->program_ns(), ran0);
 		if (ran >= window_ns || wall >= 2 * window_ns || stopping(u))
@@ -134,9 +141,33 @@ static void watch(tm_uffd_src *u, tm_heatmap *hm, uint64_t window_ns)
 		uint64_t left = window_ns - ran < 2 * window_ns - wall
 			? window_ns - ran : 2 * window_ns - wall;
 		wait_for_program(u, us < left / 1000 + 1 ? us : (unsigned)(left / 1000 + 1));
-		if (scan_heap(u, hm, u->window_pages, 0) >= u->window_pages)
+		if (scan_heap(u, hm, u->window_pages, 0, LOOK) >= u->window_pages)
 			break;
 	}
+}
+
+/* A window's first look: after 1/LOOKS of it, or sooner where the last
+ * windows overran their share: a program that writes fast takes faults
+ * all through a look's wait and our own scans, past what it was allowed. */
+static unsigned first_look_us(const tm_uffd_src *u, uint64_t window_ns)
+{
+	unsigned us = (unsigned)(window_ns / 1000 / LOOKS);
+	if (u->look_us && u->look_us < us)
+		us = u->look_us;
+	return us > FIRST_LOOK_US ? us : FIRST_LOOK_US;
+}
+
+/* After a window whose first look came after first_us and which saw seen
+ * pages written: look twice as early where it saw more than twice its
+ * share, twice as late where it saw under half. */
+static void adjust_look(tm_uffd_src *u, size_t seen, unsigned first_us)
+{
+	if (seen > 2 * u->window_pages)
+		u->look_us = first_us / 2;
+	else if (seen < u->window_pages / 2)
+		u->look_us = first_us * 2;
+	else
+		u->look_us = first_us;
 }
 
 /* Each window credits its written pages with 1/windows of the full heat. */
@@ -151,10 +182,14 @@ static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 	uint64_t window_ns = (uint64_t)period_ms * 1000000 / 4 / u->windows;
 	uint64_t t0 = u->os->now_ns();
 	u->waited_ns = 0;
+	protect_heap(u, hm, true);
 	for (unsigned w = 0; w < u->windows && !stopping(u); w++) {
-		protect_heap(u, hm, true);
-		watch(u, hm, window_ns);
-		u->faults += scan_heap(u, hm, SIZE_MAX, TM_HEAT_FULL / u->windows);
+		unsigned first_us = first_look_us(u, window_ns);
+		watch(u, hm, window_ns, first_us);
+		scan_mode end = w + 1 < u->windows ? REARM : LOOK;
+		size_t seen = scan_heap(u, hm, SIZE_MAX, TM_HEAT_FULL / u->windows, end);
+		u->faults += seen;
+		adjust_look(u, seen, first_us);
 	}
 	protect_heap(u, hm, false);
 	u->base.observed += pages * u->windows;

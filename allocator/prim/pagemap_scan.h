@@ -12,6 +12,9 @@
 #define PAGE_IS_PRESENT (1ULL << 3)
 #define PAGE_IS_HUGE (1ULL << 6) /* PMD-mapped THP (or hugetlb) */
 
+/* flags */
+#define PM_SCAN_WP_MATCHING (1ULL << 0) /* write-protect the pages reported */
+
 struct pm_page_region {
 	uint64_t start, end, categories;
 };

@@ -37,6 +37,9 @@ typedef struct {
 	 * max runs; *walk_end is where the scan stopped. Count or -errno. */
 	long (*scan_written)(int pagemap, uintptr_t start, uintptr_t end,
 			     tm_page_run *runs, size_t max, uintptr_t *walk_end);
+	/* scan_written that write-protects the runs it reports again. */
+	long (*take_written)(int pagemap, uintptr_t start, uintptr_t end,
+			     tm_page_run *runs, size_t max, uintptr_t *walk_end);
 	void (*close)(int fd);
 	/* What one write fault on a protected page costs here, in ns (> 0):
 	 * measured on pages of our own. */

@@ -39,12 +39,13 @@ static int uffd_open(void)
 }
 
 /* Runs of present pages of [start, end) in the category. */
-static long scan(int pagemap, uint64_t category, uintptr_t start, uintptr_t end,
-		 tm_page_run *runs, size_t max, uintptr_t *walk_end)
+static long scan(int pagemap, uint64_t flags, uint64_t category, uintptr_t start,
+		 uintptr_t end, tm_page_run *runs, size_t max, uintptr_t *walk_end)
 {
 	struct pm_page_region vec[64];
 	struct pm_scan_arg arg = {
 		.size = sizeof(arg),
+		.flags = flags,
 		.start = start,
 		.end = end,
 		.vec = (uintptr_t)vec,
@@ -66,13 +67,22 @@ static long scan(int pagemap, uint64_t category, uintptr_t start, uintptr_t end,
 static long scan_written(int pagemap, uintptr_t start, uintptr_t end,
 			 tm_page_run *runs, size_t max, uintptr_t *walk_end)
 {
-	return scan(pagemap, PAGE_IS_WRITTEN, start, end, runs, max, walk_end);
+	return scan(pagemap, 0, PAGE_IS_WRITTEN, start, end, runs, max, walk_end);
+}
+
+/* The same, protecting what it reports again in the same page-table walk:
+ * the cost is the pages written, not the range's. */
+static long take_written(int pagemap, uintptr_t start, uintptr_t end,
+			 tm_page_run *runs, size_t max, uintptr_t *walk_end)
+{
+	return scan(pagemap, PM_SCAN_WP_MATCHING, PAGE_IS_WRITTEN, start, end,
+		    runs, max, walk_end);
 }
 
 static long scan_huge(int pagemap, uintptr_t start, uintptr_t end,
 		      tm_page_run *runs, size_t max, uintptr_t *walk_end)
 {
-	return scan(pagemap, PAGE_IS_HUGE, start, end, runs, max, walk_end);
+	return scan(pagemap, 0, PAGE_IS_HUGE, start, end, runs, max, walk_end);
 }
 
 /* A scan of an empty range tells whether the ioctl exists at all. The
@@ -169,6 +179,7 @@ const tm_uffd_os tm_uffd_os_real = {
 	.register_wp = register_wp,
 	.protect = protect,
 	.scan_written = scan_written,
+	.take_written = take_written,
 	.close = close_fd,
 	.fault_ns = fault_ns,
 	.wait = wait_us,

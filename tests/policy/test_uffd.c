@@ -36,6 +36,7 @@ static void write_page(size_t i)
  * the window (a page written in half the windows). A machine too busy to
  * run the program at first is writes_from > 0. */
 static size_t window_first, window_count, windows_done, waits_in_window;
+static bool rearmed; /* a scan protected pages again: a window starts */
 static size_t writes_from;
 static int every_other_page;
 static uint64_t clock_ns, program_clock_ns, fault_cost_ns = 1000;
@@ -44,12 +45,20 @@ static uint64_t scan_cost_ns; /* a page-table walk: this thread's time */
 static _Atomic bool stop_flag;
 static size_t stop_at_wait; /* the wait of the period that sets it; 0: none */
 static size_t waits_in_period;
+static unsigned first_waits[16]; /* the first wait of each window, in us */
 
 static void f_wait(unsigned us)
 {
+	if (rearmed) {
+		rearmed = false;
+		windows_done++;
+		waits_in_window = 0;
+	}
 	clock_ns += us * 1000ULL;
 	if (++waits_in_period == stop_at_wait)
 		atomic_store(&stop_flag, true);
+	if (waits_in_window == 0 && windows_done - 1 < 16)
+		first_waits[windows_done - 1] = us;
 	if (waits_in_window++ < writes_from)
 		return;
 	program_clock_ns += us * 1000ULL;
@@ -81,6 +90,7 @@ static int f_protect(int fd, uintptr_t start, size_t len, bool on)
 		return -ENOENT;
 	protects++;
 	windows_done += on;
+	rearmed = false;
 	waits_in_window = 0;
 	memset(wp + page_of(start), on, len >> FX_SHIFT);
 	return 0;
@@ -112,12 +122,24 @@ static long f_scan(int fd, uintptr_t start, uintptr_t end, tm_page_run *runs,
 	return (long)n;
 }
 
+static long f_take(int fd, uintptr_t start, uintptr_t end, tm_page_run *runs,
+		   size_t max, uintptr_t *walk_end)
+{
+	long n = f_scan(fd, start, end, runs, max, walk_end);
+	for (long k = 0; k < n; k++)
+		memset(wp + page_of(runs[k].start), 1,
+		       (runs[k].end - runs[k].start) >> FX_SHIFT);
+	rearmed = true;
+	return n;
+}
+
 static const tm_uffd_os fake = {
 	.open = f_open,
 	.open_pagemap = f_pagemap,
 	.register_wp = f_register,
 	.protect = f_protect,
 	.scan_written = f_scan,
+	.take_written = f_take,
 	.close = f_close,
 	.fault_ns = f_fault_ns,
 	.wait = f_wait,
@@ -133,6 +155,7 @@ static void reset_kernel(size_t pages)
 	registered_end = 0;
 	protects = 0;
 	windows_done = waits_in_window = writes_from = 0;
+	rearmed = false;
 	waits_in_period = stop_at_wait = 0;
 	atomic_store(&stop_flag, false);
 	clock_ns = program_clock_ns = 0;
@@ -215,6 +238,34 @@ static void test_window_follows_progress(size_t per_call)
 	CHECK_EQ(u.faults, 8 * 128, "pages seen written, counted (%zu runs a scan)",
 		 per_call);
 	CHECK_EQ(u.base.observed, 8 * 4096, "pages watched, counted");
+	CHECK_EQ(protects, 2, "the whole heap protected once and released once: "
+		 "a window's last scan protects what it saw again");
+	u.base.close(&u.base);
+	fault_cost_ns = 1000;
+}
+
+/* A program that writes ten times a window's share before the first look
+ * (faults it takes past the budget): each next window looks twice as
+ * early, down to the shortest wait. One that writes little again: looks go
+ * back to 1/16 of the window. */
+static void test_look_follows_overrun(void)
+{
+	tm_heatmap hm;
+	tm_uffd_src u;
+	fault_cost_ns = 15000;
+	open_over(&u, &hm, 4096, 4096, 1000, 3);
+	window_first = 0;
+	window_count = 1250; /* the share is 125 */
+	u.base.collect(&u.base, &hm, 500);
+	unsigned dflt = 500000 / 4 / 8 / 16;
+	CHECK_EQ(first_waits[0], dflt, "the first window looks at 1/16 of it");
+	CHECK_EQ(first_waits[1], dflt / 2, "the second at half that");
+	CHECK_EQ(first_waits[7], 100, "the eighth at the shortest wait");
+	window_count = 10;
+	windows_done = 0;
+	u.base.collect(&u.base, &hm, 500);
+	CHECK_EQ(first_waits[0], 100, "the next period starts where it ended");
+	CHECK_EQ(first_waits[7], dflt, "and writing little, looks at 1/16 again");
 	u.base.close(&u.base);
 	fault_cost_ns = 1000;
 }
@@ -399,6 +450,7 @@ int main(void)
 	test_budget_in_time();
 	test_window_follows_progress(1000);
 	test_window_follows_progress(1);
+	test_look_follows_overrun();
 	test_busy_machine();
 	test_stop();
 	test_own_cost();
