@@ -55,7 +55,9 @@ def admitted(path, timeout):
             s = connect(path, timeout)
             s.sendall(b"help\n")
             r = reply_or_close(s)
-        except BlockingIOError:  # the listen backlog is full
+        # The listen backlog is full, or the server took the connection
+        # and closed it at once (all slots busy) before our request went.
+        except (BlockingIOError, BrokenPipeError, ConnectionResetError):
             pass
         if s and (r and r.get("request") == "help" or time.monotonic() > end):
             return s
