@@ -8,8 +8,9 @@
 #define MAX_WINDOWS 8         /* windows a period: the credit's resolution */
 #define MIN_WINDOW_PAGES 32   /* fewer says too little to be worth a window */
 #define FIRST_LOOK_US 100     /* the shortest first wait of a window */
-#define LOOKS 16              /* first wait: 1/LOOKS of the window, doubled */
+#define LOOKS 16              /* first wait, pace unknown: 1/LOOKS of the window */
 #define OWN_PERMILLE 20       /* our own protecting and scanning: 2% */
+#define MAX_LIFT_RUN 32       /* periods of lifting before keeping is tried */
 
 static tm_uffd_src *self(tm_heat_src *s)
 {
@@ -52,37 +53,89 @@ static size_t scan_heap(tm_uffd_src *u, tm_heatmap *hm, size_t max,
 	return pages;
 }
 
-static void register_growth(tm_uffd_src *u, const tm_heatmap *hm)
+/* Register what the heap grew by; with the rest of the heap protected,
+ * protect it too. */
+static void register_growth(tm_uffd_src *u, const tm_heatmap *hm, bool protect)
 {
 	for (int s = 0; s < hm->nspans; s++) {
 		const tm_span *sp = &hm->span[s];
 		uintptr_t from = u->registered[s];
-		if (sp->end > from &&
-		    u->os->register_wp(u->uffd, from, sp->end - from) == 0)
-			u->registered[s] = sp->end;
+		if (sp->end <= from ||
+		    u->os->register_wp(u->uffd, from, sp->end - from) != 0)
+			continue;
+		u->registered[s] = sp->end;
+		if (protect)
+			u->os->protect(u->uffd, from, sp->end - from, true);
 	}
 }
 
 static size_t heap_pages(const tm_uffd_src *u, const tm_heatmap *hm)
 {
 	size_t pages = 0;
-	for (int s = 0; s < hm->nspans; s++)
-		pages += (u->registered[s] - hm->span[s].base) >> hm->shift;
+	for (int s = 0; s < u->nspans; s++)
+		pages += (u->registered[s] - u->span_base[s]) >> hm->shift;
 	return pages;
 }
 
 /* Write-protect the whole registered heap, or lift the protection. */
-static void protect_heap(tm_uffd_src *u, const tm_heatmap *hm, bool on)
+static void protect_heap(tm_uffd_src *u, bool on)
 {
-	for (int s = 0; s < hm->nspans; s++)
-		if (u->registered[s] > hm->span[s].base) /* a tier yet unused */
-			u->os->protect(u->uffd, hm->span[s].base,
-				       u->registered[s] - hm->span[s].base, on);
+	for (int s = 0; s < u->nspans; s++)
+		if (u->registered[s] > u->span_base[s]) /* a tier yet unused */
+			u->os->protect(u->uffd, u->span_base[s],
+				       u->registered[s] - u->span_base[s], on);
+}
+
+/* Between periods the protection is lifted, and this thread pays for
+ * every page of the heap (0.02-9 us a 4 KiB page on the VMs here), or
+ * kept, and the program pays a fault for each page it writes meanwhile,
+ * which the next period's first scan counts while it protects them again. Each way
+ * is measured when it is taken and the cheaper one kept: lifting first,
+ * to learn its cost, then keeping, and after a period whose faults cost
+ * more than lifting would have, lifting for 1, 2, 4 ... MAX_LIFT_RUN
+ * periods before keeping is tried again. */
+static bool keeps_protection(tm_uffd_src *u)
+{
+	if (!u->lift_pages)
+		return false;
+	if (u->lift_run) {
+		u->lift_run--;
+		return false;
+	}
+	return true;
+}
+
+/* The protection was kept since the last period: protect again what the
+ * program wrote meanwhile, and judge what that cost it against lifting. */
+static void rearm_kept(tm_uffd_src *u, tm_heatmap *hm, size_t pages)
+{
+	size_t written = scan_heap(u, hm, SIZE_MAX, 0, REARM);
+	u->kept_faults += written;
+	uint64_t lift_ns = u->lift_ns * pages / u->lift_pages;
+	if ((uint64_t)written * u->fault_ns <= lift_ns) {
+		u->lift_backoff = 1;
+		return;
+	}
+	u->lift_run = u->lift_backoff;
+	if (u->lift_backoff < MAX_LIFT_RUN)
+		u->lift_backoff *= 2;
+}
+
+static void lift(tm_uffd_src *u, size_t pages)
+{
+	uint64_t t0 = u->os->now_ns();
+	protect_heap(u, false);
+	u->lift_ns = u->os->now_ns() - t0;
+	u->lift_pages = pages;
+	u->armed = false;
 }
 
 /* The period's windows and what each may see: the faults the budget buys,
  * split into windows of at least MIN_WINDOW_PAGES, each letting at most a
- * quarter of the heap be written (or every page would look alike). */
+ * quarter of the heap be written (or every page would look alike). No
+ * more windows than this thread's share of the period pays for, nor than
+ * the budget pays for at what the last period's windows saw, where a
+ * program wrote more than a window's share before the shortest look. */
 static void plan(tm_uffd_src *u, size_t pages, unsigned period_ms)
 {
 	uint64_t budget = (uint64_t)period_ms * 1000000 / 100 * u->cpu_percent /
@@ -98,6 +151,11 @@ static void plan(tm_uffd_src *u, size_t pages, unsigned period_ms)
 				      u->window_cost_ns;
 		if (affordable < u->windows)
 			u->windows = affordable ? (unsigned)affordable : 1;
+	}
+	if (u->seen_per_window > u->window_pages) { /* they overran the share */
+		uint64_t paid = budget / u->seen_per_window;
+		if (paid < u->windows)
+			u->windows = paid ? (unsigned)paid : 1;
 	}
 }
 
@@ -124,77 +182,111 @@ static uint64_t since(uint64_t now, uint64_t then)
 	return now > then ? now - then : 0;
 }
 
-/* Let the program run until it has written the window's pages, or has
- * run for the window's time (its CPU time: on a busy machine it runs less
- * of the wall clock), or at most twice that on the wall clock, for a
- * program that sleeps. Waits double from the first, so a window costs a
- * few scans. */
-static void watch(tm_uffd_src *u, tm_heatmap *hm, uint64_t window_ns,
-		  unsigned first_us)
+/* Whether the window's time is up: the program has run for it (its CPU
+ * time: on a busy machine it runs less of the wall clock), or twice that
+ * has passed on the wall clock (a program that sleeps). *ran: the
+ * program's time so far. */
+static bool time_up(const tm_uffd_src *u, uint64_t wall0, uint64_t ran0,
+		    uint64_t window_ns, uint64_t *ran)
 {
-	uint64_t wall0 = u->os->now_ns(), ran0 = u->os->program_ns();
-	for (unsigned us = first_us;; us *= 2) {
+	*ran = since(u->os->program_ns(), ran0);
+	return *ran >= window_ns || u->os->now_ns() - wall0 >= 2 * window_ns ||
+	       stopping(u);
+}
+
+/* Let the program run until it has written the window's pages or the
+ * window's time is up; the program's time it took. Waits double from the
+ * first; a wait that reaches the window's end ends it without a look (the
+ * window's last scan follows). */
+static uint64_t watch(tm_uffd_src *u, tm_heatmap *hm, uint64_t window_ns,
+		      unsigned first_us)
+{
+	uint64_t wall0 = u->os->now_ns(), ran0 = u->os->program_ns(), ran;
+	for (unsigned us = first_us; !time_up(u, wall0, ran0, window_ns, &ran);
+	     us *= 2) {
 		uint64_t wall = u->os->now_ns() - wall0;
-		uint64_t ran = since(u->os->program_ns(), ran0);
-		if (ran >= window_ns || wall >= 2 * window_ns || stopping(u))
-			break;
 		uint64_t left = window_ns - ran < 2 * window_ns - wall
 			? window_ns - ran : 2 * window_ns - wall;
 		wait_for_program(u, us < left / 1000 + 1 ? us : (unsigned)(left / 1000 + 1));
-		if (scan_heap(u, hm, u->window_pages, 0, LOOK) >= u->window_pages)
+		if (time_up(u, wall0, ran0, window_ns, &ran) ||
+		    scan_heap(u, hm, u->window_pages, 0, LOOK) >= u->window_pages)
 			break;
 	}
+	return ran;
 }
 
-/* A window's first look: after 1/LOOKS of it, or sooner where the last
- * windows overran their share: a program that writes fast takes faults
- * all through a look's wait and our own scans, past what it was allowed. */
+/* A window's first look: when the last window's pace says the program
+ * will have written a window's share (a look walks the whole heap's page
+ * tables: a program that writes slowly is looked at once, at the end);
+ * 1/LOOKS of the window before any pace is known. */
 static unsigned first_look_us(const tm_uffd_src *u, uint64_t window_ns)
 {
-	unsigned us = (unsigned)(window_ns / 1000 / LOOKS);
-	if (u->look_us && u->look_us < us)
-		us = u->look_us;
-	return us > FIRST_LOOK_US ? us : FIRST_LOOK_US;
+	uint64_t us = u->look_us ? u->look_us : window_ns / 1000 / LOOKS;
+	uint64_t longest = window_ns / 1000 + 1;
+	return us < FIRST_LOOK_US ? FIRST_LOOK_US : us > longest ? (unsigned)longest
+								 : (unsigned)us;
 }
 
-/* After a window whose first look came after first_us and which saw seen
- * pages written: look twice as early where it saw more than twice its
- * share, twice as late where it saw under half. */
-static void adjust_look(tm_uffd_src *u, size_t seen, unsigned first_us)
+/* The pace of a window that saw seen pages written in ran ns of the
+ * program's time: when it would have written the share. Pages written
+ * again do not count twice, so a program's pace only slows as a window
+ * goes on: the estimate errs early. */
+static void adjust_look(tm_uffd_src *u, size_t seen, uint64_t ran_ns,
+			uint64_t window_ns)
 {
-	if (seen > 2 * u->window_pages)
-		u->look_us = first_us / 2;
-	else if (seen < u->window_pages / 2)
-		u->look_us = first_us * 2;
-	else
-		u->look_us = first_us;
+	uint64_t fill_ns = seen ? ran_ns / seen * u->window_pages : 2 * window_ns;
+	u->look_us = (unsigned)(fill_ns / 1000 < UINT32_MAX ? fill_ns / 1000 + 1
+						       : UINT32_MAX);
 }
 
 /* Each window credits its written pages with 1/windows of the full heat. */
 static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 {
 	tm_uffd_src *u = self(s);
-	register_growth(u, hm);
+	uint64_t t0 = u->os->now_ns();
+	if (u->armed)
+		rearm_kept(u, hm, heap_pages(u, hm));
+	register_growth(u, hm, u->armed);
 	size_t pages = heap_pages(u, hm);
 	plan(u, pages, period_ms);
 	if (!u->windows)
 		return;
 	uint64_t window_ns = (uint64_t)period_ms * 1000000 / 4 / u->windows;
-	uint64_t t0 = u->os->now_ns();
 	u->waited_ns = 0;
-	protect_heap(u, hm, true);
-	for (unsigned w = 0; w < u->windows && !stopping(u); w++) {
-		unsigned first_us = first_look_us(u, window_ns);
-		watch(u, hm, window_ns, first_us);
-		scan_mode end = w + 1 < u->windows ? REARM : LOOK;
+	if (!u->armed)
+		protect_heap(u, true);
+	bool keep = keeps_protection(u);
+	size_t seen_all = 0;
+	unsigned w = 0;
+	for (; w < u->windows && !stopping(u); w++) {
+		uint64_t ran = watch(u, hm, window_ns, first_look_us(u, window_ns));
+		scan_mode end = w + 1 < u->windows || keep ? REARM : LOOK;
 		size_t seen = scan_heap(u, hm, SIZE_MAX, TM_HEAT_FULL / u->windows, end);
-		u->faults += seen;
-		adjust_look(u, seen, first_us);
+		seen_all += seen;
+		adjust_look(u, seen, ran, window_ns);
 	}
-	protect_heap(u, hm, false);
+	u->faults += seen_all;
+	u->seen_per_window = w ? seen_all / w : 0;
+	u->armed = keep && !stopping(u);
+	if (!u->armed)
+		lift(u, pages);
 	u->base.observed += pages * u->windows;
 	uint64_t own = u->os->now_ns() - t0 - u->waited_ns;
 	u->window_cost_ns = own / u->windows + 1;
+}
+
+static void uffd_report(const tm_heat_src *s, tm_policy_snapshot *out)
+{
+	const tm_uffd_src *u = (const tm_uffd_src *)s;
+	out->tracking = (tm_write_tracking){
+		.active = true,
+		.windows = u->windows,
+		.fault_ns = u->fault_ns,
+		.window_faults = u->faults,
+		.kept_faults = u->kept_faults,
+		.kept = u->armed,
+		.lift_ns_per_kpage = u->lift_pages ? u->lift_ns * 1000 / u->lift_pages : 0,
+	};
 }
 
 static const char *open_reason(int err)
@@ -233,19 +325,32 @@ static int uffd_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 	snprintf(why, len, "sees writes only (reads are not seen); a write fault "
 		 "costs %.1f us here; faults kept to %u%% of a CPU",
 		 (double)u->fault_ns / 1000, u->cpu_percent);
+	u->nspans = hm->nspans;
 	for (int i = 0; i < hm->nspans; i++)
-		u->registered[i] = hm->span[i].base;
+		u->registered[i] = u->span_base[i] = hm->span[i].base;
 	return 0;
 }
 
-/* Closing the descriptors is all: the kernel drops the registrations with
- * the last reference, and in a forked child the parent still holds its own. */
-static void uffd_close(tm_heat_src *s)
+/* In a forked child: the descriptors are the parent's too, and so is the
+ * userfaultfd's address space, so only they go. */
+static void uffd_forget(tm_heat_src *s)
 {
 	tm_uffd_src *u = self(s);
 	u->os->close(u->uffd);
 	u->os->close(u->pagemap);
 	u->uffd = u->pagemap = -1;
+}
+
+/* The protection kept since the last period is lifted first: the program
+ * goes on without a fault per page it writes. The kernel drops the
+ * registrations with the descriptor. */
+static void uffd_close(tm_heat_src *s)
+{
+	tm_uffd_src *u = self(s);
+	if (u->armed)
+		protect_heap(u, false);
+	u->armed = false;
+	uffd_forget(s);
 }
 
 void tm_uffd_src_init(tm_uffd_src *s, const tm_uffd_os *os, unsigned cpu_percent)
@@ -256,10 +361,12 @@ void tm_uffd_src_init(tm_uffd_src *s, const tm_uffd_os *os, unsigned cpu_percent
 		.page_exact = true,
 		.open = uffd_open,
 		.collect = uffd_collect,
+		.report = uffd_report,
 		.close = uffd_close,
-		.forget = uffd_close,
+		.forget = uffd_forget,
 	};
 	s->os = os;
 	s->cpu_percent = cpu_percent;
 	s->uffd = s->pagemap = -1;
+	s->lift_backoff = 1;
 }

@@ -8,21 +8,30 @@
  * costs here when it opens, and lets the faults of a period cost at most
  * TIERMALLOC_HEAT_CPU percent of one CPU.
  *
- * Each period the whole heap is protected with one call and watched for up
- * to 8 windows; the scan that ends a window protects the pages it found
- * written again in the same page-table walk, so the next window starts
- * without a call that costs the whole heap (on a VM, protecting 20 MiB
- * took milliseconds, and the program faulted all along). A window ends when the program has written its share of the
- * budget or a quarter of the heap, or has run for its share of a quarter of
- * the period, counted in the program's CPU time (at most twice that on the
- * clock, for a program that sleeps). So windows follow the program's
- * progress, not the clock: a busy or slow machine gives the same picture.
- * Protecting and scanning a big heap costs this thread too (page-table
- * walks): there are no more windows than fit 2% of the period at what a
- * window cost last time. The pages written first in a window are
- * the ones written most often, and a page's credit is the share of windows
- * it was written in: a frequency, page by page. The protection is lifted
- * after the last window, so faults stay within the windows. */
+ * Each period the heap is watched for up to 8 windows; the scan that ends
+ * a window protects the pages it found written again in the same
+ * page-table walk, so the next window starts without a call that costs
+ * the whole heap. A window ends when the program has written its share of
+ * the budget or a quarter of the heap, or has run for its share of a
+ * quarter of the period, counted in the program's CPU time (at most twice
+ * that on the clock, for a program that sleeps). So windows follow the
+ * program's progress, not the clock: a busy or slow machine gives the same
+ * picture. Whether the share is written is seen by looks, each a walk of
+ * the heap's page tables; a window looks first when the last one's pace
+ * says the share will be written, so a program that writes little is
+ * looked at once a window. The pages written first in a window are the
+ * ones written most often, and a page's credit is the share of windows it
+ * was written in: a frequency, page by page.
+ *
+ * The walks cost this thread too: there are no more windows than fit 2% of
+ * the period at what a window cost last time, nor than the budget pays for
+ * at what the last period's windows saw (a program that writes more than
+ * a window's share before the shortest look overruns every window).
+ *
+ * Between periods the protection is lifted (this thread's work grows with
+ * the heap: 0.02-9 us a page on the VMs here) or kept (the program takes a
+ * fault for each page it writes meanwhile, and the next period protects
+ * only those again), whichever cost less when last measured. */
 #ifndef TM_HEAT_UFFD_H
 #define TM_HEAT_UFFD_H
 
@@ -36,14 +45,23 @@ typedef struct {
 	const tm_uffd_os *os;
 	unsigned cpu_percent;         /* the budget: share of one CPU */
 	int uffd, pagemap;
+	int nspans;
+	uintptr_t span_base[TM_TIER_MAX];   /* per span: its start */
 	uintptr_t registered[TM_TIER_MAX];  /* per span: registered up to */
 	uint64_t fault_ns;            /* what a write fault costs here */
 	unsigned windows;             /* this period's windows */
 	size_t window_pages;          /* pages a window may see written */
 	uint64_t faults;              /* pages seen written (one fault each) */
+	size_t seen_per_window;       /* the last period's, on average */
 	uint64_t window_cost_ns;      /* our own time a window took, last period */
 	uint64_t waited_ns;           /* this period's waits: the program's time */
 	unsigned look_us;             /* next window's first look; 0: default */
+	bool armed;                   /* the protection kept since last period */
+	uint64_t kept_faults;         /* pages written while it was kept */
+	uint64_t lift_ns;             /* what lifting it cost, the last time */
+	size_t lift_pages;            /* over that many pages; 0: never lifted */
+	unsigned lift_run;            /* periods to lift before keeping again */
+	unsigned lift_backoff;        /* the next such run, if keeping costs more */
 	tm_page_run runs[TM_UFFD_RUNS];
 } tm_uffd_src;
 

@@ -183,6 +183,11 @@ static void publish(const tm_plan_params *p, const tm_plan_summary *sum,
 		s->resident_pages[t] = (uint64_t)resident(r, t);
 	tm_heatmap_histogram(mg.cfg.hm, s->heat_hist);
 	s->observed = mg.src->observed + (mg.partner ? mg.partner->observed : 0);
+	s->tracking = (tm_write_tracking){0};
+	if (mg.src->report)
+		mg.src->report(mg.src, s);
+	if (mg.partner && mg.partner->report)
+		mg.partner->report(mg.partner, s);
 	s->boundary = sum->boundary;
 	s->heat_every = mg.pace.every;
 	s->pressure = sum->pressure;

@@ -35,6 +35,17 @@ typedef struct {
 	                         * is limited or what it took over, or "" */
 } tm_heat_source_stat;
 
+/* Write tracking (uffd), when in use: what it does and what it costs. */
+typedef struct {
+	bool active;
+	unsigned windows;         /* the last period's */
+	uint64_t fault_ns;        /* what a write fault costs here */
+	uint64_t window_faults;   /* pages seen written in windows, in all */
+	uint64_t kept_faults;     /* pages written between periods, protected */
+	bool kept;                /* the protection kept since the last period */
+	uint64_t lift_ns_per_kpage; /* lifting it, 1000 pages; 0: not measured */
+} tm_write_tracking;
+
 typedef struct {
 	uintptr_t site;         /* return address of the allocating call */
 	uint64_t samples;       /* sampled allocations */
@@ -53,6 +64,7 @@ typedef struct {
 	uint64_t periods;       /* periods run */
 	unsigned heat_every;    /* heat is measured every this many periods
 				 * (more than 1 once placement has settled) */
+	tm_write_tracking tracking;
 	uint64_t promoted_pages, demoted_pages;
 	uint64_t promoted_bytes, demoted_bytes;
 	uint64_t failed[TM_FAIL_KINDS];       /* pages, by reason */

@@ -44,6 +44,8 @@ struct tm_heat_src {
 	 * pace.h). A source that samples between collections (DAMON's
 	 * kdamond) slows its sampling to match. */
 	void (*pace)(tm_heat_src *s, unsigned every);
+	/* Optional: what it does, into the stats (under their lock). */
+	void (*report)(const tm_heat_src *s, tm_policy_snapshot *out);
 	/* Stop and release kernel resources. */
 	void (*close)(tm_heat_src *s);
 	/* In a forked child: drop file descriptors and mappings without

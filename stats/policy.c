@@ -78,6 +78,23 @@ static const char *reads(const char *in_use)
 	return "not seen: nothing measures accesses";
 }
 
+/* Write tracking's windows and faults, and between periods whether the
+ * program paid (protection kept) or the migrator did (lifted). */
+static void write_tracking(tm_json *j, const tm_write_tracking *t)
+{
+	if (!t->active)
+		return;
+	tm_json_object_begin(j, "write_tracking");
+	tm_json_u64(j, "windows", t->windows);
+	tm_json_u64(j, "fault_ns", t->fault_ns);
+	tm_json_u64(j, "faults_in_windows", t->window_faults);
+	tm_json_u64(j, "faults_between_periods", t->kept_faults);
+	tm_json_string(j, "between_periods", t->kept ? "protection kept"
+			: "protection lifted");
+	tm_json_u64_or_null(j, "lift_ns_per_1000_pages", t->lift_ns_per_kpage);
+	tm_json_object_end(j);
+}
+
 static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
 {
 	const char *in_use = ps->source ? ps->source : "none";
@@ -100,6 +117,7 @@ static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
 	notes(j, ps);
 	tm_json_string(j, "reads", reads(in_use));
 	tm_json_u64(j, "measured_every_periods", ps->heat_every);
+	write_tracking(j, &ps->tracking);
 	tm_json_object_end(j);
 }
 

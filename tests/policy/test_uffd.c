@@ -30,17 +30,19 @@ static void write_page(size_t i)
 	present[i] = 1;
 }
 
-/* What the program writes while the source waits: on each wait from the
- * writes_from-th of a window on, the pages of [window_first, window_first +
- * count); with every_other_page, only those whose index has the parity of
- * the window (a page written in half the windows). A machine too busy to
- * run the program at first is writes_from > 0. */
+/* What the program writes while the source waits: on each wait in which
+ * it runs, the pages of [window_first, window_first + count); with
+ * every_other_page, only those whose index has the parity of the window (a
+ * page written in half the windows). A machine too busy to run the program
+ * at first runs it only after idle_ns of each window's clock. */
 static size_t window_first, window_count, windows_done, waits_in_window;
 static bool rearmed; /* a scan protected pages again: a window starts */
-static size_t writes_from;
+static uint64_t idle_ns, window_clock_ns;
 static int every_other_page;
 static uint64_t clock_ns, program_clock_ns, fault_cost_ns = 1000;
 static uint64_t scan_cost_ns; /* a page-table walk: this thread's time */
+static uint64_t lift_cost_ns; /* lifting the protection, a page */
+static size_t looks;          /* scans that protect nothing again */
 
 static _Atomic bool stop_flag;
 static size_t stop_at_wait; /* the wait of the period that sets it; 0: none */
@@ -57,11 +59,16 @@ static void f_wait(unsigned us)
 	clock_ns += us * 1000ULL;
 	if (++waits_in_period == stop_at_wait)
 		atomic_store(&stop_flag, true);
-	if (waits_in_window == 0 && windows_done - 1 < 16)
-		first_waits[windows_done - 1] = us;
-	if (waits_in_window++ < writes_from)
+	if (waits_in_window++ == 0) {
+		window_clock_ns = 0;
+		if (windows_done - 1 < 16)
+			first_waits[windows_done - 1] = us;
+	}
+	uint64_t from = window_clock_ns;
+	window_clock_ns += us * 1000ULL;
+	if (window_clock_ns <= idle_ns)
 		return;
-	program_clock_ns += us * 1000ULL;
+	program_clock_ns += window_clock_ns - (from > idle_ns ? from : idle_ns);
 	for (size_t i = window_first; i < window_first + window_count; i++)
 		if (!every_other_page || i % 2 == windows_done % 2)
 			write_page(i);
@@ -90,11 +97,14 @@ static int f_protect(int fd, uintptr_t start, size_t len, bool on)
 		return -ENOENT;
 	protects++;
 	windows_done += on;
+	clock_ns += on ? 0 : lift_cost_ns * (len >> FX_SHIFT);
 	rearmed = false;
 	waits_in_window = 0;
 	memset(wp + page_of(start), on, len >> FX_SHIFT);
 	return 0;
 }
+
+static bool rearming; /* f_scan called by f_take */
 
 /* Runs of present pages not protected, a few per call. */
 static long f_scan(int fd, uintptr_t start, uintptr_t end, tm_page_run *runs,
@@ -103,6 +113,7 @@ static long f_scan(int fd, uintptr_t start, uintptr_t end, tm_page_run *runs,
 	size_t n = 0, i = page_of(start), last = page_of(end);
 	size_t limit = max < runs_per_call ? max : runs_per_call;
 	clock_ns += scan_cost_ns;
+	looks += !rearming;
 	*walk_end = end;
 	while (i < last) {
 		if (wp[i] || !present[i]) {
@@ -125,7 +136,9 @@ static long f_scan(int fd, uintptr_t start, uintptr_t end, tm_page_run *runs,
 static long f_take(int fd, uintptr_t start, uintptr_t end, tm_page_run *runs,
 		   size_t max, uintptr_t *walk_end)
 {
+	rearming = true;
 	long n = f_scan(fd, start, end, runs, max, walk_end);
+	rearming = false;
 	for (long k = 0; k < n; k++)
 		memset(wp + page_of(runs[k].start), 1,
 		       (runs[k].end - runs[k].start) >> FX_SHIFT);
@@ -154,7 +167,8 @@ static void reset_kernel(size_t pages)
 	memset(present, 1, pages);
 	registered_end = 0;
 	protects = 0;
-	windows_done = waits_in_window = writes_from = 0;
+	windows_done = waits_in_window = 0;
+	idle_ns = 0;
 	rearmed = false;
 	waits_in_period = stop_at_wait = 0;
 	atomic_store(&stop_flag, false);
@@ -173,6 +187,14 @@ static void open_over(tm_uffd_src *u, tm_heatmap *hm, size_t pages, size_t prese
 	runs_per_call = per_call;
 	tm_uffd_src_init(u, &fake, cpu_percent);
 	CHECK_EQ(u->base.open(&u->base, hm, 100, why, sizeof(why)), 0, "opens");
+}
+
+static size_t protected_pages(size_t pages)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < pages; i++)
+		n += wp[i];
+	return n;
 }
 
 static unsigned heat(size_t page)
@@ -231,10 +253,8 @@ static void test_window_follows_progress(size_t per_call)
 	CHECK_EQ(heat(101), TM_HEAT_FULL / 2, "its neighbour too");
 	CHECK_EQ(heat(99), 0, "page 99 never written");
 	CHECK_EQ(heat(356), 0, "page 356 never written");
-	size_t still = 0;
-	for (size_t i = 0; i < 4096; i++)
-		still += wp[i];
-	CHECK_EQ(still, 0, "no page left protected after the period");
+	CHECK_EQ(protected_pages(4096), 0, "no page left protected after the "
+		 "first period (it learns what lifting costs)");
 	CHECK_EQ(u.faults, 8 * 128, "pages seen written, counted (%zu runs a scan)",
 		 per_call);
 	CHECK_EQ(u.base.observed, 8 * 4096, "pages watched, counted");
@@ -244,28 +264,64 @@ static void test_window_follows_progress(size_t per_call)
 	fault_cost_ns = 1000;
 }
 
+/* A source over 4096 pages at 15 us a fault (a window's share: 125 pages),
+ * after a period in which the program wrote 1250 pages before each
+ * window's first look. */
+static void open_after_overrun(tm_uffd_src *u, tm_heatmap *hm)
+{
+	fault_cost_ns = 15000;
+	open_over(u, hm, 4096, 4096, 1000, 3);
+	window_first = 0;
+	window_count = 1250;
+	u->base.collect(&u->base, hm, 500);
+}
+
 /* A program that writes ten times a window's share before the first look
- * (faults it takes past the budget): each next window looks twice as
- * early, down to the shortest wait. One that writes little again: looks go
- * back to 1/16 of the window. */
-static void test_look_follows_overrun(void)
+ * (faults it takes past the budget): the next window looks when, at that
+ * pace, it will have written its share: at once, the shortest wait. One
+ * that writes little: each window waits its time through and is scanned
+ * only at its end (a look walks the heap's page tables). */
+static void test_look_follows_pace(void)
 {
 	tm_heatmap hm;
 	tm_uffd_src u;
-	fault_cost_ns = 15000;
-	open_over(&u, &hm, 4096, 4096, 1000, 3);
-	window_first = 0;
-	window_count = 1250; /* the share is 125 */
-	u.base.collect(&u.base, &hm, 500);
-	unsigned dflt = 500000 / 4 / 8 / 16;
+	open_after_overrun(&u, &hm);
+	unsigned dflt = 500000 / 4 / 8 / 16, window = 500000 / 4 / 8;
 	CHECK_EQ(first_waits[0], dflt, "the first window looks at 1/16 of it");
-	CHECK_EQ(first_waits[1], dflt / 2, "the second at half that");
-	CHECK_EQ(first_waits[7], 100, "the eighth at the shortest wait");
+	CHECK_EQ(first_waits[1], 100, "the second at the shortest wait");
+	CHECK_EQ(first_waits[7], 100, "and the eighth");
 	window_count = 10;
 	windows_done = 0;
 	u.base.collect(&u.base, &hm, 500);
-	CHECK_EQ(first_waits[0], 100, "the next period starts where it ended");
-	CHECK_EQ(first_waits[7], dflt, "and writing little, looks at 1/16 again");
+	CHECK_EQ(first_waits[0], 100, "the next period starts at that pace");
+	windows_done = 0;
+	looks = 0;
+	u.base.collect(&u.base, &hm, 500);
+	CHECK_EQ(u.windows, 8, "writing little, 8 windows");
+	CHECK_EQ(first_waits[0], window + 1, "each waits its time through");
+	CHECK_EQ(first_waits[7], window + 1, "to the last");
+	CHECK_EQ(looks, 0, "with no look before its last scan");
+	u.base.close(&u.base);
+	fault_cost_ns = 1000;
+}
+
+/* A program that writes 1250 pages before the shortest look, ten times a
+ * window's share: the next period has as many windows as the budget (1000
+ * faults) pays for at that, one; once it writes little, 8 again. */
+static void test_windows_follow_overrun(void)
+{
+	tm_heatmap hm;
+	tm_uffd_src u;
+	open_after_overrun(&u, &hm);
+	CHECK_EQ(u.windows, 8, "8 windows, as the budget says");
+	CHECK_EQ(u.faults, 8 * 1250, "which overran it tenfold");
+	u.base.collect(&u.base, &hm, 500);
+	CHECK_EQ(u.windows, 1, "then one window");
+	CHECK_EQ(u.faults, 9 * 1250, "and its faults");
+	window_count = 10;
+	u.base.collect(&u.base, &hm, 500);
+	u.base.collect(&u.base, &hm, 500);
+	CHECK_EQ(u.windows, 8, "writing little: 8 windows again");
 	u.base.close(&u.base);
 	fault_cost_ns = 1000;
 }
@@ -286,10 +342,7 @@ static void test_stop(void)
 	CHECK_EQ(u.windows, 8, "8 windows planned");
 	CHECK_EQ(windows_done, 1, "one watched");
 	CHECK_EQ(waits_in_period, 1, "which ended at the stop");
-	size_t still = 0;
-	for (size_t i = 0; i < 4096; i++)
-		still += wp[i];
-	CHECK_EQ(still, 0, "no page left protected");
+	CHECK_EQ(protected_pages(4096), 0, "no page left protected");
 	u.base.close(&u.base);
 }
 
@@ -305,21 +358,21 @@ static void test_busy_machine(void)
 	open_over(&u, &hm, 1024, 1024, 1000, 3);
 	window_first = 10;
 	window_count = 20;
-	writes_from = 4; /* not run for 100 + 200 + 400 + 800 us */
+	idle_ns = 1500000; /* not run for the first 1.5 ms of each window */
 	u.base.collect(&u.base, &hm, 1000);
 	CHECK_EQ(heat(10), TM_HEAT_FULL, "seen in every window, though late");
 	CHECK_EQ(heat(29), TM_HEAT_FULL, "the last written page too");
 	CHECK_EQ(heat(30), 0, "page 30 not written");
 	uint64_t ran = program_clock_ns;
 	window_count = 0;
-	writes_from = 0;
+	idle_ns = 0;
 	u.base.collect(&u.base, &hm, 1000);
 	CHECK(program_clock_ns - ran <= 250000000ULL + 8 * 100000ULL,
 	      "nothing written: a quarter of the period of the program's time "
 	      "(%llu ns)", (unsigned long long)(program_clock_ns - ran));
 	CHECK(program_clock_ns - ran >= 250000000ULL, "and no less");
 	uint64_t before = clock_ns;
-	writes_from = SIZE_MAX; /* asleep */
+	idle_ns = UINT64_MAX; /* asleep */
 	u.base.collect(&u.base, &hm, 1000);
 	CHECK(clock_ns - before <= 500000000ULL + 8 * 100000ULL,
 	      "a program asleep: half the period on the clock (%llu ns)",
@@ -371,6 +424,112 @@ static void test_growth(void)
 	u.base.close(&u.base);
 }
 
+/* A heap of 4096 pages where a fault costs 15 us and lifting the
+ * protection 2 us a page, 8 ms in all. */
+static void open_priced(tm_uffd_src *u, tm_heatmap *hm)
+{
+	fault_cost_ns = 15000;
+	lift_cost_ns = 2000;
+	open_over(u, hm, 4096, 4096, 1000, 3);
+}
+
+/* Lifting costs 2 us a page, 8 ms for this heap; a fault 15 us. The first
+ * period lifts, to learn that; then the protection is kept while the
+ * pages the program writes between periods cost it less in faults. */
+static void test_keeps_protection_when_cheaper(void)
+{
+	tm_heatmap hm;
+	tm_uffd_src u;
+	open_priced(&u, &hm);
+	window_first = 0;
+	window_count = 100;
+	u.base.collect(&u.base, &hm, 500);
+	CHECK(!u.armed && protected_pages(4096) == 0, "the first period lifts");
+	u.base.collect(&u.base, &hm, 500);
+	CHECK(u.armed, "the second keeps the protection");
+	CHECK_EQ(protected_pages(4096), 4096, "of every page");
+	for (size_t i = 1000; i < 1300; i++) /* 4.5 ms of faults */
+		write_page(i);
+	size_t before = protects;
+	u.base.collect(&u.base, &hm, 500);
+	CHECK_EQ(u.kept_faults, 300, "the next counts what was written meanwhile");
+	CHECK_EQ(protects, before, "and protects nothing whole");
+	CHECK(u.armed, "cheaper than lifting: kept");
+	CHECK_EQ(protected_pages(4096), 4096, "every page protected again");
+	CHECK_EQ(heat(1000), 0, "written between periods: no credit");
+	CHECK_EQ(heat(0) > 0, 1, "written in the windows: credit");
+	u.base.close(&u.base);
+	CHECK_EQ(protected_pages(4096), 0, "closing lifts the protection kept");
+	lift_cost_ns = 0;
+	fault_cost_ns = 1000;
+}
+
+/* A program that writes 800 pages between periods (12 ms of faults, more
+ * than the 8 ms of lifting): after each period that kept the protection
+ * and lost, lifting runs 1, 2, 4 ... periods before keeping is tried
+ * again; one that won resets that. */
+static void test_lifts_when_faults_dearer(void)
+{
+	tm_heatmap hm;
+	tm_uffd_src u;
+	open_priced(&u, &hm);
+	window_count = 0;
+	char kept[16] = {0};
+	for (int p = 0; p < 15; p++) {
+		u.base.collect(&u.base, &hm, 500);
+		kept[p] = u.armed ? 'K' : 'L';
+		for (size_t i = 2000; i < 2800 - (p >= 10 ? 700 : 0); i++)
+			write_page(i);
+	}
+	CHECK(strcmp(kept, "LKLKLLKLLLLKKKK") == 0,
+	      "learn, keep, then 1, 2, 4 periods lifting; writing 100 pages, "
+	      "kept (%s)", kept);
+	u.base.close(&u.base);
+	lift_cost_ns = 0;
+	fault_cost_ns = 1000;
+}
+
+/* A source that has run two periods (nothing to pay for faults between
+ * them), so its protection is now kept. */
+static void open_kept(tm_uffd_src *u, tm_heatmap *hm, size_t pages,
+		      size_t present)
+{
+	open_over(u, hm, pages, present, 1000, 3);
+	u->base.collect(&u->base, hm, 1000);
+	u->base.collect(&u->base, hm, 1000);
+	CHECK(u->armed, "protection kept after two periods");
+}
+
+/* The heap grows while the protection is kept: the new part is protected
+ * too, and its writes seen. */
+static void test_growth_while_kept(void)
+{
+	tm_heatmap hm;
+	tm_uffd_src u;
+	window_first = 150;
+	window_count = 1;
+	open_kept(&u, &hm, 100, 200);
+	hm.span[0].end = fx_addr(0, 200);
+	u.base.collect(&u.base, &hm, 1000);
+	CHECK_EQ(heat(150), TM_HEAT_FULL, "the grown part tracked");
+	CHECK_EQ(protected_pages(200), 200, "and protected");
+	u.base.close(&u.base);
+}
+
+/* In a forked child the descriptors are dropped and nothing else: the
+ * userfaultfd is the parent's, and so is its protection. */
+static void test_forget_leaves_parent(void)
+{
+	tm_heatmap hm;
+	tm_uffd_src u;
+	window_count = 0;
+	open_kept(&u, &hm, 64, 64);
+	size_t before = protects;
+	u.base.forget(&u.base);
+	CHECK_EQ(protects, before, "forget touches no protection");
+	CHECK_EQ(u.uffd, -1, "and drops the descriptors");
+}
+
 static void test_fallbacks(void)
 {
 	char why[120];
@@ -409,6 +568,45 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+/* Pages of [buf, buf + pages) not write-protected, by a pagemap of our own. */
+static size_t unprotected_pages(char *buf, size_t pages)
+{
+	int pm = tm_uffd_os_real.open_pagemap();
+	uintptr_t at = (uintptr_t)buf, end = at + pages * FX_PAGE, walk_end;
+	tm_page_run runs[64];
+	size_t n = 0;
+	while (pm >= 0 && at < end) {
+		long k = tm_uffd_os_real.scan_written(pm, at, end, runs, 64, &walk_end);
+		for (long i = 0; i < k; i++)
+			n += (runs[i].end - runs[i].start) / FX_PAGE;
+		if (k < 0 || walk_end <= at)
+			break;
+		at = walk_end;
+	}
+	tm_uffd_os_real.close(pm);
+	return n;
+}
+
+/* After the period that learnt what lifting costs, the protection is kept
+ * (nothing writes: no fault to pay); the next period counts and protects
+ * again what was written meanwhile, and closing lifts it. */
+static void real_kernel_keeps(tm_uffd_src *u, tm_heatmap *hm, char *buf,
+			      size_t pages)
+{
+	u->base.collect(&u->base, hm, 100);
+	CHECK(u->armed, "the real kernel: protection kept");
+	CHECK_EQ(unprotected_pages(buf, pages), 0, "on every page");
+	for (size_t i = 300; i < 310; i++)
+		buf[i * FX_PAGE] = 3;
+	CHECK_EQ(unprotected_pages(buf, pages), 10, "writes lift it page by page");
+	u->base.collect(&u->base, hm, 100);
+	CHECK_EQ(u->kept_faults, 10, "counted by the next period");
+	CHECK_EQ(unprotected_pages(buf, pages), 0, "and protected again");
+	u->base.close(&u->base);
+	CHECK_EQ(unprotected_pages(buf, pages), pages, "closing lifts it");
+	CHECK(buf[300 * FX_PAGE] == 3 && buf[299 * FX_PAGE] == 1, "contents intact");
+}
+
 static void test_real_kernel(void)
 {
 	char why[120];
@@ -441,7 +639,7 @@ static void test_real_kernel(void)
 	for (size_t i = 0; i < pages; i++)
 		CHECK(buf[i * FX_PAGE + 5] == (i >= 100 && i < 200 ? 2 : 1),
 		      "contents intact (%zu)", i);
-	u.base.close(&u.base);
+	real_kernel_keeps(&u, &hm, buf, pages);
 	munmap(buf, pages * FX_PAGE);
 }
 
@@ -450,11 +648,16 @@ int main(void)
 	test_budget_in_time();
 	test_window_follows_progress(1000);
 	test_window_follows_progress(1);
-	test_look_follows_overrun();
+	test_look_follows_pace();
+	test_windows_follow_overrun();
 	test_busy_machine();
 	test_stop();
 	test_own_cost();
 	test_growth();
+	test_keeps_protection_when_cheaper();
+	test_lifts_when_faults_dearer();
+	test_growth_while_kept();
+	test_forget_leaves_parent();
 	test_fallbacks();
 	test_real_kernel();
 	return check_summary();

@@ -125,6 +125,41 @@ def check_views(d, v):
             "tools/tierstat runs from the tree as well")
 
 
+def tracking_stats(d, v):
+    """heat_source once write tracking has run a period, or as it is after
+    40 rounds of work."""
+    hs = {}
+    for _ in range(40):
+        v.say("work 50")
+        v.line()
+        r = tierstat(v.pid, "--json", stats_dir=d)
+        hs = json.loads(r.stdout).get("heat_source", {}) if r.returncode == 0 else {}
+        if hs.get("write_tracking", {}).get("windows"):
+            break
+    return hs
+
+
+def check_write_tracking(d, sysfs):
+    """Tiered under the heat policy, the stats and the table say what write
+    tracking does: its windows, its faults, and who paid between periods."""
+    v = Victim(d, env={"TIERMALLOC_SYSFS": sysfs, "TIERMALLOC_SCAN_MS": "100"})
+    hs = tracking_stats(d, v)
+    if "uffd" not in hs.get("name", ""):
+        print(f"(write tracking not tested: the heat source here is "
+              f"{hs.get('name')}) ", end="")
+        v.finish()
+        return
+    wt = hs.get("write_tracking", {})
+    C.check(wt.get("windows", 0) >= 1 and wt.get("fault_ns", 0) > 0 and
+            wt.get("faults_in_windows", 0) > 0 and
+            wt.get("between_periods") in ("protection kept", "protection lifted"),
+            f"write tracking in the stats: {wt}")
+    r = tierstat(v.pid, stats_dir=d)
+    C.check("  write tracking: " in r.stdout and "windows a period" in r.stdout
+            and "between periods" in r.stdout, f"and in the table:\n{r.stdout}")
+    v.finish()
+
+
 def check_errors(d):
     one_line_error(tierstat(dead_pid(), stats_dir=d), "no process", "dead pid")
     one_line_error(tierstat(os.getpid(), stats_dir=d), "serves no stats",
@@ -229,6 +264,7 @@ def main():
     check_errors(d)
     check_watch(d, one)
     check_record_plot(d, tiered, work)
+    check_write_tracking(d, sysfs)
     for v in (one, tiered):
         v.finish()
     check_record_until_exit(d, work)

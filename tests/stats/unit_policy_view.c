@@ -40,6 +40,7 @@ void tm_policy_snapshot_get(tm_policy_snapshot *out)
 	out->wall_ns = 3000000000;
 	out->periods = periods_run;
 	out->heat_every = 4;
+	out->tracking = (tm_write_tracking){true, 8, 15000, 1200, 300, true, 0};
 	out->undone_pages = 5;
 	out->swap_margin = 96;
 	out->heat_hist[0][7] = 5;
@@ -111,6 +112,11 @@ static void test_summary(void)
 	      "what swaps achieved: %s", t);
 	CHECK(strstr(t, "\"measured_every_periods\":4") != NULL,
 	      "how often heat is measured: %s", t);
+	CHECK(strstr(t, "\"write_tracking\":{\"windows\":8,\"fault_ns\":15000,"
+			"\"faults_in_windows\":1200,\"faults_between_periods\":300,"
+			"\"between_periods\":\"protection kept\","
+			"\"lift_ns_per_1000_pages\":null}") != NULL,
+	      "what write tracking does and costs: %s", t);
 	CHECK(strstr(t, "\"name\":\"damon\"") && strstr(t, "\"why\":\"xxxxxxxx"),
 	      "an unterminated reason is cut at its field");
 	CHECK(strstr(t, "\"promoted\":{\"pages\":10,\"bytes\":40960},\"demoted\":"

@@ -96,6 +96,18 @@ def per_node_lines(stats):
     return lines
 
 
+def tracking_lines(wt):
+    """Write tracking's windows and faults, and who paid between periods."""
+    if not wt:
+        return []
+    lift = wt.get("lift_ns_per_1000_pages")
+    lift = f"{lift / 1000:.3f} us a page" if lift else "not measured yet"
+    return [f"  write tracking: {wt['windows']} windows a period; faults "
+            f"{number(wt['faults_in_windows'])} in windows, "
+            f"{number(wt['faults_between_periods'])} between periods; "
+            f"{wt['between_periods']} (lifting costs {lift})"]
+
+
 def policy_lines(stats):
     lines = []
     hs, mig = stats.get("heat_source", {}), stats.get("migration", {})
@@ -108,6 +120,7 @@ def policy_lines(stats):
             lines.append(f"  measured every {every} periods: placement has settled")
         for note in hs.get("notes", []):
             lines.append(f"  {note['name']}: {note['note']}")
+        lines += tracking_lines(hs.get("write_tracking"))
         for other in hs.get("not_used", []):
             lines.append(f"  not {other['name']}: {other['why']}")
     if unavailable(mig):
