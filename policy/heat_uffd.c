@@ -18,8 +18,9 @@ static tm_uffd_src *self(tm_heat_src *s)
 }
 
 /* How a scan leaves the pages it finds written: as they are (a look
- * during a window), or protected again (a window's end: the next window
- * starts there, without protecting the whole heap again). */
+ * during a window), or protected again (a window's end: the next window,
+ * or the gap to the next period, starts there without protecting the
+ * whole heap again). */
 typedef enum { LOOK, REARM } scan_mode;
 
 /* Visit the runs of span s written since it was protected, up to at least
@@ -89,12 +90,18 @@ static void protect_heap(tm_uffd_src *u, bool on)
 /* Between periods the protection is lifted, and this thread pays for
  * every page of the heap (0.02-9 us a 4 KiB page on the VMs here), or
  * kept, and the program pays a fault for each page it writes meanwhile,
- * which the next period's first scan counts while it protects them again. Each way
- * is measured when it is taken and the cheaper one kept: lifting first,
- * to learn its cost, then keeping, and after a period whose faults cost
- * more than lifting would have, lifting for 1, 2, 4 ... MAX_LIFT_RUN
- * periods before keeping is tried again. */
-static bool keeps_protection(tm_uffd_src *u)
+ * which the next period's first scan counts while it protects them again.
+ * Lifting comes first, to learn its cost; then the protection is kept
+ * where the pages the program is expected to write cost less in faults,
+ * and after a period whose faults cost more than lifting would have,
+ * lifting runs 1, 2, 4 ... MAX_LIFT_RUN periods before keeping is tried
+ * again. */
+static uint64_t lift_cost_ns(const tm_uffd_src *u, size_t pages)
+{
+	return u->lift_ns * pages / u->lift_pages;
+}
+
+static bool keeps_protection(tm_uffd_src *u, size_t expected, size_t pages)
 {
 	if (!u->lift_pages)
 		return false;
@@ -102,7 +109,20 @@ static bool keeps_protection(tm_uffd_src *u)
 		u->lift_run--;
 		return false;
 	}
-	return true;
+	return (uint64_t)expected * u->fault_ns <= lift_cost_ns(u, pages);
+}
+
+/* Pages the program will write before the next period, as the last
+ * window saw it: one that ran its time through without its share written
+ * saw what the program keeps writing; one whose share was written sooner
+ * saw how fast it writes new pages, which a whole period multiplies. */
+static size_t expected_writes(const tm_uffd_src *u, size_t seen, uint64_t ran_ns,
+			      uint64_t period_ns, size_t pages)
+{
+	if (seen < u->window_pages)
+		return seen;
+	uint64_t n = ran_ns ? seen * (period_ns / ran_ns + 1) : pages;
+	return n < pages ? (size_t)n : pages;
 }
 
 /* The protection was kept since the last period: protect again what the
@@ -111,8 +131,7 @@ static void rearm_kept(tm_uffd_src *u, tm_heatmap *hm, size_t pages)
 {
 	size_t written = scan_heap(u, hm, SIZE_MAX, 0, REARM);
 	u->kept_faults += written;
-	uint64_t lift_ns = u->lift_ns * pages / u->lift_pages;
-	if ((uint64_t)written * u->fault_ns <= lift_ns) {
+	if ((uint64_t)written * u->fault_ns <= lift_cost_ns(u, pages)) {
 		u->lift_backoff = 1;
 		return;
 	}
@@ -132,10 +151,8 @@ static void lift(tm_uffd_src *u, size_t pages)
 
 /* The period's windows and what each may see: the faults the budget buys,
  * split into windows of at least MIN_WINDOW_PAGES, each letting at most a
- * quarter of the heap be written (or every page would look alike). No
- * more windows than this thread's share of the period pays for, nor than
- * the budget pays for at what the last period's windows saw, where a
- * program wrote more than a window's share before the shortest look. */
+ * quarter of the heap be written (or every page would look alike), and
+ * no more windows than this thread's share of the period pays for. */
 static void plan(tm_uffd_src *u, size_t pages, unsigned period_ms)
 {
 	uint64_t budget = (uint64_t)period_ms * 1000000 / 100 * u->cpu_percent /
@@ -151,11 +168,6 @@ static void plan(tm_uffd_src *u, size_t pages, unsigned period_ms)
 				      u->window_cost_ns;
 		if (affordable < u->windows)
 			u->windows = affordable ? (unsigned)affordable : 1;
-	}
-	if (u->seen_per_window > u->window_pages) { /* they overran the share */
-		uint64_t paid = budget / u->seen_per_window;
-		if (paid < u->windows)
-			u->windows = paid ? (unsigned)paid : 1;
 	}
 }
 
@@ -255,19 +267,16 @@ static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 	u->waited_ns = 0;
 	if (!u->armed)
 		protect_heap(u, true);
-	bool keep = keeps_protection(u);
-	size_t seen_all = 0;
-	unsigned w = 0;
-	for (; w < u->windows && !stopping(u); w++) {
-		uint64_t ran = watch(u, hm, window_ns, first_look_us(u, window_ns));
-		scan_mode end = w + 1 < u->windows || keep ? REARM : LOOK;
-		size_t seen = scan_heap(u, hm, SIZE_MAX, TM_HEAT_FULL / u->windows, end);
-		seen_all += seen;
+	size_t seen = 0;
+	uint64_t ran = 0;
+	for (unsigned w = 0; w < u->windows && !stopping(u); w++) {
+		ran = watch(u, hm, window_ns, first_look_us(u, window_ns));
+		seen = scan_heap(u, hm, SIZE_MAX, TM_HEAT_FULL / u->windows, REARM);
+		u->faults += seen;
 		adjust_look(u, seen, ran, window_ns);
 	}
-	u->faults += seen_all;
-	u->seen_per_window = w ? seen_all / w : 0;
-	u->armed = keep && !stopping(u);
+	size_t expected = expected_writes(u, seen, ran, period_ms * 1000000ULL, pages);
+	u->armed = !stopping(u) && keeps_protection(u, expected, pages);
 	if (!u->armed)
 		lift(u, pages);
 	u->base.observed += pages * u->windows;

@@ -24,14 +24,14 @@
  * was written in: a frequency, page by page.
  *
  * The walks cost this thread too: there are no more windows than fit 2% of
- * the period at what a window cost last time, nor than the budget pays for
- * at what the last period's windows saw (a program that writes more than
- * a window's share before the shortest look overruns every window).
+ * the period at what a window cost last time.
  *
  * Between periods the protection is lifted (this thread's work grows with
  * the heap: 0.02-9 us a page on the VMs here) or kept (the program takes a
  * fault for each page it writes meanwhile, and the next period protects
- * only those again), whichever cost less when last measured. */
+ * only those again), whichever costs less: lifting as last measured,
+ * faults as the last window's pace expects them and the last gap that
+ * kept the protection measured them. */
 #ifndef TM_HEAT_UFFD_H
 #define TM_HEAT_UFFD_H
 
@@ -52,7 +52,6 @@ typedef struct {
 	unsigned windows;             /* this period's windows */
 	size_t window_pages;          /* pages a window may see written */
 	uint64_t faults;              /* pages seen written (one fault each) */
-	size_t seen_per_window;       /* the last period's, on average */
 	uint64_t window_cost_ns;      /* our own time a window took, last period */
 	uint64_t waited_ns;           /* this period's waits: the program's time */
 	unsigned look_us;             /* next window's first look; 0: default */

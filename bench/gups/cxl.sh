@@ -79,6 +79,7 @@ readonly REDIS_KEYS=118000
 readonly CONFIGS=(dram oracle first-touch tm-heat tm-ratio libmemtier interleave)
 workloads=${BENCH_CXL_WORKLOADS:-gups kv redis}
 ratios=${BENCH_CXL_RATIOS:-4}
+# BENCH_CXL_CONFIGS: a subset of CONFIGS to run (default all).
 runs=${BENCH_CXL_RUNS:-3}
 
 workload_args() {
@@ -324,7 +325,7 @@ main() {
 	for w in $workloads; do
 		for r in $ratios; do
 			for ((run = 1; run <= runs; run++)); do
-				for config in "${CONFIGS[@]}"; do
+				for config in ${BENCH_CXL_CONFIGS:-${CONFIGS[*]}}; do
 					one "$w" "$r" "$config" "$run"
 				done
 			done

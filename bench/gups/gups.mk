@@ -70,6 +70,7 @@ bench-cxl: all $(GUPS_BIN) $(REDIS_ZIPF_BIN) $(TLB_TURNOVER_SO)
 	tests/vm/run-guest.sh --mode cxl --timeout 5400 --results $(CXL_RUN) -- \
 	  env BENCH_CXL_WORKLOADS="$(or $(BENCH_CXL_WORKLOADS),gups kv redis)" \
 	  BENCH_CXL_RATIOS="$(or $(BENCH_CXL_RATIOS),4)" BENCH_CXL_RUNS=$(or $(BENCH_CXL_RUNS),3) \
+	  BENCH_CXL_CONFIGS="$(BENCH_CXL_CONFIGS)" \
 	  bench/gups/cxl.sh
 	@{ echo "# Throughput by placement (make bench-cxl, cxl guest)"; echo; \
 	  cat $(CXL_RUN)/cxl.md; } >bench/results/cxl.md

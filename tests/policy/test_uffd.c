@@ -305,27 +305,6 @@ static void test_look_follows_pace(void)
 	fault_cost_ns = 1000;
 }
 
-/* A program that writes 1250 pages before the shortest look, ten times a
- * window's share: the next period has as many windows as the budget (1000
- * faults) pays for at that, one; once it writes little, 8 again. */
-static void test_windows_follow_overrun(void)
-{
-	tm_heatmap hm;
-	tm_uffd_src u;
-	open_after_overrun(&u, &hm);
-	CHECK_EQ(u.windows, 8, "8 windows, as the budget says");
-	CHECK_EQ(u.faults, 8 * 1250, "which overran it tenfold");
-	u.base.collect(&u.base, &hm, 500);
-	CHECK_EQ(u.windows, 1, "then one window");
-	CHECK_EQ(u.faults, 9 * 1250, "and its faults");
-	window_count = 10;
-	u.base.collect(&u.base, &hm, 500);
-	u.base.collect(&u.base, &hm, 500);
-	CHECK_EQ(u.windows, 8, "writing little: 8 windows again");
-	u.base.close(&u.base);
-	fault_cost_ns = 1000;
-}
-
 /* Asked to stop in its first window (the program exits), the source ends
  * that window at once, watches no other, and lifts the protection: exit
  * waits for no more of the period. */
@@ -500,6 +479,28 @@ static void open_kept(tm_uffd_src *u, tm_heatmap *hm, size_t pages,
 	CHECK(u->armed, "protection kept after two periods");
 }
 
+/* A program that writes its window's share (125 pages) before the first
+ * look: at that pace a period writes the whole heap, whose faults would
+ * cost 60 ms against 8 ms of lifting, so the protection is lifted every
+ * period, and never kept to find that out. */
+static void test_fast_writer_lifts(void)
+{
+	tm_heatmap hm;
+	tm_uffd_src u;
+	open_priced(&u, &hm);
+	window_first = 0;
+	window_count = 1250;
+	for (int p = 0; p < 6; p++) {
+		u.base.collect(&u.base, &hm, 500);
+		CHECK(!u.armed, "period %d lifts", p);
+	}
+	CHECK_EQ(u.kept_faults, 0, "no fault between periods");
+	CHECK_EQ(protects, 12, "each period protects and lifts the heap once");
+	u.base.close(&u.base);
+	lift_cost_ns = 0;
+	fault_cost_ns = 1000;
+}
+
 /* The heap grows while the protection is kept: the new part is protected
  * too, and its writes seen. */
 static void test_growth_while_kept(void)
@@ -508,12 +509,14 @@ static void test_growth_while_kept(void)
 	tm_uffd_src u;
 	window_first = 150;
 	window_count = 1;
+	lift_cost_ns = 2000; /* one fault costs less than lifting */
 	open_kept(&u, &hm, 100, 200);
 	hm.span[0].end = fx_addr(0, 200);
 	u.base.collect(&u.base, &hm, 1000);
 	CHECK_EQ(heat(150), TM_HEAT_FULL, "the grown part tracked");
 	CHECK_EQ(protected_pages(200), 200, "and protected");
 	u.base.close(&u.base);
+	lift_cost_ns = 0;
 }
 
 /* In a forked child the descriptors are dropped and nothing else: the
@@ -649,13 +652,13 @@ int main(void)
 	test_window_follows_progress(1000);
 	test_window_follows_progress(1);
 	test_look_follows_pace();
-	test_windows_follow_overrun();
 	test_busy_machine();
 	test_stop();
 	test_own_cost();
 	test_growth();
 	test_keeps_protection_when_cheaper();
 	test_lifts_when_faults_dearer();
+	test_fast_writer_lifts();
 	test_growth_while_kept();
 	test_forget_leaves_parent();
 	test_fallbacks();
