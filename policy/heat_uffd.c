@@ -294,7 +294,7 @@ static void uffd_report(const tm_heat_src *s, tm_policy_snapshot *out)
 		.window_faults = u->faults,
 		.kept_faults = u->kept_faults,
 		.kept = u->armed,
-		.lift_ns_per_kpage = u->lift_pages ? u->lift_ns * 1000 / u->lift_pages : 0,
+		.lift_ns_per_kpage = u->lift_pages ? lift_cost_ns(u, 1000) : 0,
 	};
 }
 

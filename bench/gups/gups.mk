@@ -9,7 +9,8 @@
 #                       popularity shift, bench/results/cxl.md, cxl.png
 #                       and cxl-intervals.csv (BENCH_CXL_WORKLOADS, default
 #                       "gups kv redis"; BENCH_CXL_RATIOS, 4;
-#                       BENCH_CXL_RUNS, 3)
+#                       BENCH_CXL_RUNS, 3; BENCH_CXL_CONFIGS, a subset of
+#                       the placements, default all)
 #   make bench-bigheap  bench/gups/bigheap.sh in an hmat guest with node 0
 #                       1.5 GiB and node 1 4.5 GiB (issue 14): the heat
 #                       policy's CPU per period per GiB and its memory at a

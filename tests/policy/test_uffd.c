@@ -404,12 +404,23 @@ static void test_growth(void)
 }
 
 /* A heap of 4096 pages where a fault costs 15 us and lifting the
- * protection 2 us a page, 8 ms in all. */
-static void open_priced(tm_uffd_src *u, tm_heatmap *hm)
+ * protection 2 us a page, 8 ms in all; the program writes count pages
+ * from first in each wait. close_priced closes it and restores the costs. */
+static void open_priced(tm_uffd_src *u, tm_heatmap *hm, size_t first,
+			size_t count)
 {
 	fault_cost_ns = 15000;
 	lift_cost_ns = 2000;
 	open_over(u, hm, 4096, 4096, 1000, 3);
+	window_first = first;
+	window_count = count;
+}
+
+static void close_priced(tm_uffd_src *u)
+{
+	u->base.close(&u->base);
+	lift_cost_ns = 0;
+	fault_cost_ns = 1000;
 }
 
 /* Lifting costs 2 us a page, 8 ms for this heap; a fault 15 us. The first
@@ -419,9 +430,7 @@ static void test_keeps_protection_when_cheaper(void)
 {
 	tm_heatmap hm;
 	tm_uffd_src u;
-	open_priced(&u, &hm);
-	window_first = 0;
-	window_count = 100;
+	open_priced(&u, &hm, 0, 100);
 	u.base.collect(&u.base, &hm, 500);
 	CHECK(!u.armed && protected_pages(4096) == 0, "the first period lifts");
 	u.base.collect(&u.base, &hm, 500);
@@ -437,10 +446,8 @@ static void test_keeps_protection_when_cheaper(void)
 	CHECK_EQ(protected_pages(4096), 4096, "every page protected again");
 	CHECK_EQ(heat(1000), 0, "written between periods: no credit");
 	CHECK_EQ(heat(0) > 0, 1, "written in the windows: credit");
-	u.base.close(&u.base);
+	close_priced(&u);
 	CHECK_EQ(protected_pages(4096), 0, "closing lifts the protection kept");
-	lift_cost_ns = 0;
-	fault_cost_ns = 1000;
 }
 
 /* A program that writes 800 pages between periods (12 ms of faults, more
@@ -451,8 +458,7 @@ static void test_lifts_when_faults_dearer(void)
 {
 	tm_heatmap hm;
 	tm_uffd_src u;
-	open_priced(&u, &hm);
-	window_count = 0;
+	open_priced(&u, &hm, 0, 0);
 	char kept[16] = {0};
 	for (int p = 0; p < 15; p++) {
 		u.base.collect(&u.base, &hm, 500);
@@ -463,9 +469,7 @@ static void test_lifts_when_faults_dearer(void)
 	CHECK(strcmp(kept, "LKLKLLKLLLLKKKK") == 0,
 	      "learn, keep, then 1, 2, 4 periods lifting; writing 100 pages, "
 	      "kept (%s)", kept);
-	u.base.close(&u.base);
-	lift_cost_ns = 0;
-	fault_cost_ns = 1000;
+	close_priced(&u);
 }
 
 /* A source that has run two periods (nothing to pay for faults between
@@ -487,18 +491,14 @@ static void test_fast_writer_lifts(void)
 {
 	tm_heatmap hm;
 	tm_uffd_src u;
-	open_priced(&u, &hm);
-	window_first = 0;
-	window_count = 1250;
+	open_priced(&u, &hm, 0, 1250);
 	for (int p = 0; p < 6; p++) {
 		u.base.collect(&u.base, &hm, 500);
 		CHECK(!u.armed, "period %d lifts", p);
 	}
 	CHECK_EQ(u.kept_faults, 0, "no fault between periods");
 	CHECK_EQ(protects, 12, "each period protects and lifts the heap once");
-	u.base.close(&u.base);
-	lift_cost_ns = 0;
-	fault_cost_ns = 1000;
+	close_priced(&u);
 }
 
 /* The heap grows while the protection is kept: the new part is protected
