@@ -65,7 +65,8 @@
  * data's MiB on the fast node in two walks of its pages one after the
  * other, which a migrator's swaps during a walk cannot count twice, as
  * fast_mib can when a page goes down early in a walk and another comes up
- * late in it), one "phase" line per
+ * late in it; index_fast_kib of index_kib: the arrays an update reads
+ * first, on the fast node), one "phase" line per
  * phase, one "summary" line. Exit 0, or 1 when an --expect/--cold-slow test fails. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -184,6 +185,30 @@ static void place_oracle_kv(void)
 			exit(2);
 		}
 	}
+}
+
+/* The arrays an update reads before it reaches the data (the chunk
+ * pointers; under --zipf the popularity table, the rank-to-key map and the
+ * value pointers): read on every update and never written after set-up, so
+ * a source that sees only writes does not see them. Their KiB on the fast
+ * node and in all, from a status query of their pages. */
+static void index_on_fast(double *fast_kib, double *all_kib)
+{
+	const void *arrays[] = {chunks, values, rank_key, zcdf};
+	size_t bytes[] = {nchunks * sizeof(*chunks), nkeys * sizeof(*values),
+			  nkeys * sizeof(*rank_key), nkeys * sizeof(*zcdf)};
+	size_t fast = 0, all = 0;
+	for (int a = 0; a < 4; a++) {
+		uintptr_t p = (uintptr_t)arrays[a] & ~(uintptr_t)(PAGE - 1);
+		for (; arrays[a] && p < (uintptr_t)arrays[a] + bytes[a]; p += PAGE, all++) {
+			void *addr = (void *)p;
+			int status = -1;
+			syscall(SYS_move_pages, 0, 1UL, &addr, NULL, &status, 0);
+			fast += status == opt.fast_node;
+		}
+	}
+	*fast_kib = (double)fast * PAGE / 1024;
+	*all_kib = (double)all * PAGE / 1024;
 }
 
 /* Pages on the fast node in both walks. */
@@ -590,18 +615,19 @@ static int run_phase(int phase)
 		double mups = (double)n / (now_s() - t0) / 1e6;
 		locate(node);
 		size_t fast;
-		double s = share(&fast), hot_heat, cold_heat;
+		double s = share(&fast), hot_heat, cold_heat, index_fast, index_all;
 		locate(node_again);
+		index_on_fast(&index_fast, &index_all);
 		heats(&hot_heat, &cold_heat);
 		ratio = s / orc;
 		if (reached < 0 && ratio >= (opt.expect ? opt.expect : 0.9))
 			reached = k;
 		printf("gups: %s interval %d phase %d share %.3f oracle %.3f ratio %.3f "
 		       "fast_mib %.1f mups %.2f heat_hot %.0f heat_cold %.0f oracle_held %.3f "
-		       "proc_mib %.1f fast_steady_mib %.1f\n",
+		       "proc_mib %.1f fast_steady_mib %.1f index_fast_kib %.0f index_kib %.0f\n",
 		       opt.label, k, phase, s, orc, ratio, (double)fast * PAGE / (1 << 20), mups,
 		       hot_heat, cold_heat, oracle_at(fast), anon_mib_on("self", opt.fast_node),
-		       (double)steady_fast() * PAGE / (1 << 20));
+		       (double)steady_fast() * PAGE / (1 << 20), index_fast, index_all);
 		fflush(stdout);
 	}
 	printf("gups: %s phase %d: %.2f of the oracle at the end; %s %d intervals\n",
