@@ -68,16 +68,17 @@ static int read_u64(tm_damon_src *d, const char *path, uint64_t *v)
 }
 
 /* The heap spans, in address order as DAMON wants them, as fixed target
- * regions; an empty heap gives its first page. */
+ * regions, with the probes cut out of them; an empty heap gives its first
+ * page. */
 static int write_regions(tm_damon_src *d, const tm_heatmap *hm)
 {
 	uintptr_t start[TM_TIER_MAX], end[TM_TIER_MAX];
-	int n = 0;
+	size_t n = 0;
 	for (int s = 0; s < hm->nspans; s++) {
 		const tm_span *sp = &hm->span[s];
 		if (sp->end == sp->base)
 			continue;
-		int i = n++;
+		size_t i = n++;
 		for (; i > 0 && start[i - 1] > sp->base; i--) {
 			start[i] = start[i - 1];
 			end[i] = end[i - 1];
@@ -90,14 +91,17 @@ static int write_regions(tm_damon_src *d, const tm_heatmap *hm)
 		end[0] = start[0] + (1UL << hm->shift);
 		n = 1;
 	}
+	uintptr_t rs[TM_TIER_MAX + 2 * TM_PROBES], re[TM_TIER_MAX + 2 * TM_PROBES];
+	n = tm_probes_regions(start, end, n, d->probe, d->nprobes,
+			      (size_t)1 << hm->shift, rs, re);
 	char path[128];
 	int rc = write_u64(d, (uint64_t)n, CTX "/targets/0/regions/nr_regions");
-	for (int i = 0; rc == 0 && i < n; i++) {
-		snprintf(path, sizeof(path), CTX "/targets/0/regions/%d/start", i);
-		rc = write_u64(d, start[i], path);
-		snprintf(path, sizeof(path), CTX "/targets/0/regions/%d/end", i);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		snprintf(path, sizeof(path), CTX "/targets/0/regions/%zu/start", i);
+		rc = write_u64(d, rs[i], path);
+		snprintf(path, sizeof(path), CTX "/targets/0/regions/%zu/end", i);
 		if (rc == 0)
-			rc = write_u64(d, end[i], path);
+			rc = write_u64(d, re[i], path);
 	}
 	for (int s = 0; rc == 0 && s < hm->nspans; s++)
 		d->region_end[s] = hm->span[s].end;
@@ -249,14 +253,32 @@ static bool heap_moved(const tm_damon_src *d, const tm_heatmap *hm)
 	return false;
 }
 
-static void damon_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
+/* A region read back: a probe's page gets the credit alone and is
+ * checked again; any other region's pages share it. */
+static void credit(tm_damon_src *d, tm_heatmap *hm, const uint64_t v[3])
 {
-	tm_damon_src *d = self(s);
-	if (heap_moved(d, hm) && write_regions(d, hm) == 0)
-		tm_write_textf("commit", d->root, KD "/0/state");
+	uint64_t c = v[2] * TM_HEAT_FULL * 1000 / d->max_accesses /
+		     (hm->ran_permille > MIN_RAN ? hm->ran_permille : MIN_RAN);
+	unsigned credit = c > TM_HEAT_FULL ? TM_HEAT_FULL : (unsigned)c;
+	if (v[1] - v[0] == 1UL << hm->shift &&
+	    tm_probes_has(d->probe, d->nprobes, (uintptr_t)v[0])) {
+		tm_heatmap_credit(hm, v[0], v[1], credit);
+		if (d->nread < TM_PROBES)
+			d->read[d->nread++] = (uintptr_t)v[0];
+		d->probes_read++;
+		return;
+	}
+	tm_heatmap_credit_region(hm, v[0], v[1], credit);
+}
+
+/* The regions DAMON found accessed in its last aggregation. */
+static void read_back(tm_damon_src *d, tm_heatmap *hm)
+{
+	d->nread = 0;
 	if (tm_write_textf("update_schemes_tried_regions", d->root, KD "/0/state") < 0)
 		return;
-	for (int i = 0; i < MAX_REGIONS; i++) {
+	d->probes_checked += d->nprobes;
+	for (int i = 0; i < MAX_REGIONS + TM_PROBES; i++) {
 		static const char *const field[3] = {"start", "end", "nr_accesses"};
 		uint64_t v[3];
 		int k = 0;
@@ -267,13 +289,33 @@ static void damon_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 		}
 		if (k < 3)
 			break;
-		uint64_t credit = v[2] * TM_HEAT_FULL * 1000 / d->max_accesses /
-				  (hm->ran_permille > MIN_RAN ? hm->ran_permille : MIN_RAN);
-		tm_heatmap_credit_region(hm, v[0], v[1],
-					 credit > TM_HEAT_FULL ? TM_HEAT_FULL
-							       : (unsigned)credit);
+		credit(d, hm, v);
 		d->base.observed++;
 	}
+}
+
+/* Credit what DAMON saw, then give it the next probes (and the heap as it
+ * is now): a new set of regions only when either changed. */
+static void damon_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
+{
+	(void)period_ms;
+	tm_damon_src *d = self(s);
+	read_back(d, hm);
+	uintptr_t next[TM_PROBES];
+	size_t n = tm_probes_choose(hm, d->read, d->nread, &d->probe_at, next);
+	bool same = n == d->nprobes && !memcmp(next, d->probe, n * sizeof(*next));
+	if (same && !heap_moved(d, hm))
+		return;
+	memcpy(d->probe, next, n * sizeof(*next));
+	d->nprobes = n;
+	if (write_regions(d, hm) == 0)
+		tm_write_textf("commit", d->root, KD "/0/state");
+}
+
+static void damon_report(const tm_heat_src *s, tm_policy_snapshot *out)
+{
+	const tm_damon_src *d = (const tm_damon_src *)s;
+	out->probes = (tm_read_probes){true, d->probes_checked, d->probes_read};
 }
 
 /* Sampling and aggregation stretch alike, so a region hot throughout
@@ -307,6 +349,7 @@ void tm_damon_src_init(tm_damon_src *s, const char *sysfs_root)
 		.open = damon_open,
 		.collect = damon_collect,
 		.pace = damon_pace,
+		.report = damon_report,
 		.close = damon_close,
 		.forget = damon_forget,
 	};

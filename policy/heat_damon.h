@@ -13,12 +13,17 @@
  * gone and whose lock is free: a tiermalloc process died holding it (the
  * kernel stops a kdamond whose target exits, but leaves it configured).
  * That one is taken over. At close (the policy's stop hook, at exit) the kdamond is
- * turned off and nr_kdamonds put back to 0. */
+ * turned off and nr_kdamonds put back to 0.
+ *
+ * Beside the heap's regions, DAMON checks probes: single pages that were
+ * just demoted or were found read last time (probes.h), credited page by
+ * page; a page found read stays a probe for as long as it is read. */
 #ifndef TM_HEAT_DAMON_H
 #define TM_HEAT_DAMON_H
 
 #include <stdbool.h>
 
+#include "policy/probes.h"
 #include "policy/source.h"
 
 typedef struct {
@@ -28,6 +33,13 @@ typedef struct {
 	bool on, created;           /* kdamond turned on; kdamond 0 is ours */
 	uintptr_t region_end[TM_TIER_MAX]; /* target regions as last written */
 	unsigned max_accesses;      /* nr_accesses of a region hot throughout */
+	uintptr_t probe[TM_PROBES]; /* pages DAMON checks one by one, in order */
+	size_t nprobes;
+	uintptr_t read[TM_PROBES];  /* probes found read: checked again */
+	size_t nread;
+	tm_probe_cursor probe_at;
+	uint64_t probes_checked;    /* probes read back, in all */
+	uint64_t probes_read;       /* of which found read */
 } tm_damon_src;
 
 void tm_damon_src_init(tm_damon_src *s, const char *sysfs_root);

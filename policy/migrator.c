@@ -184,6 +184,7 @@ static void publish(const tm_plan_params *p, const tm_plan_summary *sum,
 	tm_heatmap_histogram(mg.cfg.hm, s->heat_hist);
 	s->observed = mg.src->observed + (mg.partner ? mg.partner->observed : 0);
 	s->tracking = (tm_write_tracking){0};
+	s->probes = (tm_read_probes){0};
 	if (mg.src->report)
 		mg.src->report(mg.src, s);
 	if (mg.partner && mg.partner->report)

@@ -46,6 +46,14 @@ typedef struct {
 	uint64_t lift_ns_per_kpage; /* lifting it, 1000 pages; 0: not measured */
 } tm_write_tracking;
 
+/* DAMON's probes, when in use: single pages just demoted, or found read
+ * before, checked one by one for reads (see probes.h). */
+typedef struct {
+	bool active;
+	uint64_t checked;         /* probes read back, in all */
+	uint64_t read;            /* of which found read: credited, kept */
+} tm_read_probes;
+
 typedef struct {
 	uintptr_t site;         /* return address of the allocating call */
 	uint64_t samples;       /* sampled allocations */
@@ -65,6 +73,7 @@ typedef struct {
 	unsigned heat_every;    /* heat is measured every this many periods
 				 * (more than 1 once placement has settled) */
 	tm_write_tracking tracking;
+	tm_read_probes probes;
 	uint64_t promoted_pages, demoted_pages;
 	uint64_t promoted_bytes, demoted_bytes;
 	uint64_t failed[TM_FAIL_KINDS];       /* pages, by reason */

@@ -5,7 +5,8 @@
  *
  * DAMON sees reads and writes, but credits whole regions from one sampled
  * page: where hot pages lie scattered among cold ones (values of a hash
- * table), every region looks alike. So the automatic choice gives a source
+ * table), every region looks alike (DAMON's probes, probes.h, check a few
+ * single pages). So the automatic choice gives a source
  * that cannot tell pages apart a partner that can, if one opens: write
  * tracking ranks written pages one by one, DAMON still credits what is only
  * read.

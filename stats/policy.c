@@ -95,6 +95,17 @@ static void write_tracking(tm_json *j, const tm_write_tracking *t)
 	tm_json_object_end(j);
 }
 
+/* DAMON's single-page probes for reads (policy/probes.h). */
+static void read_probes(tm_json *j, const tm_read_probes *p)
+{
+	if (!p->active)
+		return;
+	tm_json_object_begin(j, "read_probes");
+	tm_json_u64(j, "checked", p->checked);
+	tm_json_u64(j, "found_read", p->read);
+	tm_json_object_end(j);
+}
+
 static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
 {
 	const char *in_use = ps->source ? ps->source : "none";
@@ -118,6 +129,7 @@ static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
 	tm_json_string(j, "reads", reads(in_use));
 	tm_json_u64(j, "measured_every_periods", ps->heat_every);
 	write_tracking(j, &ps->tracking);
+	read_probes(j, &ps->probes);
 	tm_json_object_end(j);
 }
 

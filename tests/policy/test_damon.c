@@ -34,7 +34,7 @@ static void damon_tree(const char *root, const char *nr, const char *state)
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		fx_put(root, files[i], "0\n");
 	fx_put(root, CTX "/avail_operations", "vaddr\nfvaddr\npaddr\n");
-	for (int r = 0; r < TM_TIER_MAX; r++) {
+	for (int r = 0; r < TM_TIER_MAX + 2 * TM_PROBES; r++) {
 		char path[128];
 		snprintf(path, sizeof(path), CTX "/targets/0/regions/%d/start", r);
 		fx_put(root, path, "0\n");
@@ -382,8 +382,67 @@ static void test_region_order(void)
 	fx_tree_remove(root);
 }
 
+/* The page of region i of the target, as written. */
+static bool region_is(const char *root, int i, uintptr_t start, uintptr_t end)
+{
+	char path[128], text[2][32];
+	snprintf(text[0], sizeof(text[0]), "%lu", (unsigned long)start);
+	snprintf(text[1], sizeof(text[1]), "%lu", (unsigned long)end);
+	snprintf(path, sizeof(path), CTX "/targets/0/regions/%d/start", i);
+	bool ok = !strcmp(fx_get(root, path), text[0]);
+	snprintf(path, sizeof(path), CTX "/targets/0/regions/%d/end", i);
+	return ok && !strcmp(fx_get(root, path), text[1]);
+}
+
+/* A page just demoted is checked alone; found read, it gets the credit
+ * alone and is checked again; found idle, it is let go. */
+static void test_probes(void)
+{
+	char buf[64], why[120];
+	const char *root = fx_tree(buf, sizeof(buf));
+	tm_heatmap hm;
+	tm_damon_src d;
+	fx_map(&hm, 2, (size_t[]){16, 8});
+	damon_tree(root, "0\n", "off\n");
+	tm_damon_src_init(&d, root);
+	CHECK_EQ(d.base.open(&d.base, &hm, 100, why, sizeof(why)), 0, "opens: %s", why);
+	fx_cell(0, 3)->tier = 1;
+	fx_cell(0, 3)->age = 0;
+	d.base.collect(&d.base, &hm, 100);
+	CHECK(!strcmp(fx_get(root, KD "/0/state"), "commit"), "new regions committed");
+	CHECK(!strcmp(fx_get(root, CTX "/targets/0/regions/nr_regions"), "4"),
+	      "the probe and the spans around it: %s",
+	      fx_get(root, CTX "/targets/0/regions/nr_regions"));
+	CHECK(region_is(root, 0, fx_addr(0, 0), fx_addr(0, 2)), "up to its neighbour");
+	CHECK(region_is(root, 1, fx_addr(0, 3), fx_addr(0, 4)), "the probe alone");
+	CHECK(region_is(root, 2, fx_addr(0, 5), fx_addr(0, 16)), "from past its neighbour");
+
+	/* Read in every check; its neighbours' region cold. */
+	tried(root, 0, fx_addr(0, 3), fx_addr(0, 4), 20);
+	fx_cell(0, 3)->age = 100;
+	d.base.collect(&d.base, &hm, 100);
+	CHECK_EQ(atomic_load(&fx_cell(0, 3)->heat), TM_HEAT_FULL, "the probe's page credited");
+	CHECK_EQ(atomic_load(&fx_cell(0, 2)->heat), 0, "its neighbour not");
+	CHECK(!strcmp(fx_get(root, KD "/0/state"), "update_schemes_tried_regions"),
+	      "still a probe: the regions stay");
+	tm_policy_snapshot snap = {0};
+	d.base.report(&d.base, &snap);
+	CHECK(snap.probes.active && snap.probes.checked == 1 && snap.probes.read == 1,
+	      "reported: %llu checked, %llu read", (unsigned long long)snap.probes.checked,
+	      (unsigned long long)snap.probes.read);
+
+	/* No longer read: let go. */
+	tried(root, 0, fx_addr(1, 0), fx_addr(1, 8), 20);
+	d.base.collect(&d.base, &hm, 100);
+	CHECK(!strcmp(fx_get(root, CTX "/targets/0/regions/nr_regions"), "2"),
+	      "the spans alone again");
+	d.base.close(&d.base);
+	fx_tree_remove(root);
+}
+
 int main(void)
 {
+	test_probes();
 	test_unavailable();
 	test_monitoring();
 	test_region_order();

@@ -126,15 +126,16 @@ def check_views(d, v):
 
 
 def tracking_stats(d, v):
-    """heat_source once write tracking has run a period, or as it is after
-    40 rounds of work."""
+    """heat_source once write tracking has seen a write in a window (its
+    first periods may end before the work comes, on a loaded machine), or
+    as it is after 40 rounds of work."""
     hs = {}
     for _ in range(40):
         v.say("work 50")
         v.line()
         r = tierstat(v.pid, "--json", stats_dir=d)
         hs = json.loads(r.stdout).get("heat_source", {}) if r.returncode == 0 else {}
-        if hs.get("write_tracking", {}).get("windows"):
+        if hs.get("write_tracking", {}).get("faults_in_windows"):
             break
     return hs
 
@@ -158,6 +159,19 @@ def check_write_tracking(d, sysfs):
     C.check("  write tracking: " in r.stdout and "windows a period" in r.stdout
             and "between periods" in r.stdout, f"and in the table:\n{r.stdout}")
     v.finish()
+
+
+def check_probe_line():
+    """DAMON's probes (root, DAMON and a slow tier: none here) get a line of
+    the table under the heat source."""
+    sys.path.insert(0, os.path.realpath(TIERSTAT))  # a zipapp: its package
+    from tierstatlib.render import policy_lines
+    hs = {"name": "damon+uffd", "why": "",
+          "read_probes": {"checked": 1280, "found_read": 7}}
+    mig = {"unavailable": "no slow tier"}
+    lines = policy_lines({"heat_source": hs, "migration": mig})
+    C.check("  read probes: 1,280 pages checked one by one, 7 found read" in lines,
+            f"the probes' line: {lines}")
 
 
 def check_errors(d):
@@ -265,6 +279,7 @@ def main():
     check_watch(d, one)
     check_record_plot(d, tiered, work)
     check_write_tracking(d, sysfs)
+    check_probe_line()
     for v in (one, tiered):
         v.finish()
     check_record_until_exit(d, work)

@@ -41,6 +41,7 @@ void tm_policy_snapshot_get(tm_policy_snapshot *out)
 	out->periods = periods_run;
 	out->heat_every = 4;
 	out->tracking = (tm_write_tracking){true, 8, 15000, 1200, 300, true, 0};
+	out->probes = (tm_read_probes){true, 640, 12};
 	out->undone_pages = 5;
 	out->swap_margin = 96;
 	out->heat_hist[0][7] = 5;
@@ -117,6 +118,8 @@ static void test_summary(void)
 			"\"between_periods\":\"protection kept\","
 			"\"lift_ns_per_1000_pages\":null}") != NULL,
 	      "what write tracking does and costs: %s", t);
+	CHECK(strstr(t, "\"read_probes\":{\"checked\":640,\"found_read\":12}") != NULL,
+	      "what DAMON's probes found: %s", t);
 	CHECK(strstr(t, "\"name\":\"damon\"") && strstr(t, "\"why\":\"xxxxxxxx"),
 	      "an unterminated reason is cut at its field");
 	CHECK(strstr(t, "\"promoted\":{\"pages\":10,\"bytes\":40960},\"demoted\":"

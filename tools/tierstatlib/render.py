@@ -108,6 +108,14 @@ def tracking_lines(wt):
             f"{wt['between_periods']} (lifting costs {lift})"]
 
 
+def probe_lines(rp):
+    """DAMON's single-page probes for reads, and what they found."""
+    if not rp:
+        return []
+    return [f"  read probes: {number(rp['checked'])} pages checked one by one, "
+            f"{number(rp['found_read'])} found read"]
+
+
 def policy_lines(stats):
     lines = []
     hs, mig = stats.get("heat_source", {}), stats.get("migration", {})
@@ -121,6 +129,7 @@ def policy_lines(stats):
         for note in hs.get("notes", []):
             lines.append(f"  {note['name']}: {note['note']}")
         lines += tracking_lines(hs.get("write_tracking"))
+        lines += probe_lines(hs.get("read_probes"))
         for other in hs.get("not_used", []):
             lines.append(f"  not {other['name']}: {other['why']}")
     if unavailable(mig):
