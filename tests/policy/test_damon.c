@@ -83,16 +83,23 @@ static void test_unavailable(void)
 	fx_tree_remove(root);
 }
 
+/* A source opened on a fresh kernel tree, over spans of 16 and slow pages. */
+static void open_fresh(tm_damon_src *d, tm_heatmap *hm, const char *root, size_t slow)
+{
+	char why[120];
+	fx_map(hm, 2, (size_t[]){16, slow});
+	damon_tree(root, "0\n", "off\n");
+	tm_damon_src_init(d, root);
+	CHECK_EQ(d->base.open(&d->base, hm, 100, why, sizeof(why)), 0, "opens: %s", why);
+}
+
 static void test_monitoring(void)
 {
 	char buf[64], why[120], text[32];
 	const char *root = fx_tree(buf, sizeof(buf));
 	tm_heatmap hm;
 	tm_damon_src d;
-	fx_map(&hm, 2, (size_t[]){16, 8});
-	damon_tree(root, "0\n", "off\n");
-	tm_damon_src_init(&d, root);
-	CHECK_EQ(d.base.open(&d.base, &hm, 100, why, sizeof(why)), 0, "opens: %s", why);
+	open_fresh(&d, &hm, root, 8);
 	CHECK(!strcmp(fx_get(root, KD "/nr_kdamonds"), "1"), "kdamond 0 made");
 	CHECK(!strcmp(fx_get(root, CTX "/operations"), "fvaddr"), "fixed regions");
 	snprintf(text, sizeof(text), "%d", (int)getpid());
@@ -398,14 +405,11 @@ static bool region_is(const char *root, int i, uintptr_t start, uintptr_t end)
  * alone and is checked again; found idle, it is let go. */
 static void test_probes(void)
 {
-	char buf[64], why[120];
+	char buf[64];
 	const char *root = fx_tree(buf, sizeof(buf));
 	tm_heatmap hm;
 	tm_damon_src d;
-	fx_map(&hm, 2, (size_t[]){16, 8});
-	damon_tree(root, "0\n", "off\n");
-	tm_damon_src_init(&d, root);
-	CHECK_EQ(d.base.open(&d.base, &hm, 100, why, sizeof(why)), 0, "opens: %s", why);
+	open_fresh(&d, &hm, root, 8);
 	fx_cell(0, 3)->tier = 1;
 	fx_cell(0, 3)->age = 0;
 	d.base.collect(&d.base, &hm, 100);
