@@ -48,7 +48,8 @@ static const tm_opt_desc opt_table[TM_OPT_COUNT] = {
 		.min = 10, .max = 3600000, .live = true},
 	[TM_OPT_HEAT_CPU] = {"TIERMALLOC_HEAT_CPU", TM_TYPE_INT, "3",
 		"percent of one CPU that heat tracking may cost the program "
-		"(write faults, timed where they happen)",
+		"(write faults, timed where they happen); a settled program "
+		"whose measurements cost more is measured less often",
 		.min = 1, .max = 50},
 	[TM_OPT_MIGRATE_MBPS] = {"TIERMALLOC_MIGRATE_MBPS", TM_TYPE_INT, "256",
 		"cap on page migration, MiB per second (0: no migration)",

@@ -36,6 +36,7 @@
 #include "policy/heatmap.h"
 #include "policy/migrator.h"
 #include "policy/mover.h"
+#include "policy/pace.h"
 #include "policy/planner.h"
 #include "policy/sites.h"
 
@@ -485,6 +486,10 @@ typedef struct {
 	unsigned windows;
 	bool kept;            /* protection kept between periods, not lifted */
 	double fault_us, lift_us; /* a write fault; lifting, a page */
+	/* A quiet plan: measured at the migrator's pace (pace.h), the
+	 * means of a period over the last PACED_PERIODS. */
+	double paced_own, paced_faults;
+	unsigned every;
 } tracking_cost;
 
 #define WRITE_SETS 2
@@ -559,6 +564,47 @@ static double untracked_pass_ms(void)
 }
 
 #define UFFD_PERIODS 8   /* the first learns what lifting costs */
+#define PACED_PERIODS 16 /* then a quiet plan's, at the migrator's pace */
+
+/* A period: the source collects if it is due, then the program writes its
+ * write set once more. The source's own CPU and the program's faults. */
+static void uffd_period(tm_uffd_src *u, bool due, double pass_ms, double *own,
+			double *faults)
+{
+	double t = cpu_ms(), program = R.program_ms;
+	unsigned passes = R.passes;
+	if (due)
+		u->base.collect(&u->base, &R.hm, PERIOD_MS);
+	program_writes(); /* between periods */
+	double took = since_ms(t), wrote = R.program_ms - program;
+	*own = took - wrote;
+	*faults = wrote - pass_ms * (R.passes - passes);
+	*faults = *faults > 0 ? *faults : 0;
+}
+
+/* Quiet periods at the migrator's pace: settled placement and what a
+ * measurement costs against its budget space the measurements out. */
+static void uffd_paced(tm_uffd_src *u, double pass_ms, tracking_cost *c)
+{
+	tm_pace pace = TM_PACE_INIT;
+	double own = 0, faults = 0;
+	for (int i = 0; i < 2 * PACED_PERIODS; i++) {
+		unsigned periods = tm_pace_due(&pace), every = pace.every;
+		double o, f;
+		uffd_period(u, periods > 0, pass_ms, &o, &f);
+		if (periods)
+			tm_pace_cost(&pace, (uint64_t)((o + f) * 1e6),
+				     tm_pace_budget_ns(PERIOD_MS, 3));
+		tm_pace_done(&pace, false);
+		if (pace.every != every)
+			u->base.pace(&u->base, pace.every);
+		own += i >= PACED_PERIODS ? o : 0;
+		faults += i >= PACED_PERIODS ? f : 0;
+	}
+	c->paced_own = own / PACED_PERIODS;
+	c->paced_faults = faults / PACED_PERIODS;
+	c->every = pace.every;
+}
 
 /* Write tracking's periods (the real source, TIERMALLOC_HEAT_CPU's 3%),
  * the program writing its write set in each wait and once between
@@ -581,22 +627,15 @@ static tracking_cost measure_uffd(unsigned write_shift)
 		return c;
 	}
 	double own[UFFD_PERIODS], faults[UFFD_PERIODS];
-	for (int i = 0; i < UFFD_PERIODS; i++) {
-		double t = cpu_ms(), program = R.program_ms;
-		unsigned passes = R.passes;
-		u.base.collect(&u.base, &R.hm, PERIOD_MS);
-		program_writes(); /* between periods */
-		double took = since_ms(t), wrote = R.program_ms - program;
-		own[i] = took - wrote;
-		faults[i] = wrote - pass_ms * (R.passes - passes);
-		faults[i] = faults[i] > 0 ? faults[i] : 0;
-	}
+	for (int i = 0; i < UFFD_PERIODS; i++)
+		uffd_period(&u, true, pass_ms, &own[i], &faults[i]);
 	c.own = spread_of(own + 1, UFFD_PERIODS - 1).median;
 	c.faults = spread_of(faults + 1, UFFD_PERIODS - 1).median;
 	c.windows = u.windows;
 	c.kept = u.armed;
 	c.fault_us = (double)u.fault_ns / 1000;
 	c.lift_us = u.lift_pages ? (double)u.lift_ns / 1000 / (double)u.lift_pages : 0;
+	uffd_paced(&u, pass_ms, &c);
 	u.base.close(&u.base);
 	return c;
 }
@@ -620,9 +659,11 @@ static void print_tracking_cell(const tracking_cost *c, double gib)
 		return;
 	}
 	printf(" %.1f + %.1f = %.1f (%u windows, %s; fault %.2f us, lifting "
-	       "%.3f us a page) |", c->own / gib, c->faults / gib,
-	       (c->own + c->faults) / gib, c->windows,
-	       c->kept ? "kept" : "lifted", c->fault_us, c->lift_us);
+	       "%.3f us a page); quiet, measured every %u: %.1f + %.1f = %.1f |",
+	       c->own / gib, c->faults / gib, (c->own + c->faults) / gib,
+	       c->windows, c->kept ? "kept" : "lifted", c->fault_us, c->lift_us,
+	       c->every, c->paced_own / gib, c->paced_faults / gib,
+	       (c->paced_own + c->paced_faults) / gib);
 }
 
 /* One row: write tracking over a program writing 1 / 2^shift of the heap. */
@@ -648,11 +689,14 @@ static void print_kernel(size_t mib)
 	       "between periods: the source's own CPU, plus the program's over "
 	       "what its writes cost untracked (its faults), medians of the "
 	       "periods after the first, and whether the protection was kept or "
-	       "lifted between periods. Not measured: moves between nodes (one node here), DAMON "
+	       "lifted between periods; then, for a quiet plan at the "
+	       "migrator's pace (pace.h: settled placement, and a measurement "
+	       "dearer than a period's budget, are measured less often), the "
+	       "mean of a period over %d periods. Not measured: moves between nodes (one node here), DAMON "
 	       "(a kdamond is a shared kernel resource), perf sampling (no PMU "
 	       "here).\n\n"
 	       "| part of a period | 4 KiB pages | THP | grows with |\n"
-	       "|---|---|---|---|\n", mib);
+	       "|---|---|---|---|\n", mib, PACED_PERIODS);
 	printf("| locate: %d new pages (status queries) + census | %.1f | %.1f | "
 	       "bounded: new pages a period |\n", TM_MIGRATOR_LOCATE_NEW,
 	       k[0].locate_new, k[1].locate_new);

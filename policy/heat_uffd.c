@@ -252,9 +252,8 @@ static void adjust_look(tm_uffd_src *u, size_t seen, uint64_t ran_ns,
 }
 
 /* Each window credits its written pages with 1/windows of the full heat. */
-static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
+static void watch_period(tm_uffd_src *u, tm_heatmap *hm, unsigned period_ms)
 {
-	tm_uffd_src *u = self(s);
 	uint64_t t0 = u->os->now_ns();
 	if (u->armed)
 		rearm_kept(u, hm, heap_pages(u, hm));
@@ -275,13 +274,30 @@ static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 		u->faults += seen;
 		adjust_look(u, seen, ran, window_ns);
 	}
-	size_t expected = expected_writes(u, seen, ran, period_ms * 1000000ULL, pages);
+	size_t expected = expected_writes(u, seen, ran,
+					  period_ms * 1000000ULL * u->every, pages);
 	u->armed = !stopping(u) && keeps_protection(u, expected, pages);
 	if (!u->armed)
 		lift(u, pages);
 	u->base.observed += pages * u->windows;
 	uint64_t own = u->os->now_ns() - t0 - u->waited_ns;
 	u->window_cost_ns = own / u->windows + 1;
+}
+
+/* A period's watching, and what its faults cost the program. */
+static void uffd_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
+{
+	tm_uffd_src *u = self(s);
+	uint64_t faults = u->faults + u->kept_faults;
+	watch_period(u, hm, period_ms);
+	s->program_ns = (u->faults + u->kept_faults - faults) * u->fault_ns;
+}
+
+/* Measured every that many periods: the gap the protection may be kept
+ * over is that much longer. */
+static void uffd_pace(tm_heat_src *s, unsigned every)
+{
+	self(s)->every = every;
 }
 
 static void uffd_report(const tm_heat_src *s, tm_policy_snapshot *out)
@@ -370,6 +386,7 @@ void tm_uffd_src_init(tm_uffd_src *s, const tm_uffd_os *os, unsigned cpu_percent
 		.page_exact = true,
 		.open = uffd_open,
 		.collect = uffd_collect,
+		.pace = uffd_pace,
 		.report = uffd_report,
 		.close = uffd_close,
 		.forget = uffd_forget,
@@ -378,4 +395,5 @@ void tm_uffd_src_init(tm_uffd_src *s, const tm_uffd_os *os, unsigned cpu_percent
 	s->cpu_percent = cpu_percent;
 	s->uffd = s->pagemap = -1;
 	s->lift_backoff = 1;
+	s->every = 1;
 }

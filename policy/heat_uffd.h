@@ -61,6 +61,7 @@ typedef struct {
 	size_t lift_pages;            /* over that many pages; 0: never lifted */
 	unsigned lift_run;            /* periods to lift before keeping again */
 	unsigned lift_backoff;        /* the next such run, if keeping costs more */
+	unsigned every;               /* periods between collections (pace.h) */
 	tm_page_run runs[TM_UFFD_RUNS];
 } tm_uffd_src;
 

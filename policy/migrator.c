@@ -38,6 +38,8 @@ static struct {
 	tm_margin margin;              /* what a swap must win by */
 	size_t heap_pages;             /* the heap's pages, last period */
 	uint64_t heat_cpu_ns;          /* this thread's CPU in measure() */
+	uint64_t measure_ns;           /* the last measurement's cost: that
+					* CPU and the program's faults */
 	uint64_t last_ns, start_ns;
 	_Atomic bool running, stopping;
 	pthread_mutex_t lock;
@@ -52,6 +54,16 @@ static struct {
 static int64_t page_bytes(void)
 {
 	return (int64_t)1 << mg.cfg.hm->shift;
+}
+
+static unsigned period_ms(void)
+{
+	return (unsigned)tm_opt_num(TM_OPT_SCAN_MS);
+}
+
+static uint64_t measure_budget_ns(unsigned period_ms)
+{
+	return tm_pace_budget_ns(period_ms, (unsigned)tm_opt_num(TM_OPT_HEAT_CPU));
 }
 
 /* ---- one period -------------------------------------------------------------- */
@@ -191,6 +203,8 @@ static void publish(const tm_plan_params *p, const tm_plan_summary *sum,
 		mg.partner->report(mg.partner, s);
 	s->boundary = sum->boundary;
 	s->heat_every = mg.pace.every;
+	s->measure_ns = mg.measure_ns;
+	s->measure_budget_ns = measure_budget_ns(period_ms());
 	s->pressure = sum->pressure;
 	pthread_mutex_unlock(&mg.stats_lock);
 }
@@ -273,9 +287,11 @@ static void pace(bool busy)
 	tm_pace_done(&mg.pace, busy);
 	if (mg.pace.every == every)
 		return;
-	tm_info("heat measured every %u period%s%s", mg.pace.every,
-		mg.pace.every > 1 ? "s: placement has settled" : "",
-		mg.pace.every > 1 ? "" : ": pages move again");
+	tm_info("heat measured every %u period%s", mg.pace.every,
+		mg.pace.every == 1 ? ": pages move again"
+		: mg.pace.every == mg.pace.cost_every
+		? "s: a measurement costs more than a period may spend"
+		: "s: placement has settled");
 	if (mg.src->pace)
 		mg.src->pace(mg.src, mg.pace.every);
 	if (mg.partner && mg.partner->pace)
@@ -293,7 +309,11 @@ static void period(unsigned period_ms)
 		 * their cost grows differently with the heap. */
 		uint64_t cpu = tm_os_thread_cpu_ns();
 		measure(periods, period_ms);
-		mg.heat_cpu_ns += tm_os_thread_cpu_ns() - cpu;
+		cpu = tm_os_thread_cpu_ns() - cpu;
+		mg.heat_cpu_ns += cpu;
+		mg.measure_ns = cpu + mg.src->program_ns +
+				(mg.partner ? mg.partner->program_ns : 0);
+		tm_pace_cost(&mg.pace, mg.measure_ns, measure_budget_ns(period_ms));
 	}
 	tm_residency res;
 	tm_mover_locate(&mg.mover, hm, TM_MIGRATOR_LOCATE_NEW, TM_MIGRATOR_LOCATE_AGAIN, &res);
@@ -320,11 +340,6 @@ static void period(unsigned period_ms)
 }
 
 /* ---- the thread ------------------------------------------------------------ */
-
-static unsigned period_ms(void)
-{
-	return (unsigned)tm_opt_num(TM_OPT_SCAN_MS);
-}
 
 /* Sleep one period; false when asked to stop. */
 static bool wait_period(void)

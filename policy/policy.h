@@ -72,6 +72,9 @@ typedef struct {
 	uint64_t periods;       /* periods run */
 	unsigned heat_every;    /* heat is measured every this many periods
 				 * (more than 1 once placement has settled) */
+	uint64_t measure_ns;    /* what the last measurement cost: the
+				 * migrator's CPU and the program's faults */
+	uint64_t measure_budget_ns; /* what a period may spend on it */
 	tm_write_tracking tracking;
 	tm_read_probes probes;
 	uint64_t promoted_pages, demoted_pages;

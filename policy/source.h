@@ -29,6 +29,9 @@ struct tm_heat_src {
 	/* What it has looked at so far, for the stats: pages watched (uffd),
 	 * regions read back (damon), samples credited (perf). */
 	uint64_t observed;
+	/* What its last collect cost the program: write faults (uffd); 0
+	 * for a source whose cost is the kernel's or the migrator's. */
+	uint64_t program_ns;
 	/* Credits single pages (perf, uffd), not whole regions (DAMON). */
 	bool page_exact;
 	/* Set by the migrator: true once it is asked to stop (at exit), so

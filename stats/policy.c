@@ -128,6 +128,8 @@ static void heat_source(tm_json *j, const tm_policy_snapshot *ps)
 	notes(j, ps);
 	tm_json_string(j, "reads", reads(in_use));
 	tm_json_u64(j, "measured_every_periods", ps->heat_every);
+	tm_json_u64(j, "last_measurement_ns", ps->measure_ns);
+	tm_json_u64(j, "measurement_budget_ns", ps->measure_budget_ns);
 	write_tracking(j, &ps->tracking);
 	read_probes(j, &ps->probes);
 	tm_json_object_end(j);

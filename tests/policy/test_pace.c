@@ -1,7 +1,9 @@
 /* The pace of heat measurement: every period while placement is busy,
  * every 2nd and then every 4th once it has settled, and every period again
  * as soon as a plan is busy. Each measurement stands for the periods since
- * the last, so none is lost to the heat map's arithmetic. */
+ * the last, so none is lost to the heat map's arithmetic. A measurement
+ * that cost more than a period's budget spaces quiet periods' measurements
+ * out at once, busy ones not. */
 #include "policy/pace.h"
 #include "tests/check.h"
 
@@ -19,8 +21,30 @@ static unsigned measured(tm_pace *p, unsigned n, bool busy, unsigned *covered)
 	return m;
 }
 
+static void test_cost(void)
+{
+	tm_pace p = TM_PACE_INIT;
+	unsigned covered = 0;
+	tm_pace_cost(&p, 10, 10);
+	CHECK_EQ(measured(&p, 3, false, &covered), 3, "within the budget: every period");
+	tm_pace_cost(&p, 30, 10);
+	CHECK_EQ(measured(&p, 1, true, &covered), 1, "3 budgets, but busy: measured");
+	CHECK_EQ(p.every, 1, "busy: every period");
+	CHECK_EQ(measured(&p, 1, false, &covered), 1, "quiet");
+	CHECK_EQ(p.every, 4, "3 budgets: every 4th period");
+	tm_pace_cost(&p, 1000, 10);
+	tm_pace_done(&p, false);
+	CHECK_EQ(p.every, TM_PACE_COST_MAX, "however dear, every %d at most",
+		 TM_PACE_COST_MAX);
+	tm_pace_cost(&p, 0, 0);
+	CHECK_EQ(p.cost_every, 1, "nothing spent: no limit");
+	CHECK_EQ(tm_pace_budget_ns(500, 3), 25000000,
+		 "3%% of a CPU for faults and 2%% for the migrator, of 500 ms");
+}
+
 int main(void)
 {
+	test_cost();
 	tm_pace p = TM_PACE_INIT;
 	unsigned covered = 0;
 	CHECK_EQ(measured(&p, 20, true, &covered), 20, "busy: every period");

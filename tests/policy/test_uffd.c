@@ -439,8 +439,14 @@ static void test_keeps_protection_when_cheaper(void)
 	for (size_t i = 1000; i < 1300; i++) /* 4.5 ms of faults */
 		write_page(i);
 	size_t before = protects;
+	uint64_t window_faults = u.faults;
 	u.base.collect(&u.base, &hm, 500);
 	CHECK_EQ(u.kept_faults, 300, "the next counts what was written meanwhile");
+	window_faults = u.faults - window_faults;
+	CHECK(window_faults > 0 &&
+	      u.base.program_ns == (window_faults + 300) * 15000,
+	      "what the period cost the program: its faults in windows and "
+	      "between periods (%llu ns)", (unsigned long long)u.base.program_ns);
 	CHECK_EQ(protects, before, "and protects nothing whole");
 	CHECK(u.armed, "cheaper than lifting: kept");
 	CHECK_EQ(protected_pages(4096), 4096, "every page protected again");

@@ -162,16 +162,20 @@ def check_write_tracking(d, sysfs):
 
 
 def check_probe_line():
-    """DAMON's probes (root, DAMON and a slow tier: none here) get a line of
-    the table under the heat source."""
+    """DAMON's probes (root, DAMON and a slow tier: none here) and a
+    measurement dearer than its budget get a line of the table under the
+    heat source."""
     sys.path.insert(0, os.path.realpath(TIERSTAT))  # a zipapp: its package
     from tierstatlib.render import policy_lines
-    hs = {"name": "damon+uffd", "why": "",
+    hs = {"name": "damon+uffd", "why": "", "measured_every_periods": 4,
+          "last_measurement_ns": 90_000_000, "measurement_budget_ns": 25_000_000,
           "read_probes": {"checked": 1280, "found_read": 7}}
     mig = {"unavailable": "no slow tier"}
     lines = policy_lines({"heat_source": hs, "migration": mig})
     C.check("  read probes: 1,280 pages checked one by one, 7 found read" in lines,
             f"the probes' line: {lines}")
+    C.check("  measured every 4 periods: a measurement costs 90.0 ms, 25.0 ms "
+            "a period allowed" in lines, f"and a dear measurement's: {lines}")
 
 
 def check_errors(d):

@@ -40,6 +40,8 @@ void tm_policy_snapshot_get(tm_policy_snapshot *out)
 	out->wall_ns = 3000000000;
 	out->periods = periods_run;
 	out->heat_every = 4;
+	out->measure_ns = 90000000;
+	out->measure_budget_ns = 25000000;
 	out->tracking = (tm_write_tracking){true, 8, 15000, 1200, 300, true, 0};
 	out->probes = (tm_read_probes){true, 640, 12};
 	out->undone_pages = 5;
@@ -111,7 +113,8 @@ static void test_summary(void)
 	      "write tracking alone: reads are not seen, and it says so: %s", t);
 	CHECK(strstr(t, "\"undone_pages\":5,\"swap_margin\":96") != NULL,
 	      "what swaps achieved: %s", t);
-	CHECK(strstr(t, "\"measured_every_periods\":4") != NULL,
+	CHECK(strstr(t, "\"measured_every_periods\":4,\"last_measurement_ns\":90000000,"
+			"\"measurement_budget_ns\":25000000") != NULL,
 	      "how often heat is measured: %s", t);
 	CHECK(strstr(t, "\"write_tracking\":{\"windows\":8,\"fault_ns\":15000,"
 			"\"faults_in_windows\":1200,\"faults_between_periods\":300,"

@@ -108,6 +108,18 @@ def tracking_lines(wt):
             f"{wt['between_periods']} (lifting costs {lift})"]
 
 
+def pace_lines(hs):
+    """How often heat is measured, and why: placement has settled, or a
+    measurement costs more than a period may spend on it."""
+    every = hs.get("measured_every_periods", 1)
+    cost, budget = hs.get("last_measurement_ns", 0), hs.get("measurement_budget_ns", 0)
+    dear = (f"a measurement costs {cost / 1e6:.1f} ms, {budget / 1e6:.1f} ms "
+            f"a period allowed" if budget and cost > budget else "")
+    if every > 1:
+        return [f"  measured every {every} periods: {dear or 'placement has settled'}"]
+    return [f"  {dear}; measured every period while pages move"] if dear else []
+
+
 def probe_lines(rp):
     """DAMON's single-page probes for reads, and what they found."""
     if not rp:
@@ -123,9 +135,7 @@ def policy_lines(stats):
         lines.append(f"heat source: unavailable ({hs['unavailable']})")
     else:
         lines.append(f"heat source: {hs['name']}, {hs.get('why', '')}")
-        every = hs.get("measured_every_periods", 1)
-        if every > 1:
-            lines.append(f"  measured every {every} periods: placement has settled")
+        lines += pace_lines(hs)
         for note in hs.get("notes", []):
             lines.append(f"  {note['name']}: {note['note']}")
         lines += tracking_lines(hs.get("write_tracking"))
