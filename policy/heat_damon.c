@@ -253,8 +253,12 @@ static bool heap_moved(const tm_damon_src *d, const tm_heatmap *hm)
 	return false;
 }
 
-/* A region read back: a probe's page gets the credit alone and is
- * checked again; any other region's pages share it. */
+/* A region read back. A probe's page was seen alone: it gets the credit
+ * unshared and is checked again. So does a region found accessed in every
+ * check: each check looks at a page drawn at random, so one that mixes
+ * hot and cold pages almost never passes them all (an array read
+ * throughout, a hash table's buckets). Any other region's pages share the
+ * credit with the partner source, which tells them apart. */
 static void credit(tm_damon_src *d, tm_heatmap *hm, const uint64_t v[3])
 {
 	uint64_t c = v[2] * TM_HEAT_FULL * 1000 / d->max_accesses /
@@ -262,13 +266,16 @@ static void credit(tm_damon_src *d, tm_heatmap *hm, const uint64_t v[3])
 	unsigned credit = c > TM_HEAT_FULL ? TM_HEAT_FULL : (unsigned)c;
 	if (v[1] - v[0] == 1UL << hm->shift &&
 	    tm_probes_has(d->probe, d->nprobes, (uintptr_t)v[0])) {
-		tm_heatmap_credit(hm, v[0], v[1], credit);
+		tm_heatmap_credit_dense(hm, v[0], v[1], credit);
 		if (d->nread < TM_PROBES)
 			d->read[d->nread++] = (uintptr_t)v[0];
 		d->probes_read++;
 		return;
 	}
-	tm_heatmap_credit_region(hm, v[0], v[1], credit);
+	if (c >= TM_HEAT_FULL) /* every check, while the program ran */
+		tm_heatmap_credit_dense(hm, v[0], v[1], credit);
+	else
+		tm_heatmap_credit_region(hm, v[0], v[1], credit);
 }
 
 /* The regions DAMON found accessed in its last aggregation. */

@@ -351,6 +351,7 @@ static int uffd_open(tm_heat_src *s, const tm_heatmap *hm, unsigned period_ms,
 		 "costs %.1f us here; faults kept to %u%% of a CPU",
 		 (double)u->fault_ns / 1000, u->cpu_percent);
 	u->nspans = hm->nspans;
+	u->every = 1; /* the migrator's pace starts again with a source */
 	for (int i = 0; i < hm->nspans; i++)
 		u->registered[i] = u->span_base[i] = hm->span[i].base;
 	return 0;

@@ -129,20 +129,24 @@ static void clip(const tm_heatmap *hm, const tm_span *sp, uintptr_t limit,
 	*last = lo < hi ? (hi - sp->base + (1UL << hm->shift) - 1) >> hm->shift : 0;
 }
 
+/* How a source saw what it credits: page by page, as a region from one
+ * sampled page at a time, or as a region hot throughout. */
+typedef enum { EXACT, REGION, DENSE } credit_kind;
+
 /* A page's share of a credit: half while two sources share it, except in
- * huge blocks, which only write tracking credits then (region: the
- * source is DAMON's kind); as many times as the periods it stands for. */
+ * huge blocks, which only write tracking (EXACT) credits then, and for
+ * regions hot throughout; as many times as the periods it stands for. */
 static unsigned page_credit(const tm_heatmap *hm, const tm_span *sp, size_t i,
-			    unsigned credit, bool region)
+			    unsigned credit, credit_kind kind)
 {
 	credit *= 1 + hm->periods_skipped;
-	if (!hm->huge_by_writes || !tm_heatmap_in_huge(hm, sp, i))
-		return credit >> hm->credit_shift;
-	return region ? 0 : credit;
+	if (hm->huge_by_writes && tm_heatmap_in_huge(hm, sp, i))
+		return kind == EXACT ? credit : 0;
+	return kind == DENSE ? credit : credit >> hm->credit_shift;
 }
 
 static size_t credit_pages(tm_heatmap *hm, uintptr_t start, uintptr_t end,
-			   unsigned credit, bool region)
+			   unsigned credit, credit_kind kind)
 {
 	size_t credited = 0;
 	for (int s = 0; s < hm->nspans; s++) {
@@ -153,7 +157,7 @@ static size_t credit_pages(tm_heatmap *hm, uintptr_t start, uintptr_t end,
 		for (; i < last; i++) {
 			unsigned h = atomic_load_explicit(&sp->cells[i].heat,
 							  memory_order_relaxed) +
-				     page_credit(hm, sp, i, credit, region);
+				     page_credit(hm, sp, i, credit, kind);
 			atomic_store_explicit(&sp->cells[i].heat,
 					      h > TM_HEAT_MAX ? TM_HEAT_MAX : h,
 					      memory_order_relaxed);
@@ -166,13 +170,19 @@ static size_t credit_pages(tm_heatmap *hm, uintptr_t start, uintptr_t end,
 size_t tm_heatmap_credit(tm_heatmap *hm, uintptr_t start, uintptr_t end,
 			 unsigned credit)
 {
-	return credit_pages(hm, start, end, credit, false);
+	return credit_pages(hm, start, end, credit, EXACT);
 }
 
 size_t tm_heatmap_credit_region(tm_heatmap *hm, uintptr_t start, uintptr_t end,
 				unsigned credit)
 {
-	return credit_pages(hm, start, end, credit, true);
+	return credit_pages(hm, start, end, credit, REGION);
+}
+
+size_t tm_heatmap_credit_dense(tm_heatmap *hm, uintptr_t start, uintptr_t end,
+			       unsigned credit)
+{
+	return credit_pages(hm, start, end, credit, DENSE);
 }
 
 void tm_heatmap_cool(tm_heatmap *hm)

@@ -171,6 +171,13 @@ size_t tm_heatmap_credit(tm_heatmap *hm, uintptr_t start, uintptr_t end,
 size_t tm_heatmap_credit_region(tm_heatmap *hm, uintptr_t start, uintptr_t end,
 				unsigned credit);
 
+/* The same for a region known hot throughout (found accessed in every
+ * check, or a single page): its credit is not halved while two sources
+ * share, since what is only read is as hot as what is also written, and
+ * the other source (write tracking) sees none of it. */
+size_t tm_heatmap_credit_dense(tm_heatmap *hm, uintptr_t start, uintptr_t end,
+			       unsigned credit);
+
 /* One cooling step: every page loses a quarter of its heat. */
 void tm_heatmap_cool(tm_heatmap *hm);
 

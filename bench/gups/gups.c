@@ -643,6 +643,8 @@ static int benchmark(void)
 	heat_of = (int (*)(const void *))dlsym(RTLD_DEFAULT, "tm_heat_of");
 	tlb_turnover_start(opt.tlb_flush_ms);
 	allocate();
+	printf("gups: %s arrays read first at %p %p %p %p\n", opt.label, (void *)chunks,
+	       (void *)values, (void *)rank_key, (void *)zcdf);
 	double cpu0 = migrator_cpu_s(), t0 = now_s();
 	int failed = 0;
 	for (int ph = 0; ph < opt.phases; ph++)

@@ -130,6 +130,21 @@ static void test_monitoring(void)
 	CHECK_EQ(atomic_load(&fx_cell(1, 3)->heat), TM_HEAT_FULL / 2, "warm region");
 	CHECK_EQ(d.base.observed, 3, "three regions read");
 
+	/* Beside write tracking, a region's pages get half, unless the region
+	 * was accessed in every check: hot throughout, and only DAMON sees
+	 * what is read. */
+	for (size_t i = 0; i < 16; i++)
+		atomic_store(&fx_cell(0, i)->heat, 0);
+	hm.credit_shift = 1;
+	tried(root, 1, fx_addr(0, 4), fx_addr(0, 16), 19);
+	d.base.collect(&d.base, &hm, 100);
+	CHECK_EQ(atomic_load(&fx_cell(0, 2)->heat), TM_HEAT_FULL,
+		 "accessed in every check: full credit, shared or not");
+	CHECK_EQ(atomic_load(&fx_cell(0, 9)->heat), TM_HEAT_FULL * 19 / 20 / 2,
+		 "in 19 of 20: a mix, half of it");
+	hm.credit_shift = 0;
+	tried(root, 1, fx_addr(0, 4), fx_addr(0, 16), 0);
+
 	/* A busy machine: the program ran 40% of the time, so its pages were
 	 * touched in at most 40% of the samples; credit is per time run. */
 	for (size_t i = 0; i < 16; i++)
@@ -421,11 +436,15 @@ static void test_probes(void)
 	CHECK(region_is(root, 1, fx_addr(0, 3), fx_addr(0, 4)), "the probe alone");
 	CHECK(region_is(root, 2, fx_addr(0, 5), fx_addr(0, 16)), "from past its neighbour");
 
-	/* Read in every check; its neighbours' region cold. */
-	tried(root, 0, fx_addr(0, 3), fx_addr(0, 4), 20);
+	/* Read in half the checks, beside write tracking; its neighbours'
+	 * region cold. */
+	tried(root, 0, fx_addr(0, 3), fx_addr(0, 4), 10);
 	fx_cell(0, 3)->age = 100;
+	hm.credit_shift = 1;
 	d.base.collect(&d.base, &hm, 100);
-	CHECK_EQ(atomic_load(&fx_cell(0, 3)->heat), TM_HEAT_FULL, "the probe's page credited");
+	hm.credit_shift = 0;
+	CHECK_EQ(atomic_load(&fx_cell(0, 3)->heat), TM_HEAT_FULL / 2,
+		 "the probe's page credited alone, unshared: it was seen alone");
 	CHECK_EQ(atomic_load(&fx_cell(0, 2)->heat), 0, "its neighbour not");
 	CHECK(!strcmp(fx_get(root, KD "/0/state"), "update_schemes_tried_regions"),
 	      "still a probe: the regions stay");
