@@ -305,7 +305,6 @@ static void read_back(tm_damon_src *d, tm_heatmap *hm)
  * is now): a new set of regions only when either changed. */
 static void damon_collect(tm_heat_src *s, tm_heatmap *hm, unsigned period_ms)
 {
-	(void)period_ms;
 	tm_damon_src *d = self(s);
 	read_back(d, hm);
 	uintptr_t next[TM_PROBES];

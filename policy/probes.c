@@ -1,6 +1,5 @@
 #include "policy/probes.h"
 
-#include <stdbool.h>
 #include <stdlib.h>
 
 /* Down from DRAM within the last periods with next to no heat (a failed
@@ -94,7 +93,7 @@ size_t tm_probes_regions(const uintptr_t *span_start, const uintptr_t *span_end,
 	return n;
 }
 
-int tm_probes_has(const uintptr_t *probe, size_t nprobes, uintptr_t addr)
+bool tm_probes_has(const uintptr_t *probe, size_t nprobes, uintptr_t addr)
 {
 	return bsearch(&addr, probe, nprobes, sizeof(*probe), addr_order) != NULL;
 }

@@ -18,6 +18,7 @@
 #ifndef TM_PROBES_H
 #define TM_PROBES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,6 @@ size_t tm_probes_regions(const uintptr_t *span_start, const uintptr_t *span_end,
 			 size_t page, uintptr_t *start, uintptr_t *end);
 
 /* Whether addr is one of the probes (in address order). */
-int tm_probes_has(const uintptr_t *probe, size_t nprobes, uintptr_t addr);
+bool tm_probes_has(const uintptr_t *probe, size_t nprobes, uintptr_t addr);
 
 #endif
