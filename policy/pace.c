@@ -28,5 +28,5 @@ void tm_pace_done(tm_pace *p, bool busy)
 	unsigned every = 1;
 	for (unsigned q = p->quiet; q >= TM_PACE_STEP && every < TM_PACE_MAX; q -= TM_PACE_STEP)
 		every *= 2;
-	p->every = !busy && every < p->cost_every ? p->cost_every : every;
+	p->every = every > 1 && every < p->cost_every ? p->cost_every : every;
 }

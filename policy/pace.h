@@ -9,11 +9,12 @@
  *
  * A measurement also has a price of its own (the migrator's CPU in it and
  * the program's write faults), which grows with the heap and with what the
- * program writes, while a period's budget for it does not. A quiet period
- * after a measurement that cost more than that budget measures no more
- * often than the budget pays for: every 2nd, 4th ... TM_PACE_COST_MAX-th
- * period. Busy plans are still measured every period: pages are moving on
- * what was measured.
+ * program writes, while a period's budget for it does not. Once placement
+ * has settled, after a measurement that cost more than that budget, heat
+ * is measured no more often than the budget pays for: every 2nd, 4th ...
+ * TM_PACE_COST_MAX-th period. Before that (a plan can be quiet only
+ * because too little has been measured yet) and on busy plans, it is
+ * measured every period.
  *
  * The price is in reaction time: a popularity shift in a settled program
  * is seen up to TM_PACE_MAX - 1 periods late (TM_PACE_COST_MAX - 1 where
@@ -32,7 +33,7 @@ typedef struct {
 	unsigned quiet;  /* periods in a row that were not busy */
 	unsigned every;  /* measure every this many periods: 1, 2 or 4 */
 	unsigned since;  /* periods since the last measurement, this one too */
-	unsigned cost_every; /* quiet periods: at least every this many, for
+	unsigned cost_every; /* settled: at least every this many, for
 			      * what the last measurement cost */
 } tm_pace;
 
